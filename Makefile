@@ -1,0 +1,150 @@
+# cbp2p — top-level GNU Makefile.
+#
+#	make		build everything into obj/
+#	make check	install missing packages, build, run every test (Kyua)
+#	make demo	install, build, run a local mesh in network namespaces
+#	make bench	throughput side by side with wireguard-go
+#	make install	install programs, man pages and the _cbp2p user
+
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/cbp2p
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc/cbp2p
+CBP2P_USER	?= _cbp2p
+
+OBJ		:= obj
+PKGS		:= libevent libevent_openssl libbsd-overlay libsodium openssl \
+		   libjwt jansson yaml-0.1 libseccomp
+
+# Recursive (=) so pkg-config runs only after 'deps' installed the packages.
+PKG_CFLAGS	= $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS	= $(shell pkg-config --libs $(PKGS))
+ATF_CFLAGS	= $(shell pkg-config --cflags atf-c)
+ATF_LIBS	= $(shell pkg-config --libs atf-c)
+
+WARN		:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+		   -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS		?= -O2 -g
+ALL_CFLAGS	= -std=c99 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
+		  -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+		  -DCBP2P_USER='"$(CBP2P_USER)"' -MMD -MP
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+
+# lib/ is one static library; every lib/*.c belongs to it.
+LIB_SRCS	:= $(wildcard lib/*.c)
+LIB_OBJS	:= $(LIB_SRCS:%.c=$(OBJ)/%.o)
+LIB_SAN_OBJS	:= $(LIB_SRCS:%.c=$(OBJ)/san/%.o)
+LIBA		:= $(OBJ)/libcbp2p.a
+LIBA_SAN	:= $(OBJ)/san/libcbp2p.a
+
+# One folder per program; every .c in it belongs to that program.
+SBIN_PROGS	:= cbp2pd cbp2pctl
+LIBEXEC_PROGS	:= cbdiscod cbmeshd cbrelayd
+PROGS		:= $(SBIN_PROGS) $(LIBEXEC_PROGS) $(wildcard cbedged)
+PROG_BINS	:= $(PROGS:%=$(OBJ)/%)
+MAN8		:= $(wildcard */*.8)
+MAN5		:= $(wildcard */*.5)
+
+# Unit tests: regress/lib/t_*.c, built twice (plain and sanitized).
+UNIT_SRCS	:= $(wildcard regress/lib/t_*.c)
+UNIT_BINS	:= $(UNIT_SRCS:%.c=%)
+SAN_BINS	:= $(UNIT_SRCS:regress/lib/%.c=regress/san/%)
+E2E_SRCS	:= $(wildcard regress/e2e/t_*.sh)
+E2E_BINS	:= $(E2E_SRCS:%.sh=%)
+KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
+
+.PHONY: all deps check test unit install uninstall clean demo demo-down bench \
+	lint
+
+all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(E2E_BINS) $(KYUAFILES)
+
+deps:
+	@./scripts/deps.sh
+
+# Sub-makes keep the order: packages first, then the build that needs them.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test
+
+test:
+	cd regress && kyua test --kyuafile Kyuafile; rc=$$?; \
+	    kyua report --verbose --results-filter broken,failed >/dev/null; \
+	    exit $$rc
+
+unit: $(UNIT_BINS) $(SAN_BINS) regress/lib/Kyuafile regress/san/Kyuafile
+	cd regress && kyua test lib san
+
+lint:
+	mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(OBJ)/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBA_SAN): $(LIB_SAN_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define prog_rule
+$(1)_OBJS := $$(patsubst %.c,$(OBJ)/%.o,$$(wildcard $(1)/*.c))
+$(OBJ)/$(1): $$($(1)_OBJS) $(LIBA)
+	$$(CC) $$(CFLAGS) -o $$@ $$($(1)_OBJS) $(LIBA) $$(PKG_LIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+regress/lib/t_%: regress/lib/t_%.c $(LIBA)
+	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA) $(ATF_LIBS) $(PKG_LIBS)
+
+regress/san/t_%: regress/lib/t_%.c $(LIBA_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA_SAN) \
+	    $(ATF_LIBS) $(PKG_LIBS)
+
+regress/e2e/t_%: regress/e2e/t_%.sh
+	install -m 0755 $< $@
+
+# Kyuafiles list whatever tests exist, so adding a test is adding a file.
+regress/lib/Kyuafile regress/san/Kyuafile: $(UNIT_SRCS) Makefile
+	@mkdir -p $(@D)
+	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
+	  for t in $(notdir $(UNIT_BINS)); do \
+	    echo "atf_test_program{name=\"$$t\"}"; done; } > $@
+
+regress/e2e/Kyuafile: $(E2E_SRCS) Makefile
+	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
+	  for t in $(notdir $(E2E_BINS)); do \
+	    echo "atf_test_program{name=\"$$t\", required_user=\"root\"}"; \
+	  done; } > $@
+
+install: $(PROG_BINS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(SBIN_PROGS:%=$(OBJ)/%) $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(LIBEXEC_PROGS:%=$(OBJ)/%) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	./scripts/mkuser.sh $(CBP2P_USER)
+
+uninstall:
+	rm -f $(SBIN_PROGS:%=$(DESTDIR)$(SBINDIR)/%)
+	rm -rf $(DESTDIR)$(LIBEXECDIR)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+
+clean:
+	rm -rf $(OBJ) regress/san $(UNIT_BINS) $(E2E_BINS) $(KYUAFILES)
+	rm -rf regress/.kyua
+
+-include $(LIB_OBJS:.o=.d) $(LIB_SAN_OBJS:.o=.d) \
+	$(foreach p,$(PROGS),$($(p)_OBJS:.o=.d))

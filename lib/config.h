@@ -1,0 +1,190 @@
+/*
+ * Configuration: /etc/cbp2p/cbp2pd.yaml (libyaml) and the node's JWT
+ * (libjwt + jansson).  Everything is validated at load; any error
+ * refuses the whole configuration with one line naming the field.
+ * Pure logic: time is passed in, nothing here keeps process state.
+ */
+#ifndef CBP2P_CONFIG_H
+#define CBP2P_CONFIG_H
+
+#include <sys/types.h>
+#include <net/if.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define WG_KEY_LEN		32
+#define WG_KEY_B64_LEN		44	/* base64 of 32 bytes, with padding */
+
+#define TOKEN_MAX_LEN		(64 * 1024)	/* bytes of compact JWT */
+#define VERIFY_KEY_MAX_LEN	(16 * 1024)	/* PEM or HS256 secret */
+#define HS256_SECRET_MIN_LEN	32
+#define CFG_MAX_ALLOWED_IPS	256	/* per peer or per node */
+#define CFG_MAX_STATIC_PEERS	1024
+#define CFG_MAX_WHITELIST	4096
+#define CFG_MAX_DNS		8
+#define CFG_STR_MAX		256	/* iss, aud, sub, hostnames */
+#define CFG_ENDPOINT_MAX	264	/* "[host]:port" */
+#define CFG_MTU_MIN_V4		576
+#define CFG_MTU_MIN_V6		1280
+#define CFG_MTU_MAX		9000
+#define CFG_MTU_DEFAULT		1420
+#define CFG_MAX_PEERS_DEFAULT	64
+#define CFG_ERR_MAX		512
+
+#define CFG_DEFAULT_PATH	SYSCONFDIR "/cbp2pd.yaml"
+#define CFG_DEFAULT_IFNAME	"cbp0"
+#define CFG_DEFAULT_CONTROL	"/var/run/cbp2pd.sock"
+#define CFG_DEFAULT_CHROOT	"/var/empty"
+
+enum conn_type {
+	CONN_CLIENT_SERVER,
+	CONN_SERVER_SERVER,
+	CONN_P2P_MESH
+};
+
+enum routing_mode {
+	ROUTING_HYBRID,
+	ROUTING_DIRECT,
+	ROUTING_RELAY
+};
+
+enum jwt_keyalg {
+	KEYALG_RS256,		/* default: nodes cannot mint tokens */
+	KEYALG_ES256,
+	KEYALG_HS256
+};
+
+enum log_format {
+	LOGFMT_TEXT,
+	LOGFMT_JSON
+};
+
+struct cidr {
+	int		 af;		/* AF_INET or AF_INET6 */
+	uint8_t		 addr[16];	/* network order; v4 in first 4 */
+	uint8_t		 plen;
+};
+
+struct ipaddr {
+	int		 af;
+	uint8_t		 addr[16];
+};
+
+struct static_peer {
+	uint8_t		 public_key[WG_KEY_LEN];
+	uint8_t		 preshared_key[WG_KEY_LEN];
+	int		 has_psk;
+	char		 endpoint[CFG_ENDPOINT_MAX];	/* "" when none */
+	struct cidr	*allowed_ips;
+	size_t		 nallowed_ips;
+	uint16_t	 persistent_keepalive;		/* seconds, 0 off */
+};
+
+/* Claims of the node's JWT, validated. */
+struct token {
+	enum conn_type	 conn_type;
+
+	/* wireguard_config */
+	uint8_t		 private_key[WG_KEY_LEN];
+	uint8_t		 public_key[WG_KEY_LEN];
+	struct cidr	*allowed_ips;
+	size_t		 nallowed_ips;
+	char		 endpoint[CFG_ENDPOINT_MAX];
+	uint16_t	 listen_port;			/* 0: random */
+
+	/* mesh_config */
+	int		 auto_discovery;
+	int		 persistent;
+	enum routing_mode routing;
+	char		 encryption[CFG_STR_MAX];
+
+	/* peer_whitelist */
+	uint8_t		(*allowed_peers)[WG_KEY_LEN];
+	size_t		 nallowed_peers;
+	int		 auto_approve;
+	uint32_t	 max_peers;
+
+	/* network_config */
+	struct cidr	 subnet;			/* af 0 when absent */
+	struct cidr	 address;			/* the node's tunnel address */
+	struct ipaddr	 dns[CFG_MAX_DNS];
+	size_t		 ndns;
+	uint16_t	 mtu;
+
+	/* peers (server-server) */
+	struct static_peer *peers;
+	size_t		 npeers;
+
+	int64_t		 exp;
+	int64_t		 nbf;				/* 0 when absent */
+	char		 iss[CFG_STR_MAX];
+	char		 aud[CFG_STR_MAX];
+	char		 sub[CFG_STR_MAX];
+};
+
+/* cbp2pd.yaml */
+struct cbp2p_config {
+	char		 path[PATH_MAX];
+	char		 token_file[PATH_MAX];
+	char		 verify_key_file[PATH_MAX];
+	enum jwt_keyalg	 verify_alg;
+	char		 issuer[CFG_STR_MAX];		/* "" accepts any */
+	char		 audience[CFG_STR_MAX];		/* "" accepts any */
+	char		 ifname[IFNAMSIZ];
+	char		 control_socket[PATH_MAX];
+	char		 user[CFG_STR_MAX];
+	char		 chroot_dir[PATH_MAX];
+	int		 log_verbose;			/* 0 info, 1+ debug */
+	enum log_format	 log_format;
+	char		 metrics_address[CFG_ENDPOINT_MAX];
+	char		 registry[CFG_STR_MAX];		/* https://host:port */
+	char		 stun[CFG_ENDPOINT_MAX];
+	char		 relay[CFG_ENDPOINT_MAX];
+	char		 ca_file[PATH_MAX];
+
+	struct token	 tok;
+};
+
+/*
+ * Load and validate the YAML file at path, then read, verify and validate
+ * the token it names.  now is the time used for exp/nbf.  On error
+ * returns -1 with one line in err ("cbp2pd.yaml:12: log_format: unknown
+ * value \"xml\"" or "token: wireguard_config.mtu: ...") and conf freed.
+ */
+int	 config_load(const char *, struct cbp2p_config *, time_t, char *,
+	    size_t);
+void	 config_free(struct cbp2p_config *);	/* zeroes key material */
+
+/*
+ * Verify a compact JWT with the given algorithm and key and validate its
+ * claims into tok.  A token whose header names another algorithm is
+ * refused (algorithm confusion, alg none).
+ */
+int	 token_verify(const char *, size_t, enum jwt_keyalg,
+	    const unsigned char *, size_t, const char *, const char *, time_t,
+	    struct token *, char *, size_t);
+void	 token_free(struct token *);		/* zeroes key material */
+
+/* Sign a JSON object of claims; *out is malloc'd, caller frees. */
+int	 token_mint(const char *, enum jwt_keyalg, const unsigned char *,
+	    size_t, char **, char *, size_t);
+
+const char	*conn_type_name(enum conn_type);
+const char	*routing_mode_name(enum routing_mode);
+const char	*keyalg_name(enum jwt_keyalg);
+int		 keyalg_parse(const char *, enum jwt_keyalg *);
+
+/* WireGuard keys (X25519 via libsodium), base64 as wg(8) prints them. */
+void	 wgkey_generate(uint8_t [WG_KEY_LEN]);	/* clamped private key */
+int	 wgkey_public(uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN]);
+int	 wgkey_from_b64(uint8_t [WG_KEY_LEN], const char *);
+void	 wgkey_to_b64(char [WG_KEY_B64_LEN + 1], const uint8_t [WG_KEY_LEN]);
+
+int	 cidr_parse(const char *, struct cidr *);
+int	 ipaddr_parse(const char *, struct ipaddr *);
+int	 cidr_format(const struct cidr *, char *, size_t);
+int	 endpoint_valid(const char *);
+
+#endif /* CBP2P_CONFIG_H */

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install what cbp2p needs to build and test on Debian 12.
+# Idempotent and non-interactive: only missing packages are fetched.
+set -eu
+
+PKGS="build-essential pkg-config
+libevent-dev libbsd-dev libsodium-dev libssl-dev libjwt-dev
+libjansson-dev libyaml-dev libseccomp-dev
+atf-sh libatf-dev kyua mandoc
+iproute2 nftables iputils-ping jq python3 procps psmisc openssl
+wireguard-go wireguard-tools iperf3"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

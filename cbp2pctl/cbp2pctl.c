@@ -1,0 +1,426 @@
+/*
+ * cbp2pctl: talk to cbp2pd over its control socket, and make the keys
+ * and tokens an operator needs.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cbp2pctl.h"
+#include "imsg.h"
+
+static int	 json_out;
+
+static __dead void
+usage(void)
+{
+	extern char	*__progname;
+
+	fprintf(stderr,
+	    "usage: %s [-j] [-s socket] command [argument ...]\n"
+	    "       %s status | reload | log verbose | log brief\n"
+	    "       %s keygen | pubkey < private-key\n"
+	    "       %s token -a RS256|ES256|HS256 -k keyfile [claims.json]\n",
+	    __progname, __progname, __progname, __progname);
+	exit(1);
+}
+
+static void
+json_print(json_t *o)
+{
+	char	*s;
+
+	if ((s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL)
+		errx(1, "cannot format JSON");
+	printf("%s\n", s);
+	free(s);
+	json_decref(o);
+}
+
+static const char *
+fmt_uptime(uint64_t secs, char *buf, size_t len)
+{
+	unsigned long long	 d = secs / 86400, h = secs / 3600 % 24,
+				 m = secs / 60 % 60, s = secs % 60;
+
+	if (d > 0)
+		snprintf(buf, len, "%llud%02lluh%02llum", d, h, m);
+	else
+		snprintf(buf, len, "%02llu:%02llu:%02llu", h, m, s);
+	return (buf);
+}
+
+/* One table, two renderings: text and JSON. */
+static void
+show_status(const struct ctl_status_main *m, const struct child_status *cs,
+    int ncs)
+{
+	json_t	*o, *arr;
+	char	 up[32];
+	int	 i;
+
+	if (json_out) {
+		o = json_object();
+		json_object_set_new(o, "pid", json_integer(m->pid));
+		json_object_set_new(o, "connection_type",
+		    json_string(conn_type_name(m->conn_type)));
+		json_object_set_new(o, "routing",
+		    json_string(routing_mode_name(m->routing)));
+		json_object_set_new(o, "interface", json_string(m->ifname));
+		json_object_set_new(o, "public_key",
+		    json_string(m->public_key));
+		json_object_set_new(o, "uptime", json_integer(m->uptime));
+		json_object_set_new(o, "config", json_string(m->config_path));
+		json_object_set_new(o, "generation",
+		    json_integer(m->generation));
+		json_object_set_new(o, "reloads", json_integer(m->reloads));
+		json_object_set_new(o, "reloads_failed",
+		    json_integer(m->reloads_failed));
+		json_object_set_new(o, "control_refused",
+		    json_integer(m->ctl_bad));
+		json_object_set_new(o, "log_level",
+		    json_string(m->log_verbose ? "verbose" : "brief"));
+		arr = json_array();
+		for (i = 0; i < ncs; i++) {
+			json_array_append_new(arr, json_pack(
+			    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+			    "name", proc_name(cs[i].proc),
+			    "pid", (json_int_t)cs[i].pid,
+			    "uid", (json_int_t)cs[i].uid,
+			    "uptime", (json_int_t)cs[i].uptime,
+			    "messages", (json_int_t)cs[i].msgs,
+			    "configs", (json_int_t)cs[i].configs,
+			    "generation", (json_int_t)cs[i].generation));
+		}
+		json_object_set_new(o, "children", arr);
+		json_print(o);
+		return;
+	}
+	printf("%-16s %s\n", "connection type:", conn_type_name(m->conn_type));
+	printf("%-16s %s\n", "routing:", routing_mode_name(m->routing));
+	printf("%-16s %s\n", "interface:", m->ifname);
+	printf("%-16s %s\n", "public key:", m->public_key);
+	printf("%-16s %s\n", "uptime:", fmt_uptime(m->uptime, up,
+	    sizeof(up)));
+	printf("%-16s %s (generation %llu, %llu reloads, %llu refused)\n",
+	    "config:", m->config_path, (unsigned long long)m->generation,
+	    (unsigned long long)m->reloads,
+	    (unsigned long long)m->reloads_failed);
+	printf("%-16s %llu refused requests\n", "control:",
+	    (unsigned long long)m->ctl_bad);
+	printf("%-16s %s\n", "log level:", m->log_verbose ? "verbose" :
+	    "brief");
+	printf("\n%-10s %8s %6s %10s %9s %10s\n", "CHILD", "PID", "UID",
+	    "UPTIME", "MESSAGES", "GENERATION");
+	for (i = 0; i < ncs; i++)
+		printf("%-10s %8ld %6lu %10s %9llu %10llu\n",
+		    proc_name(cs[i].proc), (long)cs[i].pid,
+		    (unsigned long)cs[i].uid,
+		    fmt_uptime(cs[i].uptime, up, sizeof(up)),
+		    (unsigned long long)cs[i].msgs,
+		    (unsigned long long)cs[i].generation);
+}
+
+static void
+show_result(const struct ctl_result *r)
+{
+	json_t	*o;
+
+	if (json_out) {
+		o = json_pack("{s:b, s:s}", "ok", r->ok, "message", r->msg);
+		json_print(o);
+	} else
+		printf("%s\n", r->msg);
+}
+
+static int
+ctl_connect(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "%s: path too long", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "connect %s", path);
+	return (fd);
+}
+
+/* Send one request, then read replies until the daemon says it is done. */
+static int
+ctl_request(const char *path, uint32_t type, const void *data, size_t len)
+{
+	struct imsgbuf		 ibuf;
+	struct imsg		 imsg;
+	struct pollfd		 pfd;
+	struct ctl_status_main	 m;
+	struct child_status	 cs[CBP2PD_MAX_CHILDREN];
+	struct ctl_result	 r;
+	ssize_t			 n;
+	size_t			 dlen;
+	int			 ncs = 0, have_main = 0, done = 0, rc = 0;
+
+	imsg_init(&ibuf, ctl_connect(path));
+	if (imsg_compose(&ibuf, type, 0, 0, -1, data, len) == -1 ||
+	    imsg_flush(&ibuf) == -1)
+		err(1, "write to %s", path);
+
+	while (!done) {
+		pfd.fd = ibuf.fd;
+		pfd.events = POLLIN;
+		if ((n = poll(&pfd, 1, CTL_READ_TIMEOUT_MS)) == -1)
+			err(1, "poll");
+		if (n == 0)
+			errx(1, "no reply from cbp2pd");
+		if ((n = imsg_read(&ibuf)) == -1 && errno != EAGAIN)
+			err(1, "read from %s", path);
+		if (n == 0)
+			errx(1, "cbp2pd closed the connection");
+		while (!done) {
+			if ((n = imsg_get(&ibuf, &imsg)) == -1)
+				err(1, "malformed reply");
+			if (n == 0)
+				break;
+			dlen = imsg.hdr.len - IMSG_HEADER_SIZE;
+			switch (imsg.hdr.type) {
+			case IMSG_CTL_STATUS_MAIN:
+				if (dlen != sizeof(m))
+					errx(1, "bad status reply");
+				memcpy(&m, imsg.data, sizeof(m));
+				have_main = 1;
+				break;
+			case IMSG_CTL_STATUS_CHILD:
+				if (dlen != sizeof(cs[0]) ||
+				    ncs >= CBP2PD_MAX_CHILDREN)
+					errx(1, "bad child status reply");
+				memcpy(&cs[ncs++], imsg.data, sizeof(cs[0]));
+				break;
+			case IMSG_CTL_END:
+				if (!have_main)
+					errx(1, "status reply incomplete");
+				show_status(&m, cs, ncs);
+				done = 1;
+				break;
+			case IMSG_CTL_RESULT:
+				if (dlen != sizeof(r))
+					errx(1, "bad result reply");
+				memcpy(&r, imsg.data, sizeof(r));
+				r.msg[sizeof(r.msg) - 1] = '\0';
+				show_result(&r);
+				rc = r.ok ? 0 : 1;
+				done = 1;
+				break;
+			default:
+				errx(1, "unexpected reply type %u",
+				    imsg.hdr.type);
+			}
+			imsg_free(&imsg);
+		}
+	}
+	close(ibuf.fd);
+	imsg_clear(&ibuf);
+	return (rc);
+}
+
+static void
+print_keys(const uint8_t priv[WG_KEY_LEN], int with_private)
+{
+	uint8_t	 pub[WG_KEY_LEN];
+	char	 b64priv[WG_KEY_B64_LEN + 1], b64pub[WG_KEY_B64_LEN + 1];
+	json_t	*o;
+
+	if (wgkey_public(pub, priv) == -1)
+		errx(1, "cannot derive the public key");
+	wgkey_to_b64(b64priv, priv);
+	wgkey_to_b64(b64pub, pub);
+	if (json_out) {
+		o = json_object();
+		if (with_private)
+			json_object_set_new(o, "private_key",
+			    json_string(b64priv));
+		json_object_set_new(o, "public_key", json_string(b64pub));
+		json_print(o);
+	} else
+		printf("%s\n", with_private ? b64priv : b64pub);
+	sodium_memzero(b64priv, sizeof(b64priv));
+}
+
+static int
+cmd_keygen(void)
+{
+	uint8_t	 priv[WG_KEY_LEN];
+
+	wgkey_generate(priv);
+	print_keys(priv, 1);
+	sodium_memzero(priv, sizeof(priv));
+	return (0);
+}
+
+static int
+cmd_pubkey(void)
+{
+	uint8_t	 priv[WG_KEY_LEN];
+	char	 line[WG_KEY_B64_LEN + 3];
+	size_t	 len;
+
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		errx(1, "no private key on standard input");
+	len = strcspn(line, "\r\n");
+	line[len] = '\0';
+	if (wgkey_from_b64(priv, line) == -1) {
+		sodium_memzero(line, sizeof(line));
+		errx(1, "not a key: expected 32 bytes in base64");
+	}
+	sodium_memzero(line, sizeof(line));
+	print_keys(priv, 0);
+	sodium_memzero(priv, sizeof(priv));
+	return (0);
+}
+
+/* Read all of a file (or stdin for "-") up to max bytes. */
+static unsigned char *
+read_all(const char *path, size_t max, size_t *lenp)
+{
+	unsigned char	*buf;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		err(1, "%s", path);
+	if ((buf = malloc(max + 1)) == NULL)
+		err(1, NULL);
+	while ((n = read(fd, buf + len, max + 1 - len)) > 0) {
+		len += n;
+		if (len > max)
+			errx(1, "%s: larger than %zu bytes", path, max);
+	}
+	if (n == -1)
+		err(1, "%s", path);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return (buf);
+}
+
+static int
+cmd_token(int argc, char *argv[])
+{
+	enum jwt_keyalg	 alg = KEYALG_RS256;
+	const char	*keyfile = NULL, *claimsfile = "-";
+	unsigned char	*key, *claims;
+	char		*jwt, errbuf[CFG_ERR_MAX];
+	size_t		 keylen, claimslen;
+	int		 ch;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "a:k:")) != -1) {
+		switch (ch) {
+		case 'a':
+			if (keyalg_parse(optarg, &alg) == -1)
+				errx(1, "unknown algorithm %s", optarg);
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (keyfile == NULL || argc > 1)
+		usage();
+	if (argc == 1)
+		claimsfile = argv[0];
+
+	key = read_all(keyfile, VERIFY_KEY_MAX_LEN, &keylen);
+	claims = read_all(claimsfile, CLAIMS_MAX_LEN, &claimslen);
+	if (token_mint((char *)claims, alg, key, keylen, &jwt, errbuf,
+	    sizeof(errbuf)) == -1) {
+		freezero(key, keylen + 1);
+		errx(1, "%s", errbuf);
+	}
+	freezero(key, keylen + 1);
+	freezero(claims, claimslen + 1);
+	if (json_out)
+		json_print(json_pack("{s:s, s:s}", "alg", keyalg_name(alg),
+		    "token", jwt));
+	else
+		printf("%s\n", jwt);
+	freezero(jwt, strlen(jwt));
+	return (0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*sock = CFG_DEFAULT_CONTROL;
+	enum ctl_action	 action;
+	int		 ch, used, verbose;
+
+	while ((ch = getopt(argc, argv, "+js:")) != -1) {
+		switch (ch) {
+		case 'j':
+			json_out = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if (sodium_init() == -1)
+		errx(1, "libsodium initialisation failed");
+
+	action = parse_command(argc, argv, &used);
+	if (action != CTL_TOKEN && used != argc)
+		usage();
+
+	switch (action) {
+	case CTL_STATUS:
+		return (ctl_request(sock, IMSG_CTL_STATUS, NULL, 0));
+	case CTL_RELOAD:
+		return (ctl_request(sock, IMSG_CTL_RELOAD, NULL, 0));
+	case CTL_LOG_VERBOSE:
+	case CTL_LOG_BRIEF:
+		verbose = action == CTL_LOG_VERBOSE;
+		return (ctl_request(sock, IMSG_CTL_LOG_VERBOSE, &verbose,
+		    sizeof(verbose)));
+	case CTL_KEYGEN:
+		return (cmd_keygen());
+	case CTL_PUBKEY:
+		return (cmd_pubkey());
+	case CTL_TOKEN:
+		return (cmd_token(argc - used + 1, argv + used - 1));
+	default:
+		usage();
+	}
+}

@@ -1,0 +1,468 @@
+/*
+ * cbp2pd: the privileged parent of the cbp2p suite.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <event.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cbp2pd.h"
+#include "log.h"
+
+#define CHILD_ARGV_MAX		12
+#define REAP_POLL_NS		10000000L	/* 10 ms between waitpid polls */
+
+extern char		**environ;
+
+static struct cbp2pd	 cbp2pd_env;
+struct cbp2pd		*env = &cbp2pd_env;
+
+static struct event	 ev_sigterm, ev_sigint, ev_sighup, ev_sigchld;
+
+static __dead void
+usage(void)
+{
+	extern char	*__progname;
+
+	fprintf(stderr, "usage: %s [-dnv] [-f file] [-x libexecdir]\n",
+	    __progname);
+	exit(1);
+}
+
+/* -v on the command line wins over a quieter log_level. */
+static int
+effective_verbose(void)
+{
+	return (env->cmd_verbose > env->conf.log_verbose ?
+	    env->cmd_verbose : env->conf.log_verbose);
+}
+
+static void
+child_conf_fill(struct child_conf *cc)
+{
+	const struct cbp2p_config	*c = &env->conf;
+	const struct token		*t = &c->tok;
+
+	memset(cc, 0, sizeof(*cc));
+	cc->generation = env->generation;
+	cc->conn_type = t->conn_type;
+	cc->routing = t->routing;
+	cc->auto_discovery = t->auto_discovery;
+	cc->persistent = t->persistent;
+	cc->auto_approve = t->auto_approve;
+	cc->max_peers = t->max_peers;
+	cc->listen_port = t->listen_port;
+	cc->mtu = t->mtu;
+	memcpy(cc->public_key, t->public_key, sizeof(cc->public_key));
+	cc->address = t->address;
+	strlcpy(cc->ifname, c->ifname, sizeof(cc->ifname));
+	strlcpy(cc->metrics_address, c->metrics_address,
+	    sizeof(cc->metrics_address));
+	strlcpy(cc->registry, c->registry, sizeof(cc->registry));
+	strlcpy(cc->stun, c->stun, sizeof(cc->stun));
+	strlcpy(cc->relay, c->relay, sizeof(cc->relay));
+	cc->log_verbose = log_getverbose();
+}
+
+void
+parent_send_children(uint32_t type, uint32_t peerid, const void *data,
+    size_t len)
+{
+	int	 id;
+
+	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+		if (imsg_compose_event(&env->children[id].iev, type, peerid,
+		    0, -1, data, len) == -1)
+			fatal("%s: imsg_compose_event to %s", __func__,
+			    proc_name(id));
+	}
+}
+
+static void
+parent_push_config(void)
+{
+	struct child_conf	 cc;
+
+	child_conf_fill(&cc);
+	parent_send_children(IMSG_CFG_CHILD, 0, &cc, sizeof(cc));
+}
+
+void
+parent_log_verbose(int v)
+{
+	log_setverbose(v);
+	parent_send_children(IMSG_CHILD_LOG_VERBOSE, 0, &v, sizeof(v));
+}
+
+/* Settings bound at start: a reload can't change them, so it keeps them. */
+static void
+reload_keep(struct cbp2p_config *nc)
+{
+	const struct cbp2p_config	*oc = &env->conf;
+
+	if (strcmp(nc->ifname, oc->ifname) != 0)
+		log_warnx("reload: interface change needs a restart");
+	if (strcmp(nc->control_socket, oc->control_socket) != 0)
+		log_warnx("reload: control_socket change needs a restart");
+	if (strcmp(nc->user, oc->user) != 0)
+		log_warnx("reload: user change needs a restart");
+	if (strcmp(nc->chroot_dir, oc->chroot_dir) != 0)
+		log_warnx("reload: chroot change needs a restart");
+	strlcpy(nc->ifname, oc->ifname, sizeof(nc->ifname));
+	strlcpy(nc->control_socket, oc->control_socket,
+	    sizeof(nc->control_socket));
+	strlcpy(nc->user, oc->user, sizeof(nc->user));
+	strlcpy(nc->chroot_dir, oc->chroot_dir, sizeof(nc->chroot_dir));
+}
+
+/*
+ * Re-read the configuration; on any error keep the running one whole.
+ * The new one replaces it as a unit and is pushed to every child.
+ */
+int
+parent_reload(char *msg, size_t msglen)
+{
+	struct cbp2p_config	 nc;
+	char			 err[CFG_ERR_MAX];
+
+	if (config_load(env->conf_path, &nc, time(NULL), err,
+	    sizeof(err)) == -1) {
+		env->reloads_failed++;
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		snprintf(msg, msglen, "reload failed: %s", err);
+		return (-1);
+	}
+	reload_keep(&nc);
+	config_free(&env->conf);
+	env->conf = nc;
+	/* The struct copy left key bytes in nc; zero them. */
+	explicit_bzero(&nc, sizeof(nc));
+	env->generation++;
+	env->reloads++;
+	log_setjson(env->conf.log_format == LOGFMT_JSON);
+	log_setverbose(effective_verbose());
+	parent_push_config();
+	log_info("reload: configuration generation %llu (%s)",
+	    (unsigned long long)env->generation,
+	    conn_type_name(env->conf.tok.conn_type));
+	snprintf(msg, msglen, "reloaded, generation %llu",
+	    (unsigned long long)env->generation);
+	return (0);
+}
+
+static void
+describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "terminated by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WTERMSIG(status) == SIGSYS ?
+		    ", a system call outside its seccomp filter" : "");
+	else
+		snprintf(buf, len, "stopped with status %d", status);
+}
+
+/* Wait up to PROC_KILL_WAIT_MS for pid, then kill it; returns status. */
+static int
+reap(pid_t pid)
+{
+	struct timespec	 ts = { 0, REAP_POLL_NS };
+	int		 status = 0, waited;
+	pid_t		 r;
+
+	for (waited = 0; waited < PROC_KILL_WAIT_MS; waited += 10) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid || (r == -1 && errno == ECHILD))
+			return (status);
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return (status);
+}
+
+/* A child is gone: a half mesh is worse than a clean restart. */
+static __dead void
+child_lost(enum proc_id id, int status)
+{
+	char	 why[128];
+
+	describe_status(status, why, sizeof(why));
+	log_warnx("%s (pid %ld) %s; shutting down", proc_name(id),
+	    (long)env->children[id].pid, why);
+	env->children[id].pid = 0;
+	parent_shutdown(1);
+}
+
+void
+parent_shutdown(int code)
+{
+	int	 id;
+
+	env->exiting = 1;
+	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+		if (env->children[id].pid > 0)
+			kill(env->children[id].pid, SIGTERM);
+	}
+	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+		if (env->children[id].pid > 0) {
+			reap(env->children[id].pid);
+			env->children[id].pid = 0;
+		}
+		if (env->children[id].iev.ibuf.fd != -1)
+			imsgev_clear(&env->children[id].iev);
+	}
+	control_cleanup(env->conf.control_socket);
+	config_free(&env->conf);
+	log_info("%s", code == 0 ? "terminating" : "terminating on error");
+	exit(code);
+}
+
+static void
+parent_dispatch_child(int fd, short event, void *arg)
+{
+	struct cbp2pd_child	*ch = arg;
+	struct imsgbuf		*ibuf = &ch->iev.ibuf;
+	struct imsg		 imsg;
+	struct child_status	 cs;
+	ssize_t			 n;
+	size_t			 len;
+
+	if (event & EV_READ) {
+		if ((n = imsg_read(ibuf)) == -1 && errno != EAGAIN)
+			fatal("%s: imsg_read from %s", __func__,
+			    proc_name(ch->id));
+		if (n == 0) {
+			event_del(&ch->iev.ev);
+			child_lost(ch->id, reap(ch->pid));
+		}
+	}
+	if (event & EV_WRITE) {
+		if (msgbuf_write(&ibuf->w) <= 0 && errno != EAGAIN)
+			fatal("%s: msgbuf_write to %s", __func__,
+			    proc_name(ch->id));
+	}
+
+	for (;;) {
+		/* A malformed message from a child is a bug or a compromise. */
+		if ((n = imsg_get(ibuf, &imsg)) == -1)
+			fatal("%s: imsg_get from %s", __func__,
+			    proc_name(ch->id));
+		if (n == 0)
+			break;
+		len = imsg.hdr.len - IMSG_HEADER_SIZE;
+		switch (imsg.hdr.type) {
+		case IMSG_CHILD_READY:
+			if (len != 0)
+				fatalx("%s: bad ready from %s", __func__,
+				    proc_name(ch->id));
+			ch->ready = 1;
+			log_debug("%s: %s (pid %ld) sandboxed and ready",
+			    __func__, proc_name(ch->id), (long)ch->pid);
+			break;
+		case IMSG_CHILD_STATUS:
+			if (len != sizeof(cs))
+				fatalx("%s: bad status length from %s",
+				    __func__, proc_name(ch->id));
+			memcpy(&cs, imsg.data, sizeof(cs));
+			if (cs.proc != (int)ch->id)
+				fatalx("%s: %s claims to be process %d",
+				    __func__, proc_name(ch->id), cs.proc);
+			control_status_child(imsg.hdr.peerid, &cs);
+			break;
+		default:
+			fatalx("%s: unexpected imsg %u from %s", __func__,
+			    imsg.hdr.type, proc_name(ch->id));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(&ch->iev);
+}
+
+static void
+parent_sig(int sig, short event, void *arg)
+{
+	char	 msg[CTL_MSG_MAX];
+	int	 status, id;
+	pid_t	 pid;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("received signal %d", sig);
+		parent_shutdown(0);
+	case SIGHUP:
+		log_info("reload requested by SIGHUP");
+		parent_reload(msg, sizeof(msg));
+		break;
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+				if (env->children[id].pid == pid &&
+				    !env->exiting)
+					child_lost(id, status);
+			}
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+start_children(void)
+{
+	char	 path[PATH_MAX];
+	char	*argv[CHILD_ARGV_MAX];
+	int	 id, argc, fd;
+	pid_t	 pid;
+
+	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+		    env->libexec, proc_name(id)) >= sizeof(path))
+			fatalx("libexec path too long");
+		if (access(path, X_OK) == -1)
+			fatal("%s", path);
+		argc = 0;
+		argv[argc++] = (char *)proc_name(id);
+		argv[argc++] = "-u";
+		argv[argc++] = env->conf.user;
+		argv[argc++] = "-c";
+		argv[argc++] = env->conf.chroot_dir;
+		if (env->foreground)
+			argv[argc++] = "-d";
+		if (log_getverbose())
+			argv[argc++] = "-v";
+		if (log_getjson())
+			argv[argc++] = "-j";
+		argv[argc] = NULL;
+
+		if ((pid = proc_exec(path, argv, &fd)) == -1)
+			fatal("cannot start %s", path);
+		env->children[id].id = id;
+		env->children[id].pid = pid;
+		imsgev_init(&env->children[id].iev, fd, &env->children[id],
+		    parent_dispatch_child);
+		imsg_event_add(&env->children[id].iev);
+		log_debug("started %s (pid %ld)", proc_name(id), (long)pid);
+	}
+}
+
+/* The children's chroot: created empty if missing, then checked. */
+static void
+prepare_chroot(const char *dir)
+{
+	char	 err[CFG_ERR_MAX];
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if (sandbox_check_dir(dir, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+}
+
+int
+main(int argc, char *argv[])
+{
+	char		 err[CFG_ERR_MAX];
+	const char	*conffile = CFG_DEFAULT_PATH;
+	int		 ch, noaction = 0, id;
+
+	setproctitle_init(argc, argv, environ);
+	env->libexec = LIBEXECDIR;
+	while ((ch = getopt(argc, argv, "df:nvx:")) != -1) {
+		switch (ch) {
+		case 'd':
+			env->foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'v':
+			env->cmd_verbose++;
+			break;
+		case 'x':
+			env->libexec = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (strlcpy(env->conf_path, conffile, sizeof(env->conf_path)) >=
+	    sizeof(env->conf_path))
+		errx(1, "%s: path too long", conffile);
+	for (id = 0; id < PROC_MAX; id++)
+		env->children[id].iev.ibuf.fd = -1;
+
+	if (config_load(env->conf_path, &env->conf, time(NULL), err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "cbp2pd: %s\n", err);
+		exit(1);
+	}
+	if (noaction) {
+		fprintf(stderr, "configuration OK\n");
+		config_free(&env->conf);
+		exit(0);
+	}
+	if (geteuid() != 0)
+		errx(1, "need root privileges");
+	if (getpwnam(env->conf.user) == NULL)
+		errx(1, "unknown user %s", env->conf.user);
+
+	log_init(env->foreground, LOG_DAEMON);
+	log_procinit("cbp2pd");
+	log_setjson(env->conf.log_format == LOGFMT_JSON);
+	log_setverbose(effective_verbose());
+	prepare_chroot(env->conf.chroot_dir);
+
+	if (!env->foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+	clock_gettime(CLOCK_MONOTONIC, &env->started);
+	env->generation = 1;
+
+	event_init();
+	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
+	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_sigchld, SIGCHLD, parent_sig, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sighup, NULL);
+	signal_add(&ev_sigchld, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (control_init(env->conf.control_socket) == -1)
+		fatalx("control socket %s unusable",
+		    env->conf.control_socket);
+	start_children();
+	parent_push_config();
+	control_listen();
+	setproctitle("parent");
+	log_info("started: %s on %s, generation %llu",
+	    conn_type_name(env->conf.tok.conn_type), env->conf.ifname,
+	    (unsigned long long)env->generation);
+
+	event_dispatch();
+	fatalx("event loop ended");
+}

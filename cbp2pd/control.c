@@ -1,0 +1,312 @@
+/*
+ * The control socket: cbp2pctl speaks imsg over it.  Every request is
+ * checked before it is acted on; a bad one is refused, counted, and the
+ * daemon carries on.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cbp2pd.h"
+#include "log.h"
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	uint32_t		 id;
+	int			 pending;	/* child replies awaited */
+	struct imsgev		 iev;
+};
+
+static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static struct event		 ctl_ev;
+static struct event		 ctl_ev_pause;
+static int			 ctl_fd = -1;
+static int			 ctl_nconns;
+static uint32_t			 ctl_next_id = 1;
+
+static void	control_accept(int, short, void *);
+static void	control_dispatch(int, short, void *);
+
+int
+control_init(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old_umask;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		log_warnx("%s: path too long: %s", __func__, path);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("%s: socket", __func__);
+		return (-1);
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("%s: unlink %s", __func__, path);
+		goto fail;
+	}
+	/* Never a moment where the socket is wider open than 0660. */
+	old_umask = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("%s: bind %s", __func__, path);
+		umask(old_umask);
+		goto fail;
+	}
+	umask(old_umask);
+	if (chown(path, 0, 0) == -1 ||
+	    chmod(path, CONTROL_SOCKET_MODE) == -1) {
+		log_warn("%s: chown/chmod %s", __func__, path);
+		unlink(path);
+		goto fail;
+	}
+	if (listen(fd, CONTROL_BACKLOG) == -1) {
+		log_warn("%s: listen %s", __func__, path);
+		unlink(path);
+		goto fail;
+	}
+	ctl_fd = fd;
+	return (0);
+fail:
+	close(fd);
+	return (-1);
+}
+
+void
+control_listen(void)
+{
+	event_set(&ctl_ev, ctl_fd, EV_READ | EV_PERSIST, control_accept,
+	    NULL);
+	event_add(&ctl_ev, NULL);
+	evtimer_set(&ctl_ev_pause, control_accept, NULL);
+}
+
+void
+control_cleanup(const char *path)
+{
+	if (ctl_fd == -1)
+		return;
+	event_del(&ctl_ev);
+	event_del(&ctl_ev_pause);
+	close(ctl_fd);
+	ctl_fd = -1;
+	unlink(path);
+}
+
+static void
+control_accept(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c;
+	struct timeval	 pause = { 1, 0 };
+	int		 s;
+
+	/* After running out of descriptors: listen again. */
+	if (event & EV_TIMEOUT) {
+		event_add(&ctl_ev, NULL);
+		return;
+	}
+	if ((s = accept4(ctl_fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1) {
+		if (errno == ENFILE || errno == EMFILE) {
+			event_del(&ctl_ev);
+			evtimer_add(&ctl_ev_pause, &pause);
+		} else if (errno != EINTR && errno != EAGAIN &&
+		    errno != ECONNABORTED)
+			log_warn("%s: accept", __func__);
+		return;
+	}
+	if (ctl_nconns >= CONTROL_MAX_CONNS) {
+		env->ctl_bad++;
+		log_warnx("%s: too many control connections", __func__);
+		close(s);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s", __func__);
+		close(s);
+		return;
+	}
+	c->id = ctl_next_id++;
+	if (ctl_next_id == 0)
+		ctl_next_id = 1;
+	imsgev_init(&c->iev, s, c, control_dispatch);
+	imsg_event_add(&c->iev);
+	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
+	ctl_nconns++;
+}
+
+static void
+control_close(struct ctl_conn *c)
+{
+	TAILQ_REMOVE(&ctl_conns, c, entry);
+	imsgev_clear(&c->iev);
+	free(c);
+	ctl_nconns--;
+}
+
+static struct ctl_conn *
+control_by_id(uint32_t id)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->id == id)
+			return (c);
+	return (NULL);
+}
+
+static void
+control_result(struct ctl_conn *c, int ok, const char *msg)
+{
+	struct ctl_result	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.ok = ok;
+	strlcpy(r.msg, msg, sizeof(r.msg));
+	imsg_compose_event(&c->iev, IMSG_CTL_RESULT, 0, 0, -1, &r,
+	    sizeof(r));
+}
+
+static void
+control_refuse(struct ctl_conn *c, const char *why)
+{
+	env->ctl_bad++;
+	log_warnx("control: refused request: %s", why);
+	control_result(c, 0, why);
+}
+
+void
+control_fill_main(struct ctl_status_main *m)
+{
+	const struct token	*t = &env->conf.tok;
+
+	memset(m, 0, sizeof(*m));
+	m->pid = getpid();
+	m->conn_type = t->conn_type;
+	m->routing = t->routing;
+	m->uptime = proc_uptime(&env->started);
+	m->generation = env->generation;
+	m->reloads = env->reloads;
+	m->reloads_failed = env->reloads_failed;
+	m->ctl_bad = env->ctl_bad;
+	m->log_verbose = log_getverbose();
+	strlcpy(m->ifname, env->conf.ifname, sizeof(m->ifname));
+	wgkey_to_b64(m->public_key, t->public_key);
+	strlcpy(m->config_path, env->conf_path, sizeof(m->config_path));
+}
+
+/* A child answered a status query made on behalf of connection id. */
+void
+control_status_child(uint32_t id, const struct child_status *cs)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_by_id(id)) == NULL || c->pending == 0)
+		return;		/* the asker left meanwhile */
+	imsg_compose_event(&c->iev, IMSG_CTL_STATUS_CHILD, 0, 0, -1, cs,
+	    sizeof(*cs));
+	if (--c->pending == 0)
+		imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+static void
+control_dispatch(int fd, short event, void *arg)
+{
+	struct ctl_conn		*c = arg;
+	struct imsgbuf		*ibuf = &c->iev.ibuf;
+	struct imsg		 imsg;
+	struct ctl_status_main	 m;
+	char			 msg[CTL_MSG_MAX];
+	ssize_t			 n;
+	size_t			 len;
+	int			 verbose;
+
+	if (event & EV_READ) {
+		if (((n = imsg_read(ibuf)) == -1 && errno != EAGAIN) ||
+		    n == 0) {
+			control_close(c);
+			return;
+		}
+	}
+	if (event & EV_WRITE) {
+		if (msgbuf_write(&ibuf->w) <= 0 && errno != EAGAIN) {
+			control_close(c);
+			return;
+		}
+	}
+
+	for (;;) {
+		if ((n = imsg_get(ibuf, &imsg)) == -1) {
+			/* Framing is lost: nothing more can be read. */
+			env->ctl_bad++;
+			log_warnx("control: malformed message, closing");
+			control_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		len = imsg.hdr.len - IMSG_HEADER_SIZE;
+		switch (imsg.hdr.type) {
+		case IMSG_CTL_STATUS:
+			if (len != 0 || c->pending != 0) {
+				control_refuse(c, "bad status request");
+				break;
+			}
+			control_fill_main(&m);
+			imsg_compose_event(&c->iev, IMSG_CTL_STATUS_MAIN, 0, 0,
+			    -1, &m, sizeof(m));
+			c->pending = CBP2PD_CHILDREN;
+			parent_send_children(IMSG_CHILD_STATUS_REQ, c->id,
+			    NULL, 0);
+			break;
+		case IMSG_CTL_RELOAD:
+			if (len != 0) {
+				control_refuse(c, "bad reload request");
+				break;
+			}
+			log_info("reload requested by cbp2pctl");
+			if (parent_reload(msg, sizeof(msg)) == -1)
+				control_result(c, 0, msg);
+			else
+				control_result(c, 1, msg);
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			if (len != sizeof(verbose)) {
+				control_refuse(c, "bad log request");
+				break;
+			}
+			memcpy(&verbose, imsg.data, sizeof(verbose));
+			if (verbose < 0 || verbose > 2) {
+				control_refuse(c, "bad log level");
+				break;
+			}
+			parent_log_verbose(verbose);
+			log_info("log level set to %s",
+			    verbose ? "verbose" : "brief");
+			control_result(c, 1, verbose ? "logging verbose" :
+			    "logging brief");
+			break;
+		default:
+			snprintf(msg, sizeof(msg), "unknown request type %u",
+			    imsg.hdr.type);
+			control_refuse(c, msg);
+			break;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(&c->iev);
+}

@@ -1,0 +1,169 @@
+/*
+ * Privilege separation: the process table, the imsg types every process
+ * shares, the child start-up (fork+exec on a socketpair) and the sandbox
+ * each child enters before it reads anything untrusted.
+ */
+#ifndef CBP2P_PROC_H
+#define CBP2P_PROC_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <time.h>
+
+#include "config.h"
+#include "imsg.h"
+#include "log.h"
+
+#define PROC_PARENT_FD		3	/* a child's end of its socketpair */
+#define PROC_KILL_WAIT_MS	2000	/* SIGTERM grace before SIGKILL */
+#define PROC_TITLE_MAX		64
+#define CTL_MSG_MAX		256	/* text in a control reply */
+#define CBP2PD_MAX_CHILDREN	3	/* cbdiscod, cbmeshd, cbrelayd */
+
+enum proc_id {
+	PROC_PARENT,
+	PROC_DISCO,
+	PROC_MESH,
+	PROC_RELAY,
+	PROC_CONTROL,		/* a cbp2pctl connection */
+	PROC_MAX
+};
+
+/* One enum of message types, grouped by direction. */
+enum imsg_type {
+	IMSG_NONE,
+
+	/* cbp2pctl <-> parent */
+	IMSG_CTL_STATUS,		/* request: none */
+	IMSG_CTL_STATUS_MAIN,		/* reply: struct ctl_status_main */
+	IMSG_CTL_STATUS_CHILD,		/* reply: struct child_status */
+	IMSG_CTL_RELOAD,		/* request: none */
+	IMSG_CTL_LOG_VERBOSE,		/* request: int level */
+	IMSG_CTL_RESULT,		/* reply: struct ctl_result */
+	IMSG_CTL_END,			/* end of a multi-part reply */
+
+	/* parent -> child */
+	IMSG_CFG_CHILD,			/* struct child_conf, swapped in whole */
+	IMSG_CHILD_STATUS_REQ,		/* none; peerid names the requester */
+	IMSG_CHILD_LOG_VERBOSE,		/* int level */
+
+	/* child -> parent */
+	IMSG_CHILD_STATUS,		/* struct child_status */
+	IMSG_CHILD_READY,		/* none: sandboxed and waiting */
+};
+
+/* The part of the configuration a child may see: no key material. */
+struct child_conf {
+	uint64_t	 generation;
+	int		 conn_type;
+	int		 routing;
+	int		 auto_discovery;
+	int		 persistent;
+	int		 auto_approve;
+	uint32_t	 max_peers;
+	uint16_t	 listen_port;
+	uint16_t	 mtu;
+	uint8_t		 public_key[WG_KEY_LEN];
+	struct cidr	 address;
+	char		 ifname[IFNAMSIZ];
+	char		 metrics_address[CFG_ENDPOINT_MAX];
+	char		 registry[CFG_STR_MAX];
+	char		 stun[CFG_ENDPOINT_MAX];
+	char		 relay[CFG_ENDPOINT_MAX];
+	int		 log_verbose;
+};
+
+struct child_status {
+	int		 proc;		/* enum proc_id */
+	pid_t		 pid;
+	uid_t		 uid;
+	uint64_t	 uptime;	/* seconds */
+	uint64_t	 msgs;		/* imsgs handled from the parent */
+	uint64_t	 generation;	/* of the config it runs */
+	uint64_t	 configs;	/* configurations received */
+};
+
+struct ctl_status_main {
+	pid_t		 pid;
+	int		 conn_type;
+	int		 routing;
+	uint64_t	 uptime;
+	uint64_t	 generation;
+	uint64_t	 reloads;
+	uint64_t	 reloads_failed;
+	uint64_t	 ctl_bad;	/* refused control requests */
+	int		 log_verbose;
+	char		 ifname[IFNAMSIZ];
+	char		 public_key[WG_KEY_B64_LEN + 1];
+	char		 config_path[PATH_MAX];
+};
+
+struct ctl_result {
+	int		 ok;
+	char		 msg[CTL_MSG_MAX];
+};
+
+struct proc_info {
+	enum proc_id	 id;
+	const char	*title;		/* executable and process name */
+};
+
+extern const struct proc_info proc_table[PROC_MAX];
+
+const char	*proc_name(enum proc_id);
+
+/*
+ * Start path with the child's end of a fresh socketpair on fd 3 and
+ * every other descriptor above 2 closed.  Returns the pid and sets *fd
+ * to the parent's end (non-blocking, close-on-exec), or -1.
+ */
+pid_t	 proc_exec(const char *, char *const [], int *);
+
+/* Options every child takes from its parent's command line. */
+struct child_opts {
+	int		 foreground;
+	int		 verbose;
+	int		 json;
+	const char	*user;
+	const char	*chroot_dir;
+};
+
+void	 proc_child_args(int, char *[], struct child_opts *, const char *);
+
+/*
+ * Enter the sandbox: chroot to an empty directory, drop to user, set
+ * no_new_privs and load a seccomp filter allowing only the listed system
+ * calls (plus the common ones every libevent/imsg child needs).  Anything
+ * else kills the process; a few harmless probes (open, stat, socket)
+ * fail with EACCES instead.  Fatal on any failure.
+ */
+void	 sandbox_enter(const char *, const char *, const int *, size_t);
+
+/* Check a chroot directory: root-owned, not writable by others. */
+int	 sandbox_check_dir(const char *, char *, size_t);
+
+/*
+ * The runtime every child shares: parse the parent's arguments, enter
+ * the sandbox, take configurations, answer status queries.  A child's
+ * own messages go to its dispatch hook, which returns 1 when it handled
+ * the message.
+ */
+struct child {
+	enum proc_id		 id;
+	struct imsgev		*iev;
+	struct child_conf	 conf;
+	int			 have_conf;
+	struct timespec		 started;
+	uint64_t		 msgs;
+	uint64_t		 configs;
+	int			(*dispatch)(struct child *, struct imsg *);
+	void			(*configure)(struct child *);
+	void			*arg;
+};
+
+__dead void	 child_run(struct child *, int, char *[], const int *, size_t);
+uint64_t	 proc_uptime(const struct timespec *);
+
+#endif /* CBP2P_PROC_H */

@@ -1,0 +1,197 @@
+# Shared helpers for cbp2p's atf-sh end-to-end tests.  Sourced by each
+# test case body and cleanup; everything lives in the test's work
+# directory, which Kyua removes afterwards.
+
+TOP=$(cd "$(atf_get_srcdir)/../.." && pwd)
+OBJ=$TOP/obj
+CBP2PD=$OBJ/cbp2pd
+CBP2PCTL=$OBJ/cbp2pctl
+WAIT_STEPS=100		# of 0.1 s: how long to wait for a daemon to react
+
+# Make the unprivileged user the children run as.
+cb_user()
+{
+	"$TOP/scripts/mkuser.sh" _cbp2p || atf_fail "cannot create _cbp2p"
+}
+
+# cb_issuer_keys DIR: an ES256 and an RS256 issuer key pair, and an
+# HS256 secret.
+cb_issuer_keys()
+{
+	d=$1
+	mkdir -p "$d"
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out "$d/es256.key" 2>/dev/null || atf_fail "openssl EC"
+	openssl pkey -in "$d/es256.key" -pubout -out "$d/es256.pub" \
+	    2>/dev/null || atf_fail "openssl EC pub"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+	    -out "$d/rs256.key" 2>/dev/null || atf_fail "openssl RSA"
+	openssl pkey -in "$d/rs256.key" -pubout -out "$d/rs256.pub" \
+	    2>/dev/null || atf_fail "openssl RSA pub"
+	head -c 48 /dev/urandom | base64 | tr -d '\n' > "$d/hs256.secret"
+	chmod 600 "$d"/*
+}
+
+# cb_node NAME TYPE [ADDRESS]: WireGuard keys for a node, in NAME.priv
+# and NAME.pub.
+cb_wgkeys()
+{
+	"$CBP2PCTL" keygen > "$1.priv" || atf_fail "keygen"
+	"$CBP2PCTL" pubkey < "$1.priv" > "$1.pub" || atf_fail "pubkey"
+}
+
+# cb_claims NAME TYPE ADDRESS [EXTRA-JSON-MEMBERS]: write NAME.claims.
+cb_claims()
+{
+	name=$1 type=$2 addr=$3 extra=${4:-}
+	now=$(date +%s)
+	cat > "$name.claims" <<JSON
+{
+	"iss": "cbp2p-test",
+	"sub": "$name",
+	"exp": $((now + 3600)),
+	"nbf": $((now - 60)),
+	"connection_type": "$type",
+	"wireguard_config": {
+		"private_key": "$(cat "$name.priv")",
+		"public_key": "$(cat "$name.pub")",
+		"allowed_ips": ["$addr"],
+		"listen_port": 0
+	},
+	"mesh_config": {
+		"auto_discovery": true,
+		"persistent": true,
+		"routing": "hybrid",
+		"encryption": "chacha20-poly1305"
+	},
+	"peer_whitelist": {
+		"allowed_peers": [],
+		"auto_approve": true,
+		"max_peers": 16
+	},
+	"network_config": {
+		"subnet": "10.99.0.0/24",
+		"address": "$addr",
+		"mtu": 1420
+	}${extra}
+}
+JSON
+}
+
+# cb_token NAME ALG KEYDIR: sign NAME.claims into NAME.jwt (mode 0600).
+cb_token()
+{
+	name=$1 alg=$2 keys=$3
+	case $alg in
+	ES256)	key=$keys/es256.key ;;
+	RS256)	key=$keys/rs256.key ;;
+	HS256)	key=$keys/hs256.secret ;;
+	esac
+	"$CBP2PCTL" token -a "$alg" -k "$key" "$name.claims" > "$name.jwt" ||
+	    atf_fail "cannot mint a token for $name"
+	chmod 600 "$name.jwt"
+}
+
+# cb_config NAME ALG KEYDIR [EXTRA-YAML]: write NAME.yaml for a daemon
+# whose state lives in the work directory.
+cb_config()
+{
+	name=$1 alg=$2 keys=$3 extra=${4:-}
+	case $alg in
+	ES256)	vkey=$keys/es256.pub ;;
+	RS256)	vkey=$keys/rs256.pub ;;
+	HS256)	vkey=$keys/hs256.secret ;;
+	esac
+	mkdir -p "$PWD/empty"
+	chmod 755 "$PWD/empty"
+	cat > "$name.yaml" <<YAML
+token_file: $PWD/$name.jwt
+verify_key: $vkey
+verify_alg: $alg
+issuer: cbp2p-test
+interface: cbt$$
+control_socket: $PWD/$name.sock
+user: _cbp2p
+chroot: $PWD/empty
+log_level: info
+log_format: text
+$extra
+YAML
+}
+
+# cb_start NAME: run cbp2pd in the foreground in the background; its pid
+# goes to NAME.pid and its log to NAME.log.
+cb_start()
+{
+	name=$1
+	shift
+	"$CBP2PD" -d -x "$OBJ" -f "$PWD/$name.yaml" "$@" \
+	    > "$name.log" 2>&1 &
+	echo $! > "$name.pid"
+	cb_wait_ready "$name"
+}
+
+# Wait until the control socket answers with three children that took
+# their configuration.
+cb_wait_ready()
+{
+	name=$1
+	i=0
+	while [ $i -lt $WAIT_STEPS ]; do
+		if [ -S "$name.sock" ] &&
+		    "$CBP2PCTL" -j -s "$name.sock" status > "$name.status" \
+		    2>/dev/null &&
+		    [ "$(jq '[.children[] | select(.configs >= 1)] | length' \
+		    "$name.status")" = 3 ]; then
+			return 0
+		fi
+		if ! kill -0 "$(cat "$name.pid")" 2>/dev/null; then
+			cat "$name.log"
+			atf_fail "cbp2pd $name exited during start-up"
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cat "$name.log"
+	atf_fail "cbp2pd $name did not become ready"
+}
+
+cb_ctl()
+{
+	name=$1
+	shift
+	"$CBP2PCTL" -s "$PWD/$name.sock" "$@"
+}
+
+# Pids of a daemon's children.
+cb_children()
+{
+	pgrep -P "$(cat "$1.pid")"
+}
+
+# Wait for pid to exit; its exit status is left in cb_rc.
+cb_wait_exit()
+{
+	pid=$1
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt $WAIT_STEPS ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$pid" 2>/dev/null && return 1
+	return 0
+}
+
+# Cleanup: kill whatever of the named daemons is left, children too.
+cb_kill()
+{
+	for name in "$@"; do
+		[ -f "$name.pid" ] || continue
+		pid=$(cat "$name.pid")
+		for c in $(pgrep -P "$pid" 2>/dev/null); do
+			kill -9 "$c" 2>/dev/null
+		done
+		kill -9 "$pid" 2>/dev/null
+	done
+	return 0
+}

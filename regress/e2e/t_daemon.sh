@@ -1,0 +1,341 @@
+#! /usr/bin/atf-sh
+# cbp2pd as a privilege-separated daemon: sandboxed children, control
+# socket, reload, a child's death, clean termination.
+
+common()
+{
+	. "$(atf_get_srcdir)/common.sh"
+}
+
+# A running node with an ES256 token, named n1.
+start_node()
+{
+	cb_user
+	cb_issuer_keys keys
+	cb_wgkeys n1
+	cb_claims n1 p2p-mesh 10.99.0.1/24
+	cb_token n1 ES256 keys
+	cb_config n1 ES256 keys
+	cb_start n1
+}
+
+atf_test_case sandbox cleanup
+sandbox_head()
+{
+	atf_set descr "each child runs unprivileged, chrooted, no_new_privs, seccomp"
+	atf_set require.user root
+	atf_set timeout 60
+}
+sandbox_body()
+{
+	common
+	start_node
+	parent=$(cat n1.pid)
+	n=0
+	for pid in $(cb_children n1); do
+		name=$(cat /proc/$pid/comm)
+		uid=$(awk '/^Uid:/ { print $2 }' /proc/$pid/status)
+		nnp=$(awk '/^NoNewPrivs:/ { print $2 }' /proc/$pid/status)
+		sec=$(awk '/^Seccomp:/ { print $2 }' /proc/$pid/status)
+		root=$(readlink /proc/$pid/root)
+		echo "$name pid $pid uid $uid nnp $nnp seccomp $sec root $root"
+		[ "$uid" -ne 0 ] || atf_fail "$name runs as root"
+		[ "$uid" = "$(id -u _cbp2p)" ] || atf_fail "$name uid $uid"
+		[ "$nnp" = 1 ] || atf_fail "$name: NoNewPrivs $nnp"
+		[ "$sec" = 2 ] || atf_fail "$name: Seccomp $sec"
+		[ "$root" = "$PWD/empty" ] || atf_fail "$name: root is $root"
+		n=$((n + 1))
+	done
+	[ $n = 3 ] || atf_fail "expected 3 children, found $n"
+	# The parent keeps root; it is the one with the key and the tun.
+	[ "$(awk '/^Uid:/ { print $2 }' /proc/$parent/status)" = 0 ] ||
+	    atf_fail "parent is not root"
+
+	# Status: the daemon's own figures and every child's.
+	cb_ctl n1 -j status > st.json || atf_fail "status failed"
+	cat st.json
+	[ "$(jq -r .connection_type st.json)" = p2p-mesh ] ||
+	    atf_fail "connection type"
+	[ "$(jq -r .public_key st.json)" = "$(cat n1.pub)" ] ||
+	    atf_fail "public key"
+	[ "$(jq -r .interface st.json)" = "cbt$$" ] || atf_fail "interface"
+	[ "$(jq -r .pid st.json)" = "$parent" ] || atf_fail "parent pid"
+	for c in cbdiscod cbmeshd cbrelayd; do
+		cpid=$(jq -r ".children[] | select(.name == \"$c\") | .pid" \
+		    st.json)
+		[ "$(cat /proc/$cpid/comm)" = "$c" ] ||
+		    atf_fail "$c: pid $cpid is not $c"
+		[ "$(jq -r ".children[] | select(.name == \"$c\") | .uid" \
+		    st.json)" = "$(id -u _cbp2p)" ] || atf_fail "$c uid"
+		[ "$(jq -r ".children[] | select(.name == \"$c\") | \
+		    .messages" st.json)" -ge 2 ] || atf_fail "$c messages"
+	done
+	cb_ctl n1 status > st.txt || atf_fail "text status failed"
+	grep -q "public key: *$(cat n1.pub)" st.txt || atf_fail "text status"
+	# The control socket: root-owned, mode 0660.
+	[ "$(stat -c '%a %u' n1.sock)" = "660 0" ] ||
+	    atf_fail "control socket mode $(stat -c '%a %u' n1.sock)"
+}
+sandbox_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case reload cleanup
+reload_head()
+{
+	atf_set descr "SIGHUP and cbp2pctl reload: a bad config is refused and the running one kept"
+	atf_set require.user root
+	atf_set timeout 60
+}
+reload_body()
+{
+	common
+	start_node
+	cp n1.jwt good.jwt
+	# A token signed by another key: the reload must be refused.
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out other.key 2>/dev/null
+	"$CBP2PCTL" token -a ES256 -k other.key n1.claims > n1.jwt
+	kill -HUP "$(cat n1.pid)"
+	i=0
+	until grep -q "reload failed" n1.log || [ $i -ge 50 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	grep "reload failed" n1.log || atf_fail "no reload failure logged"
+	cb_ctl n1 -j status > st.json
+	[ "$(jq .reloads_failed st.json)" = 1 ] || atf_fail "not counted"
+	[ "$(jq .generation st.json)" = 1 ] || atf_fail "generation changed"
+	[ "$(jq '[.children[] | select(.generation == 1)] | length' \
+	    st.json)" = 3 ] || atf_fail "children lost their config"
+
+	# The same through cbp2pctl: a clear error and exit 1.
+	atf_check -s exit:1 -o match:"reload failed: token" \
+	    "$CBP2PCTL" -s n1.sock reload
+
+	# A good new token (another subnet address) is taken by all.
+	cb_claims n1 server-server 10.99.0.7/24
+	cb_token n1 ES256 keys
+	atf_check -s exit:0 -o match:"generation 2" \
+	    "$CBP2PCTL" -s n1.sock reload
+	cb_ctl n1 -j status > st.json
+	cat st.json
+	[ "$(jq -r .connection_type st.json)" = server-server ] ||
+	    atf_fail "new config not in effect"
+	[ "$(jq '[.children[] | select(.generation == 2)] | length' \
+	    st.json)" = 3 ] || atf_fail "children did not get generation 2"
+	[ "$(jq .reloads st.json)" = 1 ] || atf_fail "reloads"
+	kill -0 "$(cat n1.pid)" || atf_fail "daemon died"
+}
+reload_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case child_dies cleanup
+child_dies_head()
+{
+	atf_set descr "a child killed: the parent says which and exits non-zero"
+	atf_set require.user root
+	atf_set timeout 60
+}
+child_dies_body()
+{
+	common
+	start_node
+	parent=$(cat n1.pid)
+	kids=$(cb_children n1)
+	mesh=$(pgrep -P "$parent" -x cbmeshd) || atf_fail "no cbmeshd"
+	kill -9 "$mesh"
+	cb_wait_exit "$parent" || atf_fail "parent still running"
+	wait "$parent"
+	rc=$?
+	cat n1.log
+	[ $rc -ne 0 ] || atf_fail "parent exited 0 after losing a child"
+	grep -q "cbmeshd (pid $mesh) terminated by signal 9" n1.log ||
+	    atf_fail "log does not say which child died and why"
+	for k in $kids; do
+		kill -0 "$k" 2>/dev/null && atf_fail "child $k left running"
+	done
+	[ ! -e n1.sock ] || atf_fail "control socket left behind"
+}
+child_dies_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case sigterm cleanup
+sigterm_head()
+{
+	atf_set descr "SIGTERM: every process exits cleanly"
+	atf_set require.user root
+	atf_set timeout 60
+}
+sigterm_body()
+{
+	common
+	start_node
+	parent=$(cat n1.pid)
+	kids=$(cb_children n1)
+	kill -TERM "$parent"
+	cb_wait_exit "$parent" || atf_fail "parent still running"
+	wait "$parent"
+	rc=$?
+	cat n1.log
+	[ $rc -eq 0 ] || atf_fail "parent exited $rc on SIGTERM"
+	for k in $kids; do
+		kill -0 "$k" 2>/dev/null && atf_fail "child $k left running"
+	done
+	pgrep -f "$PWD/n1.yaml" && atf_fail "processes left"
+	[ ! -e n1.sock ] || atf_fail "control socket left behind"
+}
+sigterm_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case control_bad cleanup
+control_bad_head()
+{
+	atf_set descr "bad control requests are refused and counted, the daemon carries on"
+	atf_set require.user root
+	atf_set timeout 60
+}
+control_bad_body()
+{
+	common
+	start_node
+	python3 - n1.sock <<'PY' || atf_fail "control socket probe failed"
+import socket, struct, sys
+path = sys.argv[1]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.settimeout(5)
+    return s
+# An unknown request type, well framed: refused with a result.
+s = conn()
+s.sendall(struct.pack("<IHHII", 9999, 16, 0, 0, 0))
+r = s.recv(4096)
+assert len(r) > 16, r
+typ, ln = struct.unpack("<IH", r[:6])
+ok = struct.unpack("<i", r[16:20])[0]
+assert ok == 0, ok
+print("refused:", r[20:ln].split(b"\0")[0].decode())
+# A status request with a payload it must not have.
+s.sendall(struct.pack("<IHHII", 1, 20, 0, 0, 0) + b"abcd")
+r = s.recv(4096)
+assert struct.unpack("<i", r[16:20])[0] == 0
+s.close()
+# A header whose length is below the header size: connection dropped.
+s = conn()
+s.sendall(struct.pack("<IHHII", 1, 3, 0, 0, 0))
+assert s.recv(4096) == b""
+s.close()
+# Garbage, then a close mid-message.
+s = conn()
+s.sendall(b"\xff" * 7)
+s.close()
+PY
+	cb_ctl n1 -j status > st.json || atf_fail "daemon not answering"
+	cat st.json
+	[ "$(jq .control_refused st.json)" -ge 3 ] ||
+	    atf_fail "refusals not counted"
+	atf_check -s exit:0 -o match:verbose "$CBP2PCTL" -s n1.sock log verbose
+	[ "$(cb_ctl n1 -j status | jq -r .log_level)" = verbose ] ||
+	    atf_fail "log level not changed"
+	atf_check -s exit:0 -o match:brief "$CBP2PCTL" -s n1.sock log brief
+	atf_check -s exit:0 -o match:'"ok": true' \
+	    "$CBP2PCTL" -j -s n1.sock log brief
+}
+control_bad_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case json_log cleanup
+json_log_head()
+{
+	atf_set descr "log_format json writes one JSON object per line"
+	atf_set require.user root
+	atf_set timeout 60
+}
+json_log_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	cb_wgkeys n1
+	cb_claims n1 client-server 10.99.0.3/24
+	cb_token n1 RS256 keys
+	cb_config n1 RS256 keys
+	sed -i 's/^log_format: text/log_format: json/' n1.yaml
+	cb_start n1 -v
+	kill -TERM "$(cat n1.pid)"
+	cb_wait_exit "$(cat n1.pid)"
+	cat n1.log
+	[ "$(wc -l < n1.log)" -ge 3 ] || atf_fail "too few log lines"
+	jq -e -s 'all(.[]; has("ts") and has("level") and has("proc") and has("msg"))' \
+	    n1.log || atf_fail "log lines are not JSON objects"
+	jq -e -s '[.[].proc] | index("cbmeshd") != null' n1.log ||
+	    atf_fail "children do not log JSON"
+}
+json_log_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case check_config
+check_config_head()
+{
+	atf_set descr "cbp2pd -n accepts good tokens of each type and names the bad field"
+	atf_set require.user root
+	atf_set timeout 60
+}
+check_config_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	for t in client-server server-server p2p-mesh; do
+		cb_wgkeys $t
+		cb_claims $t $t 10.99.0.2/24
+		for alg in RS256 ES256 HS256; do
+			cb_token $t $alg keys
+			cb_config $t $alg keys
+			atf_check -s exit:0 -e match:"configuration OK" \
+			    "$CBP2PD" -n -f "$PWD/$t.yaml"
+		done
+	done
+	# A bad MTU: one line naming the field.
+	cb_claims p2p-mesh p2p-mesh 10.99.0.2/24
+	sed -i 's/"mtu": 1420/"mtu": 100000/' p2p-mesh.claims
+	cb_token p2p-mesh ES256 keys
+	cb_config p2p-mesh ES256 keys
+	atf_check -s exit:1 -e match:"network_config.mtu" \
+	    "$CBP2PD" -n -f "$PWD/p2p-mesh.yaml"
+	[ "$("$CBP2PD" -n -f "$PWD/p2p-mesh.yaml" 2>&1 | wc -l)" = 1 ] ||
+	    atf_fail "more than one line"
+	# A token file readable by others is refused.
+	cb_token p2p-mesh ES256 keys
+	chmod 644 p2p-mesh.jwt
+	atf_check -s exit:1 -e match:"p2p-mesh.jwt" \
+	    "$CBP2PD" -n -f "$PWD/p2p-mesh.yaml"
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case sandbox
+	atf_add_test_case reload
+	atf_add_test_case child_dies
+	atf_add_test_case sigterm
+	atf_add_test_case control_bad
+	atf_add_test_case json_log
+	atf_add_test_case check_config
+}

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -31,7 +32,7 @@ usage(void)
 
 	fprintf(stderr,
 	    "usage: %s [-j] [-s socket] command [argument ...]\n"
-	    "       %s status | reload | log verbose | log brief\n"
+	    "       %s status | peers | reload | log verbose | log brief\n"
 	    "       %s keygen | pubkey < private-key\n"
 	    "       %s token -a RS256|ES256|HS256 -k keyfile [claims.json]\n",
 	    __progname, __progname, __progname, __progname);
@@ -69,9 +70,10 @@ static void
 show_status(const struct ctl_status_main *m, const struct child_status *cs,
     int ncs)
 {
-	json_t	*o, *arr;
-	char	 up[32];
-	int	 i;
+	json_t		*o, *arr, *drops;
+	char		 up[32];
+	uint64_t	 total = 0;
+	int		 i;
 
 	if (json_out) {
 		o = json_object();
@@ -94,6 +96,18 @@ show_status(const struct ctl_status_main *m, const struct child_status *cs,
 		    json_integer(m->ctl_bad));
 		json_object_set_new(o, "log_level",
 		    json_string(m->log_verbose ? "verbose" : "brief"));
+		json_object_set_new(o, "listen_port",
+		    json_integer(m->listen_port));
+		json_object_set_new(o, "peers", json_integer(m->npeers));
+		json_object_set_new(o, "cookies_sent",
+		    json_integer(m->cookies_sent));
+		json_object_set_new(o, "stun_packets",
+		    json_integer(m->stun_seen));
+		drops = json_object();
+		for (i = 0; i < DROP_MAX; i++)
+			json_object_set_new(drops, drop_reason_name(i),
+			    json_integer(m->drops[i]));
+		json_object_set_new(o, "drops", drops);
 		arr = json_array();
 		for (i = 0; i < ncs; i++) {
 			json_array_append_new(arr, json_pack(
@@ -124,6 +138,18 @@ show_status(const struct ctl_status_main *m, const struct child_status *cs,
 	    (unsigned long long)m->ctl_bad);
 	printf("%-16s %s\n", "log level:", m->log_verbose ? "verbose" :
 	    "brief");
+	printf("%-16s %u UDP, %u peers, %llu cookie replies sent\n",
+	    "wireguard:", m->listen_port, m->npeers,
+	    (unsigned long long)m->cookies_sent);
+	printf("%-16s", "dropped:");
+	for (i = 0; i < DROP_MAX; i++) {
+		if (m->drops[i] == 0)
+			continue;
+		printf(" %s %llu", drop_reason_name(i),
+		    (unsigned long long)m->drops[i]);
+		total += m->drops[i];
+	}
+	printf("%s\n", total ? "" : " none");
 	printf("\n%-10s %8s %6s %10s %9s %10s\n", "CHILD", "PID", "UID",
 	    "UPTIME", "MESSAGES", "GENERATION");
 	for (i = 0; i < ncs; i++)
@@ -133,6 +159,86 @@ show_status(const struct ctl_status_main *m, const struct child_status *cs,
 		    fmt_uptime(cs[i].uptime, up, sizeof(up)),
 		    (unsigned long long)cs[i].msgs,
 		    (unsigned long long)cs[i].generation);
+}
+
+struct peer_list {
+	struct ctl_peer		*peers;
+	size_t			 npeers;
+	struct cidr		*aips;		/* in peer order */
+	size_t			 naips;
+};
+
+static void
+fmt_ago(int64_t t, char *buf, size_t len)
+{
+	time_t	 now = time(NULL);
+
+	if (t == 0)
+		snprintf(buf, len, "never");
+	else
+		snprintf(buf, len, "%llds ago", (long long)(now - t));
+}
+
+static void
+show_peers(const struct peer_list *l)
+{
+	json_t		*arr, *o, *aips;
+	char		 cidr[64], ago[32];
+	size_t		 i, j, a = 0;
+
+	arr = json_array();
+	for (i = 0; i < l->npeers; i++) {
+		const struct ctl_peer	*p = &l->peers[i];
+
+		aips = json_array();
+		if (!json_out)
+			printf("peer: %s%s
+", p->public_key,
+			    p->from_token ? " (token)" : "");
+		for (j = 0; j < p->nallowed_ips && a < l->naips; j++, a++) {
+			cidr_format(&l->aips[a], cidr, sizeof(cidr));
+			json_array_append_new(aips, json_string(cidr));
+		}
+		fmt_ago(p->last_handshake, ago, sizeof(ago));
+		if (json_out) {
+			o = json_pack("{s:s, s:s?, s:b, s:I, s:I, s:I, s:I, "
+			    "s:o}",
+			    "public_key", p->public_key,
+			    "endpoint", p->endpoint[0] ? p->endpoint : NULL,
+			    "preshared_key", p->has_psk,
+			    "persistent_keepalive", (json_int_t)p->keepalive,
+			    "latest_handshake", (json_int_t)p->last_handshake,
+			    "rx_bytes", (json_int_t)p->rx_bytes,
+			    "tx_bytes", (json_int_t)p->tx_bytes,
+			    "allowed_ips", aips);
+			json_array_append_new(arr, o);
+			continue;
+		}
+		printf("  endpoint: %s
+", p->endpoint[0] ? p->endpoint :
+		    "(none)");
+		printf("  allowed ips:");
+		for (j = 0; j < json_array_size(aips); j++)
+			printf("%s %s", j ? "," : "",
+			    json_string_value(json_array_get(aips, j)));
+		printf("%s
+", json_array_size(aips) ? "" : " (none)");
+		printf("  latest handshake: %s
+", ago);
+		printf("  transfer: %llu B received, %llu B sent
+",
+		    (unsigned long long)p->rx_bytes,
+		    (unsigned long long)p->tx_bytes);
+		if (p->keepalive)
+			printf("  persistent keepalive: every %u seconds
+",
+			    p->keepalive);
+		json_decref(aips);
+	}
+	if (json_out)
+		json_print(arr);
+	else
+		json_decref(arr);
 }
 
 static void
@@ -175,10 +281,12 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 	struct ctl_status_main	 m;
 	struct child_status	 cs[CBP2PD_MAX_CHILDREN];
 	struct ctl_result	 r;
+	struct peer_list	 pl;
 	ssize_t			 n;
 	size_t			 dlen;
 	int			 ncs = 0, have_main = 0, done = 0, rc = 0;
 
+	memset(&pl, 0, sizeof(pl));
 	imsg_init(&ibuf, ctl_connect(path));
 	if (imsg_compose(&ibuf, type, 0, 0, -1, data, len) == -1 ||
 	    imsg_flush(&ibuf) == -1)
@@ -214,10 +322,38 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 					errx(1, "bad child status reply");
 				memcpy(&cs[ncs++], imsg.data, sizeof(cs[0]));
 				break;
+			case IMSG_CTL_PEER:
+				if (dlen != sizeof(struct ctl_peer) ||
+				    pl.npeers >= CTL_PEERS_MAX)
+					errx(1, "bad peer reply");
+				if ((pl.peers = reallocarray(pl.peers,
+				    pl.npeers + 1, sizeof(*pl.peers))) == NULL)
+					err(1, NULL);
+				memcpy(&pl.peers[pl.npeers], imsg.data, dlen);
+				pl.peers[pl.npeers].public_key[WG_KEY_B64_LEN]
+				    = '\0';
+				pl.peers[pl.npeers].endpoint[CFG_ENDPOINT_MAX -
+				    1] = '\0';
+				pl.npeers++;
+				break;
+			case IMSG_CTL_PEER_AIP:
+				if (dlen != sizeof(struct cidr) ||
+				    pl.naips >= CTL_AIPS_MAX)
+					errx(1, "bad allowed-ip reply");
+				if ((pl.aips = reallocarray(pl.aips,
+				    pl.naips + 1, sizeof(*pl.aips))) == NULL)
+					err(1, NULL);
+				memcpy(&pl.aips[pl.naips++], imsg.data, dlen);
+				break;
 			case IMSG_CTL_END:
-				if (!have_main)
-					errx(1, "status reply incomplete");
-				show_status(&m, cs, ncs);
+				if (type == IMSG_CTL_PEERS) {
+					show_peers(&pl);
+				} else {
+					if (!have_main)
+						errx(1, "status reply "
+						    "incomplete");
+					show_status(&m, cs, ncs);
+				}
 				done = 1;
 				break;
 			case IMSG_CTL_RESULT:
@@ -238,6 +374,8 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 	}
 	close(ibuf.fd);
 	imsg_clear(&ibuf);
+	free(pl.peers);
+	free(pl.aips);
 	return (rc);
 }
 
@@ -407,6 +545,8 @@ main(int argc, char *argv[])
 	switch (action) {
 	case CTL_STATUS:
 		return (ctl_request(sock, IMSG_CTL_STATUS, NULL, 0));
+	case CTL_PEERS:
+		return (ctl_request(sock, IMSG_CTL_PEERS, NULL, 0));
 	case CTL_RELOAD:
 		return (ctl_request(sock, IMSG_CTL_RELOAD, NULL, 0));
 	case CTL_LOG_VERBOSE:

@@ -10,10 +10,13 @@
 
 #define CTL_READ_TIMEOUT_MS	10000	/* a reply must come within this */
 #define CLAIMS_MAX_LEN		TOKEN_MAX_LEN
+#define CTL_PEERS_MAX		65536	/* peers one reply may list */
+#define CTL_AIPS_MAX		(1 << 20)
 
 enum ctl_action {
 	CTL_NONE,
 	CTL_STATUS,
+	CTL_PEERS,
 	CTL_RELOAD,
 	CTL_LOG_VERBOSE,
 	CTL_LOG_BRIEF,

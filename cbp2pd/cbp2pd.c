@@ -121,6 +121,13 @@ reload_keep(struct cbp2p_config *nc)
 		log_warnx("reload: user change needs a restart");
 	if (strcmp(nc->chroot_dir, oc->chroot_dir) != 0)
 		log_warnx("reload: chroot change needs a restart");
+	if (nc->tok.mtu != oc->tok.mtu)
+		log_warnx("reload: mtu change needs a restart");
+	if (memcmp(&nc->tok.address, &oc->tok.address,
+	    sizeof(nc->tok.address)) != 0)
+		log_warnx("reload: address change needs a restart");
+	nc->tok.mtu = oc->tok.mtu;
+	nc->tok.address = oc->tok.address;
 	strlcpy(nc->ifname, oc->ifname, sizeof(nc->ifname));
 	strlcpy(nc->control_socket, oc->control_socket,
 	    sizeof(nc->control_socket));
@@ -147,6 +154,14 @@ parent_reload(char *msg, size_t msglen)
 		return (-1);
 	}
 	reload_keep(&nc);
+	/* The data plane takes the new keys, port and static peers. */
+	if (engine_set_private_key(&env->eng, nc.tok.private_key) == -1 ||
+	    (nc.tok.listen_port != 0 &&
+	    nc.tok.listen_port != env->eng.port &&
+	    engine_set_port(&env->eng, nc.tok.listen_port) == -1) ||
+	    engine_sync_static(&env->eng, &nc.tok, err, sizeof(err)) == -1) {
+		log_warnx("reload: data plane refused the new configuration");
+	}
 	config_free(&env->conf);
 	env->conf = nc;
 	/* The struct copy left key bytes in nc; zero them. */
@@ -230,6 +245,8 @@ parent_shutdown(int code)
 			imsgev_clear(&env->children[id].iev);
 	}
 	control_cleanup(env->conf.control_socket);
+	uapi_cleanup();
+	engine_shutdown(&env->eng);
 	config_free(&env->conf);
 	log_info("%s", code == 0 ? "terminating" : "terminating on error");
 	exit(code);
@@ -455,6 +472,10 @@ main(int argc, char *argv[])
 	if (control_init(env->conf.control_socket) == -1)
 		fatalx("control socket %s unusable",
 		    env->conf.control_socket);
+	if (engine_init(&env->eng, &env->conf, err, sizeof(err)) == -1)
+		fatalx("data plane: %s", err);
+	if (uapi_init(env->conf.ifname) == -1)
+		fatalx("cannot serve the wg configuration socket");
 	start_children();
 	parent_push_config();
 	control_listen();

@@ -7,7 +7,11 @@
 #define CBP2PD_H
 
 #include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
 #include <sys/types.h>
+
+#include <netinet/in.h>
 
 #include <event.h>
 #include <time.h>
@@ -15,11 +19,93 @@
 #include "config.h"
 #include "imsg.h"
 #include "proc.h"
+#include "wg.h"
 
 #define CBP2PD_CHILDREN		CBP2PD_MAX_CHILDREN
 #define CONTROL_MAX_CONNS	32
 #define CONTROL_BACKLOG		8
 #define CONTROL_SOCKET_MODE	0660
+
+/* Data plane sizes and limits. */
+#define ENGINE_BATCH		32	/* packets per read/send burst */
+#define ENGINE_HEADROOM		WG_DATA_HEADER_LEN
+#define ENGINE_PKT_MAX		(CFG_MTU_MAX + WG_DATA_HEADER_LEN + \
+				 WG_DATA_PAD + WG_TAG_LEN)
+#define ENGINE_UDP_MAX		65535
+#define PEER_STAGED_MAX		16	/* packets held while handshaking */
+#define PEER_INDEX_POOL		(WG_KEYPAIR_SLOTS + 2)
+#define UNDER_LOAD_HANDSHAKES	128	/* per second before cookies */
+#define UNDER_LOAD_HOLD_NS	WG_NSEC_PER_SEC
+#define STATIC_PEERS_MAX	CFG_MAX_STATIC_PEERS
+#define AIP_NODES_MAX		(1 << 20)
+
+struct peer;
+
+struct peer_index {
+	RB_ENTRY(peer_index)	 entry;
+	uint32_t		 index;
+	int			 used;
+	struct peer		*peer;
+};
+
+struct staged_pkt {
+	size_t			 len;
+	uint8_t			*buf;	/* ENGINE_HEADROOM + mtu + tail */
+};
+
+struct peer {
+	RB_ENTRY(peer)		 entry;
+	struct wg_peer		 wp;
+	struct sockaddr_storage	 endpoint;
+	socklen_t		 endpoint_len;	/* 0: none */
+	uint16_t		 keepalive;	/* persistent, seconds */
+	int			 from_token;	/* a static peer of the token */
+	int			 has_psk;
+	uint64_t		 rx_bytes;
+	uint64_t		 tx_bytes;
+	struct timespec		 last_handshake;	/* wall clock */
+	uint64_t		 deadline;	/* its next timer, monotonic */
+	struct peer_index	 idx[PEER_INDEX_POOL];
+	struct staged_pkt	 staged[PEER_STAGED_MAX];
+	unsigned int		 nstaged;
+	uint8_t			*staged_mem;
+};
+
+RB_HEAD(peer_tree, peer);
+RB_HEAD(index_tree, peer_index);
+int	 peer_cmp(struct peer *, struct peer *);
+RB_PROTOTYPE(peer_tree, peer, entry, peer_cmp)
+
+struct engine {
+	struct wg_crypto	*crypto;
+	struct wg_local		 local;
+	int			 has_key;
+	int			 tun;
+	unsigned int		 ifindex;
+	uint16_t		 mtu;
+	uint16_t		 port;
+	int			 udp4;
+	int			 udp6;
+	struct event		 ev_tun;
+	struct event		 ev_udp4;
+	struct event		 ev_udp6;
+	struct event		 ev_timer;
+	uint64_t		 timer_at;	/* armed deadline, or NONE */
+	struct wg_aip		 aip;
+	struct peer_tree	 peers;
+	struct index_tree	 indices;
+	unsigned int		 npeers;
+	unsigned int		 max_peers;
+	/* Handshake rate, for the under-load switch. */
+	uint64_t		 hs_window;
+	unsigned int		 hs_count;
+	uint64_t		 under_load_until;
+	uint64_t		 drops[DROP_MAX];
+	uint64_t		 cookies_sent;
+	uint64_t		 stun_seen;
+	void			(*stun_cb)(const uint8_t *, size_t,
+				    const struct sockaddr *, socklen_t);
+};
 
 struct cbp2pd_child {
 	enum proc_id		 id;
@@ -41,6 +127,7 @@ struct cbp2pd {
 	struct timespec		 started;
 	int			 exiting;
 	struct cbp2pd_child	 children[PROC_MAX];
+	struct engine		 eng;
 };
 
 extern struct cbp2pd	*env;
@@ -50,6 +137,38 @@ int	 parent_reload(char *, size_t);
 void	 parent_send_children(uint32_t, uint32_t, const void *, size_t);
 void	 parent_log_verbose(int);
 __dead void parent_shutdown(int);
+
+/* engine.c */
+int	 engine_init(struct engine *, const struct cbp2p_config *, char *,
+	    size_t);
+void	 engine_shutdown(struct engine *);
+int	 engine_set_private_key(struct engine *, const uint8_t *);
+int	 engine_set_port(struct engine *, uint16_t);
+struct peer *engine_peer_find(struct engine *, const uint8_t *);
+struct peer *engine_peer_add(struct engine *, const uint8_t *, char *,
+	    size_t);
+void	 engine_peer_remove(struct engine *, struct peer *);
+int	 engine_peer_set_psk(struct engine *, struct peer *, const uint8_t *);
+void	 engine_peer_set_endpoint(struct peer *, const struct sockaddr *,
+	    socklen_t);
+void	 engine_peer_set_keepalive(struct engine *, struct peer *, uint16_t);
+int	 engine_peer_add_aip(struct engine *, struct peer *,
+	    const struct cidr *);
+void	 engine_peer_clear_aips(struct engine *, struct peer *);
+int	 engine_sync_static(struct engine *, const struct token *, char *,
+	    size_t);
+uint64_t engine_now(void);
+void	 engine_peer_info(const struct peer *, struct ctl_peer *);
+int	 sockaddr_format(const struct sockaddr *, char *, size_t);
+
+/* uapi.c */
+int	 uapi_init(const char *);
+void	 uapi_cleanup(void);
+
+/* tun.c */
+int	 tun_open(const char *, unsigned int *);
+int	 tun_set_address(unsigned int, const struct cidr *);
+int	 tun_set_mtu_up(unsigned int, unsigned int);
 
 /* control.c */
 int	 control_init(const char *);

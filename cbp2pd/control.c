@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -207,6 +209,52 @@ control_fill_main(struct ctl_status_main *m)
 	strlcpy(m->ifname, env->conf.ifname, sizeof(m->ifname));
 	wgkey_to_b64(m->public_key, t->public_key);
 	strlcpy(m->config_path, env->conf_path, sizeof(m->config_path));
+	m->listen_port = env->eng.port;
+	m->npeers = env->eng.npeers;
+	m->cookies_sent = env->eng.cookies_sent;
+	m->stun_seen = env->eng.stun_seen;
+	memcpy(m->drops, env->eng.drops, sizeof(m->drops));
+}
+
+static int
+peer_aip_count(void *arg, int af, const uint8_t *addr, unsigned int plen)
+{
+	(*(uint32_t *)arg)++;
+	return (0);
+}
+
+static int
+peer_aip_send(void *arg, int af, const uint8_t *addr, unsigned int plen)
+{
+	struct ctl_conn	*c = arg;
+	struct cidr	 cidr;
+
+	memset(&cidr, 0, sizeof(cidr));
+	cidr.af = af;
+	memcpy(cidr.addr, addr, af == AF_INET ? 4 : 16);
+	cidr.plen = plen;
+	imsg_compose_event(&c->iev, IMSG_CTL_PEER_AIP, 0, 0, -1, &cidr,
+	    sizeof(cidr));
+	return (0);
+}
+
+/* Every peer, then its allowed IPs, then the end. */
+static void
+control_peers(struct ctl_conn *c)
+{
+	struct ctl_peer	 cp;
+	struct peer	*p;
+
+	RB_FOREACH(p, peer_tree, &env->eng.peers) {
+		engine_peer_info(p, &cp);
+		cp.nallowed_ips = 0;
+		wg_aip_walk(&env->eng.aip, p, peer_aip_count,
+		    &cp.nallowed_ips);
+		imsg_compose_event(&c->iev, IMSG_CTL_PEER, 0, 0, -1, &cp,
+		    sizeof(cp));
+		wg_aip_walk(&env->eng.aip, p, peer_aip_send, c);
+	}
+	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
 }
 
 /* A child answered a status query made on behalf of connection id. */
@@ -272,6 +320,13 @@ control_dispatch(int fd, short event, void *arg)
 			c->pending = CBP2PD_CHILDREN;
 			parent_send_children(IMSG_CHILD_STATUS_REQ, c->id,
 			    NULL, 0);
+			break;
+		case IMSG_CTL_PEERS:
+			if (len != 0) {
+				control_refuse(c, "bad peers request");
+				break;
+			}
+			control_peers(c);
 			break;
 		case IMSG_CTL_RELOAD:
 			if (len != 0) {

@@ -62,6 +62,18 @@ static const int sandbox_refuse[] = {
 	SCMP_SYS(socket), SCMP_SYS(connect),
 };
 
+static const char *drop_names[DROP_MAX] = {
+	"short", "mac1", "handshake", "unknown_index", "decrypt", "replay",
+	"allowed_ips", "no_route", "no_endpoint", "no_keypair", "inner",
+	"send"
+};
+
+const char *
+drop_reason_name(enum drop_reason r)
+{
+	return ((unsigned int)r < DROP_MAX ? drop_names[r] : "unknown");
+}
+
 const char *
 proc_name(enum proc_id id)
 {

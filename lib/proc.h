@@ -31,6 +31,23 @@ enum proc_id {
 	PROC_MAX
 };
 
+/* Why a packet was dropped: counted, visible in status. */
+enum drop_reason {
+	DROP_SHORT,		/* not a WireGuard message */
+	DROP_MAC1,		/* handshake with a bad mac1 */
+	DROP_HANDSHAKE,		/* handshake that did not authenticate */
+	DROP_UNKNOWN_INDEX,	/* receiver index of nobody */
+	DROP_DECRYPT,		/* data that did not authenticate */
+	DROP_REPLAY,		/* counter seen or too old */
+	DROP_ALLOWED_IPS,	/* inner source not the peer's */
+	DROP_NO_ROUTE,		/* tun packet for no peer */
+	DROP_NO_ENDPOINT,	/* peer without an endpoint */
+	DROP_NO_KEYPAIR,	/* staging queue full */
+	DROP_INNER,		/* malformed inner packet */
+	DROP_SEND,		/* sendmsg/write failed */
+	DROP_MAX
+};
+
 /* One enum of message types, grouped by direction. */
 enum imsg_type {
 	IMSG_NONE,
@@ -43,6 +60,9 @@ enum imsg_type {
 	IMSG_CTL_LOG_VERBOSE,		/* request: int level */
 	IMSG_CTL_RESULT,		/* reply: struct ctl_result */
 	IMSG_CTL_END,			/* end of a multi-part reply */
+	IMSG_CTL_PEERS,			/* request: none */
+	IMSG_CTL_PEER,			/* reply: struct ctl_peer */
+	IMSG_CTL_PEER_AIP,		/* reply: struct cidr of the last peer */
 
 	/* parent -> child */
 	IMSG_CFG_CHILD,			/* struct child_conf, swapped in whole */
@@ -98,6 +118,23 @@ struct ctl_status_main {
 	char		 ifname[IFNAMSIZ];
 	char		 public_key[WG_KEY_B64_LEN + 1];
 	char		 config_path[PATH_MAX];
+	uint16_t	 listen_port;
+	uint32_t	 npeers;
+	uint64_t	 cookies_sent;
+	uint64_t	 stun_seen;
+	uint64_t	 drops[DROP_MAX];
+};
+
+struct ctl_peer {
+	char		 public_key[WG_KEY_B64_LEN + 1];
+	char		 endpoint[CFG_ENDPOINT_MAX];	/* "" when none */
+	int		 has_psk;
+	int		 from_token;
+	uint16_t	 keepalive;
+	int64_t		 last_handshake;		/* unix seconds, 0 never */
+	uint64_t	 rx_bytes;
+	uint64_t	 tx_bytes;
+	uint32_t	 nallowed_ips;			/* IMSG_CTL_PEER_AIPs follow */
 };
 
 struct ctl_result {
@@ -113,6 +150,7 @@ struct proc_info {
 extern const struct proc_info proc_table[PROC_MAX];
 
 const char	*proc_name(enum proc_id);
+const char	*drop_reason_name(enum drop_reason);
 
 /*
  * Start path with the child's end of a fresh socketpair on fd 3 and

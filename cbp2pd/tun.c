@@ -1,0 +1,192 @@
+/*
+ * The tun device and its configuration over rtnetlink: open it, give it
+ * the node's address and MTU, bring it up.
+ */
+
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cbp2pd.h"
+#include "log.h"
+
+#define TUN_DEV			"/dev/net/tun"
+#define NL_BUF_SIZE		4096
+#define NL_TIMEOUT_MS		2000
+
+struct nl_req {
+	struct nlmsghdr	 hdr;
+	union {
+		struct ifaddrmsg	 ifa;
+		struct ifinfomsg	 ifi;
+	} u;
+	unsigned char	 attrs[256];
+};
+
+/*
+ * Open the tun device named ifname; no packet-information header, so
+ * every read is one IP packet.  Returns the fd (non-blocking,
+ * close-on-exec) or -1.
+ */
+int
+tun_open(const char *ifname, unsigned int *ifindex)
+{
+	struct ifreq	 ifr;
+	int		 fd;
+
+	if ((fd = open(TUN_DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		log_warn("%s: %s", __func__, TUN_DEV);
+		return (-1);
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name)) >=
+	    sizeof(ifr.ifr_name)) {
+		log_warnx("%s: interface name too long: %s", __func__, ifname);
+		goto fail;
+	}
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		log_warn("%s: TUNSETIFF %s", __func__, ifname);
+		goto fail;
+	}
+	if ((*ifindex = if_nametoindex(ifr.ifr_name)) == 0) {
+		log_warn("%s: if_nametoindex %s", __func__, ifname);
+		goto fail;
+	}
+	return (fd);
+fail:
+	close(fd);
+	return (-1);
+}
+
+static int
+nl_attr(struct nl_req *req, unsigned short type, const void *data,
+    size_t len)
+{
+	struct rtattr	*rta;
+	size_t		 off = NLMSG_ALIGN(req->hdr.nlmsg_len);
+
+	if (off + RTA_SPACE(len) > sizeof(*req))
+		return (-1);
+	rta = (struct rtattr *)((unsigned char *)req + off);
+	rta->rta_type = type;
+	rta->rta_len = RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	req->hdr.nlmsg_len = off + RTA_SPACE(len);
+	return (0);
+}
+
+/* Send one request and wait for its acknowledgement. */
+static int
+nl_talk(struct nl_req *req)
+{
+	struct sockaddr_nl	 sa;
+	unsigned char		 buf[NL_BUF_SIZE];
+	struct nlmsghdr		*h;
+	struct nlmsgerr		*e;
+	struct pollfd		 pfd;
+	ssize_t			 n;
+	int			 fd, rc = -1;
+
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1) {
+		log_warn("%s: socket", __func__);
+		return (-1);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	req->hdr.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+	req->hdr.nlmsg_seq = 1;
+	if (sendto(fd, req, req->hdr.nlmsg_len, 0, (struct sockaddr *)&sa,
+	    sizeof(sa)) == -1) {
+		log_warn("%s: sendto", __func__);
+		goto done;
+	}
+	for (;;) {
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, NL_TIMEOUT_MS) <= 0) {
+			log_warnx("%s: no answer from the kernel", __func__);
+			goto done;
+		}
+		if ((n = recv(fd, buf, sizeof(buf), 0)) == -1) {
+			log_warn("%s: recv", __func__);
+			goto done;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+		    h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != req->hdr.nlmsg_seq)
+				continue;
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			e = NLMSG_DATA(h);
+			if (e->error != 0) {
+				errno = -e->error;
+				goto done;
+			}
+			rc = 0;
+			goto done;
+		}
+	}
+done:
+	close(fd);
+	return (rc);
+}
+
+int
+tun_set_address(unsigned int ifindex, const struct cidr *addr)
+{
+	struct nl_req	 req;
+	size_t		 alen = addr->af == AF_INET ? 4 : 16;
+
+	memset(&req, 0, sizeof(req));
+	req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
+	req.hdr.nlmsg_type = RTM_NEWADDR;
+	req.hdr.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	req.u.ifa.ifa_family = addr->af;
+	req.u.ifa.ifa_prefixlen = addr->plen;
+	req.u.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+	req.u.ifa.ifa_index = ifindex;
+	if (nl_attr(&req, IFA_LOCAL, addr->addr, alen) == -1 ||
+	    nl_attr(&req, IFA_ADDRESS, addr->addr, alen) == -1)
+		return (-1);
+	if (nl_talk(&req) == -1) {
+		log_warn("%s: RTM_NEWADDR", __func__);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+tun_set_mtu_up(unsigned int ifindex, unsigned int mtu)
+{
+	struct nl_req	 req;
+	uint32_t	 m = mtu;
+
+	memset(&req, 0, sizeof(req));
+	req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	req.hdr.nlmsg_type = RTM_NEWLINK;
+	req.u.ifi.ifi_family = AF_UNSPEC;
+	req.u.ifi.ifi_index = ifindex;
+	req.u.ifi.ifi_flags = IFF_UP;
+	req.u.ifi.ifi_change = IFF_UP;
+	if (nl_attr(&req, IFLA_MTU, &m, sizeof(m)) == -1)
+		return (-1);
+	if (nl_talk(&req) == -1) {
+		log_warn("%s: RTM_NEWLINK", __func__);
+		return (-1);
+	}
+	return (0);
+}

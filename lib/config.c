@@ -207,7 +207,7 @@ registry_valid(const char *s)
 	memcpy(auth, h, len);
 	auth[len] = '\0';
 	if (strchr(auth, '@') != NULL)
-		return (0);	/* no credentials in a URL in a config file */
+		return (0);	/* no credentials in a config file URL */
 	/* Without a port, check it as if it had the default one. */
 	if (auth[len - 1] == ']' || strchr(auth, ':') == NULL)
 		strlcat(auth, ":443", sizeof(auth));

@@ -199,8 +199,10 @@ void	 wgkey_to_b64(char [WG_KEY_B64_LEN + 1], const uint8_t [WG_KEY_LEN]);
 int	 cidr_parse(const char *, struct cidr *);
 int	 ipaddr_parse(const char *, struct ipaddr *);
 int	 cidr_format(const struct cidr *, char *, size_t);
-int	 cidr_mask(struct cidr *);	/* clear host bits; 1 if any were set */
-int	 cidr_contains(const struct cidr *, const struct cidr *); /* 1: yes */
+/* Clear the host bits; 1 if any were set. */
+int	 cidr_mask(struct cidr *);
+/* 1 if the second lies inside the first (a network), else 0. */
+int	 cidr_contains(const struct cidr *, const struct cidr *);
 /* 1 if "host:port" or "[v6]:port" with port 1..65535, else 0. */
 int	 endpoint_valid(const char *);
 

@@ -26,7 +26,8 @@
 
 #include "config.h"
 
-#define PATH_MAX_LEN	128	/* "peers[1023].allowed_ips[255]" and such */
+/* Room for "peers[1023].allowed_ips[255]" and the like. */
+#define PATH_MAX_LEN	128
 #define ECHO_MAX	64	/* bytes of a bad value quoted in an error */
 #define PEER_IDX_LEN	32	/* "peers[1023]" */
 #define PEM_MARKER	"-----BEGIN"

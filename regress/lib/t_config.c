@@ -120,7 +120,8 @@ load_refused(const char *yaml, const char *want)
 {
 	struct fixture		 f;
 	struct cbp2p_config	*c;
-	char			 err[CFG_ERR_MAX] = "", exp[PATH_MAX + CFG_ERR_MAX];
+	char			 err[CFG_ERR_MAX] = "";
+	char			 exp[PATH_MAX + CFG_ERR_MAX];
 
 	ATF_REQUIRE((c = malloc(sizeof(*c))) != NULL);
 	fixture(&f, yaml);

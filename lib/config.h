@@ -31,6 +31,8 @@
 #define CFG_MTU_MAX		9000
 #define CFG_MTU_DEFAULT		1420
 #define CFG_MAX_PEERS_DEFAULT	64
+#define CFG_MAX_PEERS_CAP	65535	/* peer_whitelist.max_peers limit */
+#define CFG_MAX_AUD		16	/* entries of an "aud" array */
 #define CFG_ERR_MAX		512
 
 #define CFG_DEFAULT_PATH	SYSCONFDIR "/cbp2pd.yaml"
@@ -167,9 +169,20 @@ int	 token_verify(const char *, size_t, enum jwt_keyalg,
 	    struct token *, char *, size_t);
 void	 token_free(struct token *);		/* zeroes key material */
 
-/* Sign a JSON object of claims; *out is malloc'd, caller frees. */
+/*
+ * Sign a JSON object of claims; *out is malloc'd, caller frees.  The
+ * header is the default {"typ":"JWT","alg":...}.  The key is an HS256
+ * secret (at least HS256_SECRET_MIN_LEN bytes) or a PEM private key.
+ */
 int	 token_mint(const char *, enum jwt_keyalg, const unsigned char *,
 	    size_t, char **, char *, size_t);
+/*
+ * As token_mint, with extra header fields from a JSON object (e.g.
+ * {"kid":"2024-01"}); NULL gives the default header.  "alg" may not be
+ * set there: it always follows the key's algorithm.
+ */
+int	 token_mint_hdr(const char *, const char *, enum jwt_keyalg,
+	    const unsigned char *, size_t, char **, char *, size_t);
 
 const char	*conn_type_name(enum conn_type);
 const char	*routing_mode_name(enum routing_mode);
@@ -182,9 +195,15 @@ int	 wgkey_public(uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN]);
 int	 wgkey_from_b64(uint8_t [WG_KEY_LEN], const char *);
 void	 wgkey_to_b64(char [WG_KEY_B64_LEN + 1], const uint8_t [WG_KEY_LEN]);
 
+/* 0 on success, -1 on error; cidr_parse keeps host bits as written. */
 int	 cidr_parse(const char *, struct cidr *);
 int	 ipaddr_parse(const char *, struct ipaddr *);
 int	 cidr_format(const struct cidr *, char *, size_t);
+/* Clear the host bits; 1 if any were set. */
+int	 cidr_mask(struct cidr *);
+/* 1 if the second lies inside the first (a network), else 0. */
+int	 cidr_contains(const struct cidr *, const struct cidr *);
+/* 1 if "host:port" or "[v6]:port" with port 1..65535, else 0. */
 int	 endpoint_valid(const char *);
 
 #endif /* CBP2P_CONFIG_H */

@@ -107,9 +107,11 @@ $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 regress/lib/t_%: regress/lib/t_%.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA) $(ATF_LIBS) $(PKG_LIBS)
 
+# libatf-c leaks its test list on "-l"; the header tells LeakSanitizer.
 regress/san/t_%: regress/lib/t_%.c $(LIBA_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA_SAN) \
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(ATF_CFLAGS) \
+	    -include regress/lib/lsan_atf.h -o $@ $< $(LIBA_SAN) \
 	    $(ATF_LIBS) $(PKG_LIBS)
 
 regress/e2e/t_%: regress/e2e/t_%.sh
@@ -123,6 +125,7 @@ regress/lib/Kyuafile regress/san/Kyuafile: $(UNIT_SRCS) Makefile
 	    echo "atf_test_program{name=\"$$t\"}"; done; } > $@
 
 regress/e2e/Kyuafile: $(E2E_SRCS) Makefile
+	@mkdir -p $(@D)
 	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
 	  for t in $(notdir $(E2E_BINS)); do \
 	    echo "atf_test_program{name=\"$$t\", required_user=\"root\"}"; \
@@ -159,4 +162,5 @@ clean:
 	rm -rf regress/.kyua
 
 -include $(LIB_OBJS:.o=.d) $(LIB_SAN_OBJS:.o=.d) \
-	$(foreach p,$(PROGS),$($(p)_OBJS:.o=.d))
+	$(foreach p,$(PROGS),$($(p)_OBJS:.o=.d)) \
+	$(UNIT_BINS:=.d) $(SAN_BINS:=.d)

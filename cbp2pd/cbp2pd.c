@@ -255,7 +255,8 @@ parent_shutdown(int code)
 static void
 parent_dispatch_child(int fd, short event, void *arg)
 {
-	struct cbp2pd_child	*ch = arg;
+	struct imsgev		*iev = arg;
+	struct cbp2pd_child	*ch = iev->data;
 	struct imsgbuf		*ibuf = &ch->iev.ibuf;
 	struct imsg		 imsg;
 	struct child_status	 cs;

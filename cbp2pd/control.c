@@ -274,7 +274,8 @@ control_status_child(uint32_t id, const struct child_status *cs)
 static void
 control_dispatch(int fd, short event, void *arg)
 {
-	struct ctl_conn		*c = arg;
+	struct imsgev		*iev = arg;
+	struct ctl_conn		*c = iev->data;
 	struct imsgbuf		*ibuf = &c->iev.ibuf;
 	struct imsg		 imsg;
 	struct ctl_status_main	 m;

@@ -68,8 +68,8 @@ child_status(struct child *c, uint32_t peerid)
 static void
 child_dispatch_parent(int fd, short event, void *arg)
 {
-	struct child	*c = arg;
-	struct imsgev	*iev = c->iev;
+	struct imsgev	*iev = arg;
+	struct child	*c = iev->data;
 	struct imsgbuf	*ibuf = &iev->ibuf;
 	struct imsg	 imsg;
 	ssize_t		 n;

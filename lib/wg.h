@@ -250,12 +250,13 @@ struct wg_timers {
 	uint64_t	new_handshake_at;
 	uint64_t	zero_keys_at;
 	uint64_t	persistent_at;
-	unsigned int	armed;			/* WG_TMR_* bits */
+	unsigned int	armed;			/* which deadlines count */
 	unsigned int	handshake_attempts;
 	int		need_another_keepalive;
 	int		rearm_keepalive;	/* after the keepalive we asked */
 	int		sent_lastminute_handshake;
 	int		want_initiation;	/* 1: new, 2: retry */
+	int		keepalive_due;		/* confirm a new session */
 	uint64_t	last_sent_handshake;
 	int		sent_handshake;
 	uint64_t	last_handshake;		/* completion, monotonic */
@@ -356,6 +357,8 @@ enum wg_verdict	wg_cookie_check(struct wg_local *, const uint8_t *msg,
 /* The peer that sent the answered message stores the cookie. */
 int	wg_consume_cookie_reply(struct wg_local *, struct wg_peer *,
 	    const uint8_t *msg, size_t len, uint64_t now);
+/* mac1 of a handshake message to us verifies. */
+int	wg_cookie_mac1_ok(struct wg_local *, const uint8_t *msg, size_t len);
 /* Writes mac1 and mac2 of a handshake message to the peer; internal. */
 int	wg_cookie_add_macs(struct wg_local *, struct wg_peer *,
 	    uint8_t *msg, size_t len, uint64_t now);

@@ -4,6 +4,8 @@
  * The OpenSSL objects are fetched once per struct wg_crypto and their
  * contexts reused, so a handshake does not fetch or allocate per call.
  */
+#include <sys/endian.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,12 +268,6 @@ wg_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 void
 wg_tai64n(uint8_t out[WG_TIMESTAMP_LEN], const struct timespec *ts)
 {
-	uint64_t	 sec = WG_TAI64_BASE + (uint64_t)ts->tv_sec;
-	uint32_t	 nsec = (uint32_t)ts->tv_nsec;
-	int		 i;
-
-	for (i = 0; i < 8; i++)
-		out[i] = (uint8_t)(sec >> (56 - 8 * i));
-	for (i = 0; i < 4; i++)
-		out[8 + i] = (uint8_t)(nsec >> (24 - 8 * i));
+	be64enc(out, WG_TAI64_BASE + (uint64_t)ts->tv_sec);
+	be32enc(out + 8, (uint32_t)ts->tv_nsec);
 }

@@ -355,8 +355,8 @@ enum wg_verdict	wg_cookie_check(struct wg_local *, const uint8_t *msg,
 		    int under_load, uint64_t now,
 		    uint8_t reply[WG_COOKIE_REPLY_LEN]);
 /* The peer that sent the answered message stores the cookie. */
-int	wg_consume_cookie_reply(struct wg_local *, struct wg_peer *,
-	    const uint8_t *msg, size_t len, uint64_t now);
+int	wg_consume_cookie_reply(struct wg_peer *, const uint8_t *msg,
+	    size_t len, uint64_t now);
 /* mac1 of a handshake message to us verifies. */
 int	wg_cookie_mac1_ok(struct wg_local *, const uint8_t *msg, size_t len);
 /* Writes mac1 and mac2 of a handshake message to the peer; internal. */

@@ -66,8 +66,8 @@ wg_cookie_add_macs(struct wg_local *l, struct wg_peer *p, uint8_t *msg,
 }
 
 int
-wg_consume_cookie_reply(struct wg_local *l, struct wg_peer *p,
-    const uint8_t *msg, size_t len, uint64_t now)
+wg_consume_cookie_reply(struct wg_peer *p, const uint8_t *msg, size_t len,
+    uint64_t now)
 {
 	uint8_t	 cookie[WG_COOKIE_LEN];
 

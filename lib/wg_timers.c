@@ -129,6 +129,7 @@ wg_timers_any_authenticated_sent(struct wg_peer *p, uint64_t now)
 void
 wg_timers_any_authenticated_received(struct wg_peer *p, uint64_t now)
 {
+	(void)now;
 	/* The peer is alive: no need to start over. */
 	disarm(&p->timers, TMR_NEW_HANDSHAKE);
 }
@@ -172,6 +173,7 @@ wg_timers_want_handshake(struct wg_peer *p, uint64_t now)
 {
 	struct wg_timers	*t = &p->timers;
 
+	(void)now;
 	/* Fresh demand restarts the REKEY_ATTEMPT_TIME budget. */
 	t->handshake_attempts = 0;
 	if (t->want_initiation != WANT_RETRY)

@@ -384,15 +384,15 @@ ATF_TC_BODY(cookie_under_load, tc)
 
 	/* A tampered reply is refused; the real one is taken once. */
 	reply[40] ^= 1;
-	ATF_CHECK_EQ(wg_consume_cookie_reply(&a.local, &a.peer, reply,
+	ATF_CHECK_EQ(wg_consume_cookie_reply(&a.peer, reply,
 	    sizeof(reply), 2 * SEC), WG_EDECRYPT);
 	ATF_CHECK(!a.peer.cookie_valid);
 	reply[40] ^= 1;
-	ATF_REQUIRE_EQ(wg_consume_cookie_reply(&a.local, &a.peer, reply,
+	ATF_REQUIRE_EQ(wg_consume_cookie_reply(&a.peer, reply,
 	    sizeof(reply), 2 * SEC), WG_OK);
 	ATF_CHECK(a.peer.cookie_valid);
 	ATF_CHECK_EQ(a.peer.cookie_birth, 2 * SEC);
-	ATF_CHECK_EQ(wg_consume_cookie_reply(&a.local, &a.peer, reply,
+	ATF_CHECK_EQ(wg_consume_cookie_reply(&a.peer, reply,
 	    sizeof(reply), 2 * SEC), WG_ESTATE);
 
 	/* The retry carries mac2 and gets through the load check. */
@@ -673,8 +673,113 @@ ATF_TC_BODY(padding, tc)
 	ATF_CHECK_EQ(wg_data_padded_len(1400, 1420), 1408);
 }
 
+/*
+ * Known answer: messages 1 and 2, the transport keys and a data packet
+ * for fixed keys, ephemerals, psk, indices and time, computed by an
+ * independent Python model of the whitepaper (hashlib BLAKE2s and hmac,
+ * pyca/cryptography X25519 and ChaCha20-Poly1305).  Statics 0x11.. and
+ * 0x22.., ephemerals 0x40..0x5f and 0x80..0x9f, psk 0x33..; TAI64N of
+ * 1700000000 s and 0x12345678 ns rounded down to 0x12000000.
+ */
+#define KAT_M1	"010000000102030479a631eede1bf9c98f12032cdeadd0e7a07939" \
+	"8fc786b88cc846ec89af85a51a1d9c6970795a23bc2ac74f2849ea7616db2ca0e70" \
+	"a32f5c5a4d3293feab4a7e93980fc4f5cdfd5b0c889fb6e4afdddfe9d5d60a7b67e" \
+	"13aeedfad55ab63149c2e4e3ada9be002659b9599559127a9b7ab55b1138c494479" \
+	"38f5dbedc00000000000000000000000000000000"
+#define KAT_M2	"020000000a0b0c0d01020304493e82fc74464a59268817623d2053" \
+	"c5eb8e2cc4a988b4fee179ec6b010d531dca0038567094110707939a78ced6a43bd" \
+	"d39644a6f970a8646e58a3c94a2ad5600000000000000000000000000000000"
+#define KAT_ISEND \
+	"bb96834468d7efd14dea291dc926c7cbbbc2dc217aeccc3ea3cafe2eb61323c4"
+#define KAT_IRECV \
+	"f3632be168bf3704840ce4ee90d0f0fd7b4ee50e9dd010cb67ee65f5d0a8f2f5"
+#define KAT_DATA "040000000a0b0c0d000000000000000008aa29969d185ab0a13ac5" \
+	"7e48de27a958aed2ef23de0f95aca77f2b71465c08"
+
+struct fixed_rnd {
+	uint8_t	 start;
+	int	 calls;
+};
+
+static void
+fixed_random(void *arg, void *buf, size_t len)
+{
+	struct fixed_rnd	*r = arg;
+	uint8_t			*b = buf;
+	size_t			 i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (uint8_t)(r->start + i);
+	r->calls++;
+}
+
+static struct wg_peer *
+lookup_one(void *arg, const uint8_t pub[WG_KEY_LEN])
+{
+	struct wg_peer	*p = arg;
+
+	return (memcmp(pub, p->pub, WG_KEY_LEN) == 0 ? p : NULL);
+}
+
+ATF_TC_WITHOUT_HEAD(known_answer);
+ATF_TC_BODY(known_answer, tc)
+{
+	struct wg_crypto	*c;
+	struct wg_local		 li, lr;
+	struct wg_peer		 pi, pr, *p;
+	struct fixed_rnd	 ri = { 0x40, 0 }, rr = { 0x80, 0 };
+	uint8_t			 k[WG_KEY_LEN], psk[WG_KEY_LEN];
+	uint8_t			 m1[WG_INITIATION_LEN], m2[WG_RESPONSE_LEN];
+	uint8_t			 buf[WG_DATA_MIN_LEN + 16];
+	struct timespec		 ts = wall(1700000000, 0x12345678);
+	size_t			 len;
+
+	ATF_REQUIRE((c = wg_crypto_new()) != NULL);
+	memset(k, 0x11, sizeof(k));
+	ATF_REQUIRE_EQ(wg_local_init(&li, c, k), WG_OK);
+	memset(k, 0x22, sizeof(k));
+	ATF_REQUIRE_EQ(wg_local_init(&lr, c, k), WG_OK);
+	li.random = fixed_random;
+	li.random_arg = &ri;
+	lr.random = fixed_random;
+	lr.random_arg = &rr;
+	memset(psk, 0x33, sizeof(psk));
+	ATF_REQUIRE_EQ(wg_peer_init(&pi, &li, lr.pub, psk), WG_OK);
+	ATF_REQUIRE_EQ(wg_peer_init(&pr, &lr, li.pub, psk), WG_OK);
+
+	ATF_REQUIRE_EQ(wg_create_initiation(&li, &pi, IDX_A, SEC, &ts, m1),
+	    WG_OK);
+	ATF_CHECK_EQ(ri.calls, 1);
+	check_hex(m1, sizeof(m1), KAT_M1);
+
+	ATF_REQUIRE_EQ(wg_consume_initiation(&lr, m1, sizeof(m1), SEC,
+	    lookup_one, &pr, &p), WG_OK);
+	ATF_REQUIRE(p == &pr);
+	ATF_REQUIRE_EQ(wg_create_response(&lr, &pr, IDX_B, SEC, m2), WG_OK);
+	check_hex(m2, sizeof(m2), KAT_M2);
+	ATF_REQUIRE_EQ(wg_consume_response(&li, &pi, m2, sizeof(m2), SEC),
+	    WG_OK);
+	check_hex(pi.current->send_key, WG_KEY_LEN, KAT_ISEND);
+	check_hex(pi.current->recv_key, WG_KEY_LEN, KAT_IRECV);
+	check_hex(pr.next->recv_key, WG_KEY_LEN, KAT_ISEND);
+	check_hex(pr.next->send_key, WG_KEY_LEN, KAT_IRECV);
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf + WG_DATA_HEADER_LEN, "hello, wireguard", 16);
+	ATF_REQUIRE_EQ(wg_data_encrypt(pi.current, SEC, buf, 16, &len), WG_OK);
+	ATF_REQUIRE_EQ(len, sizeof(buf));
+	check_hex(buf, len, KAT_DATA);
+
+	wg_peer_clear(&pi);
+	wg_peer_clear(&pr);
+	wg_local_clear(&li);
+	wg_local_clear(&lr);
+	wg_crypto_free(c);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, known_answer);
 	ATF_TP_ADD_TC(tp, handshake_nopsk);
 	ATF_TP_ADD_TC(tp, handshake_psk);
 	ATF_TP_ADD_TC(tp, wire_format);

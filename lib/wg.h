@@ -16,13 +16,17 @@
  *		wg_timers_data_sent().
  *	receive	switch on wg_msg_type():
  *		1, 2: wg_cookie_check() (mac1 first, cookie reply under
- *		    load), then wg_consume_initiation() + wg_create_response()
- *		    + wg_timers_response_sent(), or wg_consume_response() +
- *		    wg_timers_response_received() (then send a keepalive or
- *		    queued data).
+ *		    load), then wg_consume_initiation() +
+ *		    wg_timers_initiation_received() + wg_create_response()
+ *		    + wg_timers_response_sent(); or, for the peer owning the
+ *		    receiver index, wg_consume_response() +
+ *		    wg_timers_response_received() (the next tick asks for a
+ *		    keepalive: send queued data or an empty packet).
  *		3: wg_consume_cookie_reply() on the peer owning the index.
  *		4: kp = wg_peer_keypair_by_index(); wg_data_decrypt();
- *		    wg_peer_data_accept() (replay update, rotation, timers).
+ *		    wg_peer_data_accept() (replay update, rotation, timers),
+ *		    then flush queued packets: a responder's keypair may
+ *		    just have been confirmed.
  *	timers	wg_timers_tick(peer, now, &next) returns WG_ACT_* bits;
  *		sleep until the earliest `next' of all peers.  After sending
  *		an initiation call wg_timers_initiation_sent().

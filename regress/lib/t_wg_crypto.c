@@ -1,0 +1,191 @@
+/*
+ * WireGuard primitives: BLAKE2s HASH/HMAC/MAC and the KDF against values
+ * computed independently (Python hashlib and hmac), the AEAD nonce layout
+ * against Python cryptography, X25519 against RFC 7748, TAI64N layout.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <atf-c.h>
+
+#include "wg.h"
+#include "wg_test.h"
+
+#define CONSTRUCTION	"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
+#define IDENTIFIER	"WireGuard v1 zx2c4 Jason@zx2c4.com"
+
+ATF_TC_WITHOUT_HEAD(hash_check_value);
+ATF_TC_BODY(hash_check_value, tc)
+{
+	struct wg_crypto	*c;
+	uint8_t			 ck[WG_HASH_LEN], h[WG_HASH_LEN];
+
+	ATF_REQUIRE((c = wg_crypto_new()) != NULL);
+	ATF_REQUIRE_EQ(wg_hash(c, ck, CONSTRUCTION, strlen(CONSTRUCTION),
+	    NULL, 0), WG_OK);
+	/* The initial chaining key, from NOTES.md. */
+	check_hex(ck, sizeof(ck),
+	    "60e26daef327efc02ec335e2a025d2d016eb4206f87277f52d38d1988b78cd36");
+	ATF_REQUIRE_EQ(wg_hash(c, h, ck, sizeof(ck), IDENTIFIER,
+	    strlen(IDENTIFIER)), WG_OK);
+	/* The initial hash, BLAKE2s(ck || identifier). */
+	check_hex(h, sizeof(h),
+	    "2211b361081ac566691243db458ad5322d9c6c662293e8b70ee19c65ba079ef3");
+	wg_crypto_free(c);
+}
+
+ATF_TC_WITHOUT_HEAD(hmac_kdf);
+ATF_TC_BODY(hmac_kdf, tc)
+{
+	struct wg_crypto	*c;
+	uint8_t			 ck[WG_HASH_LEN], in[32], out[WG_HASH_LEN];
+	uint8_t			 t1[WG_HASH_LEN], t2[WG_HASH_LEN];
+	uint8_t			 t3[WG_HASH_LEN], u1[WG_HASH_LEN];
+	uint8_t			 u2[WG_HASH_LEN];
+	size_t			 i;
+
+	ATF_REQUIRE((c = wg_crypto_new()) != NULL);
+	ATF_REQUIRE_EQ(wg_hash(c, ck, CONSTRUCTION, strlen(CONSTRUCTION),
+	    NULL, 0), WG_OK);
+	ATF_REQUIRE_EQ(wg_hmac(c, out, ck, sizeof(ck), "abc", 3), WG_OK);
+	check_hex(out, sizeof(out),
+	    "413251c89ee6a157c0d51df8f2b06a2d6b3451d52d9a870a7b40d4da4c2b27dc");
+
+	for (i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i + 1);
+	ATF_REQUIRE_EQ(wg_kdf(c, t1, t2, t3, ck, in, sizeof(in)), WG_OK);
+	check_hex(t1, sizeof(t1),
+	    "c84b602256edf8cb02f4c85e186dd022766e0d04f81da9b3b1237333ec7f852f");
+	check_hex(t2, sizeof(t2),
+	    "d58cc632deb7a04c4447024b071b3eea96d09729a96c48117240bf28b54d5a0f");
+	check_hex(t3, sizeof(t3),
+	    "563457f9624f515acd75040684241962ad46d9a892427dbf306c38d81560a610");
+	ATF_CHECK(memcmp(t1, t2, sizeof(t1)) != 0);
+	ATF_CHECK(memcmp(t2, t3, sizeof(t2)) != 0);
+
+	/* Deterministic, and KDF2 is a prefix of KDF3. */
+	ATF_REQUIRE_EQ(wg_kdf(c, u1, u2, NULL, ck, in, sizeof(in)), WG_OK);
+	ATF_CHECK(memcmp(u1, t1, sizeof(u1)) == 0);
+	ATF_CHECK(memcmp(u2, t2, sizeof(u2)) == 0);
+
+	/* The output may alias the key (ck = KDF1(ck, x)). */
+	memcpy(u1, ck, sizeof(u1));
+	ATF_REQUIRE_EQ(wg_kdf(c, u1, NULL, NULL, u1, in, sizeof(in)), WG_OK);
+	ATF_CHECK(memcmp(u1, t1, sizeof(u1)) == 0);
+
+	/* A different input changes everything. */
+	in[0] ^= 1;
+	ATF_REQUIRE_EQ(wg_kdf(c, u1, u2, NULL, ck, in, sizeof(in)), WG_OK);
+	ATF_CHECK(memcmp(u1, t1, sizeof(u1)) != 0);
+	ATF_CHECK(memcmp(u2, t2, sizeof(u2)) != 0);
+	wg_crypto_free(c);
+}
+
+ATF_TC_WITHOUT_HEAD(mac);
+ATF_TC_BODY(mac, tc)
+{
+	struct wg_crypto	*c;
+	uint8_t			 ck[WG_HASH_LEN], out[WG_MAC_LEN], k16[16];
+	size_t			 i;
+
+	ATF_REQUIRE((c = wg_crypto_new()) != NULL);
+	ATF_REQUIRE_EQ(wg_hash(c, ck, CONSTRUCTION, strlen(CONSTRUCTION),
+	    NULL, 0), WG_OK);
+	ATF_REQUIRE_EQ(wg_mac(c, out, ck, sizeof(ck), "hello mac", 9), WG_OK);
+	check_hex(out, sizeof(out), "c2d8b13126253a77c544653f2b16ef95");
+	/* A 16-byte key, as mac2 uses the cookie. */
+	for (i = 0; i < sizeof(k16); i++)
+		k16[i] = (uint8_t)i;
+	ATF_REQUIRE_EQ(wg_mac(c, out, k16, sizeof(k16), "hello mac", 9),
+	    WG_OK);
+	check_hex(out, sizeof(out), "4ad77e80b78086a2010ae8e62c4c2b2d");
+	wg_crypto_free(c);
+}
+
+ATF_TC_WITHOUT_HEAD(aead);
+ATF_TC_BODY(aead, tc)
+{
+	uint8_t	 key[WG_KEY_LEN], buf[11 + WG_TAG_LEN], nonce[WG_XNONCE_LEN];
+
+	memset(key, 0x42, sizeof(key));
+	/* Reference from Python cryptography, counter 0x0102030405060708. */
+	wg_aead_encrypt(buf, (const uint8_t *)"hello world", 11,
+	    (const uint8_t *)"ad", 2, UINT64_C(0x0102030405060708), key);
+	check_hex(buf, sizeof(buf),
+	    "84975019199011ad8288e11d175a1753ffe6dc7b627ebc4155ea1d");
+	/* In place decryption, then tampering and a wrong counter fail. */
+	ATF_CHECK_EQ(wg_aead_decrypt(buf, buf, sizeof(buf),
+	    (const uint8_t *)"ad", 2, UINT64_C(0x0102030405060708), key),
+	    WG_OK);
+	ATF_CHECK(memcmp(buf, "hello world", 11) == 0);
+	wg_aead_encrypt(buf, buf, 11, NULL, 0, 7, key);
+	ATF_CHECK_EQ(wg_aead_decrypt(buf, buf, sizeof(buf), NULL, 0, 8, key),
+	    WG_EDECRYPT);
+	buf[0] ^= 1;
+	ATF_CHECK_EQ(wg_aead_decrypt(buf, buf, sizeof(buf), NULL, 0, 7, key),
+	    WG_EDECRYPT);
+
+	memset(nonce, 7, sizeof(nonce));
+	wg_xaead_encrypt(buf, (const uint8_t *)"hello world", 11,
+	    (const uint8_t *)"ad", 2, nonce, key);
+	ATF_CHECK_EQ(wg_xaead_decrypt(buf, buf, sizeof(buf),
+	    (const uint8_t *)"ad", 2, nonce, key), WG_OK);
+	ATF_CHECK(memcmp(buf, "hello world", 11) == 0);
+	wg_xaead_encrypt(buf, buf, 11, (const uint8_t *)"ad", 2, nonce, key);
+	ATF_CHECK_EQ(wg_xaead_decrypt(buf, buf, sizeof(buf),
+	    (const uint8_t *)"xx", 2, nonce, key), WG_EDECRYPT);
+}
+
+ATF_TC_WITHOUT_HEAD(x25519);
+ATF_TC_BODY(x25519, tc)
+{
+	uint8_t	 a[WG_KEY_LEN], bpub[WG_KEY_LEN], out[WG_KEY_LEN];
+	uint8_t	 zero[WG_KEY_LEN];
+
+	/* RFC 7748 section 6.1. */
+	unhex(a, sizeof(a),
+	    "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	unhex(bpub, sizeof(bpub),
+	    "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	ATF_REQUIRE_EQ(wg_dh(out, a, bpub), WG_OK);
+	check_hex(out, sizeof(out),
+	    "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	ATF_REQUIRE_EQ(wg_pubkey(out, a), WG_OK);
+	check_hex(out, sizeof(out),
+	    "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+	/* A low-order point gives zeros: refused. */
+	memset(zero, 0, sizeof(zero));
+	ATF_CHECK_EQ(wg_dh(out, a, zero), WG_EDH);
+}
+
+ATF_TC_WITHOUT_HEAD(tai64n);
+ATF_TC_BODY(tai64n, tc)
+{
+	struct timespec	 ts;
+	uint8_t		 t[WG_TIMESTAMP_LEN], u[WG_TIMESTAMP_LEN];
+
+	ts.tv_sec = 0x5f000000;
+	ts.tv_nsec = 0x12345678;
+	wg_tai64n(t, &ts);
+	check_hex(t, sizeof(t), "400000005f00000012345678");
+	/* Later times compare greater bytewise. */
+	ts.tv_nsec++;
+	wg_tai64n(u, &ts);
+	ATF_CHECK(memcmp(u, t, sizeof(t)) > 0);
+	ts.tv_sec++;
+	ts.tv_nsec = 0;
+	wg_tai64n(t, &ts);
+	ATF_CHECK(memcmp(t, u, sizeof(t)) > 0);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, hash_check_value);
+	ATF_TP_ADD_TC(tp, hmac_kdf);
+	ATF_TP_ADD_TC(tp, mac);
+	ATF_TP_ADD_TC(tp, aead);
+	ATF_TP_ADD_TC(tp, x25519);
+	ATF_TP_ADD_TC(tp, tai64n);
+	return (atf_no_error());
+}

@@ -192,8 +192,7 @@ show_peers(const struct peer_list *l)
 
 		aips = json_array();
 		if (!json_out)
-			printf("peer: %s%s
-", p->public_key,
+			printf("peer: %s%s\n", p->public_key,
 			    p->from_token ? " (token)" : "");
 		for (j = 0; j < p->nallowed_ips && a < l->naips; j++, a++) {
 			cidr_format(&l->aips[a], cidr, sizeof(cidr));
@@ -214,24 +213,19 @@ show_peers(const struct peer_list *l)
 			json_array_append_new(arr, o);
 			continue;
 		}
-		printf("  endpoint: %s
-", p->endpoint[0] ? p->endpoint :
+		printf("  endpoint: %s\n", p->endpoint[0] ? p->endpoint :
 		    "(none)");
 		printf("  allowed ips:");
 		for (j = 0; j < json_array_size(aips); j++)
 			printf("%s %s", j ? "," : "",
 			    json_string_value(json_array_get(aips, j)));
-		printf("%s
-", json_array_size(aips) ? "" : " (none)");
-		printf("  latest handshake: %s
-", ago);
-		printf("  transfer: %llu B received, %llu B sent
-",
+		printf("%s\n", json_array_size(aips) ? "" : " (none)");
+		printf("  latest handshake: %s\n", ago);
+		printf("  transfer: %llu B received, %llu B sent\n",
 		    (unsigned long long)p->rx_bytes,
 		    (unsigned long long)p->tx_bytes);
 		if (p->keepalive)
-			printf("  persistent keepalive: every %u seconds
-",
+			printf("  persistent keepalive: every %u seconds\n",
 			    p->keepalive);
 		json_decref(aips);
 	}

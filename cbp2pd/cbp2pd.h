@@ -74,7 +74,9 @@ struct peer {
 RB_HEAD(peer_tree, peer);
 RB_HEAD(index_tree, peer_index);
 int	 peer_cmp(struct peer *, struct peer *);
-RB_PROTOTYPE(peer_tree, peer, entry, peer_cmp)
+int	 index_cmp(struct peer_index *, struct peer_index *);
+RB_PROTOTYPE(peer_tree, peer, entry, peer_cmp);
+RB_PROTOTYPE(index_tree, peer_index, entry, index_cmp);
 
 struct engine {
 	struct wg_crypto	*crypto;

@@ -62,14 +62,14 @@ peer_cmp(struct peer *a, struct peer *b)
 	return (memcmp(a->wp.pub, b->wp.pub, WG_KEY_LEN));
 }
 
-static int
+int
 index_cmp(struct peer_index *a, struct peer_index *b)
 {
 	return (a->index < b->index ? -1 : a->index > b->index);
 }
 
-RB_GENERATE(peer_tree, peer, entry, peer_cmp)
-RB_GENERATE_STATIC(index_tree, peer_index, entry, index_cmp)
+RB_GENERATE(peer_tree, peer, entry, peer_cmp);
+RB_GENERATE(index_tree, peer_index, entry, index_cmp);
 
 uint64_t
 engine_now(void)
@@ -831,8 +831,7 @@ handle_cookie(struct engine *e, struct pkt *in, uint64_t now)
 		drop(e, DROP_UNKNOWN_INDEX);
 		return;
 	}
-	if (wg_consume_cookie_reply(&e->local, &p->wp, in->buf, in->len,
-	    now) != WG_OK)
+	if (wg_consume_cookie_reply(&p->wp, in->buf, in->len, now) != WG_OK)
 		drop(e, DROP_HANDSHAKE);
 }
 

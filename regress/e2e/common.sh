@@ -109,7 +109,7 @@ token_file: $PWD/$name.jwt
 verify_key: $vkey
 verify_alg: $alg
 issuer: cbp2p-test
-interface: cbt$$
+interface: ${IFNAME:-cb$$$name}
 control_socket: $PWD/$name.sock
 user: _cbp2p
 chroot: $PWD/empty
@@ -119,16 +119,55 @@ $extra
 YAML
 }
 
-# cb_start NAME: run cbp2pd in the foreground in the background; its pid
-# goes to NAME.pid and its log to NAME.log.
+# cb_ns NAME: a network namespace of this test, lo up; its name is
+# printed and remembered in netns.list for cleanup.
+cb_ns()
+{
+	ns=cb$$$1
+	ip netns add "$ns" || atf_fail "ip netns add $ns"
+	echo "$ns" >> netns.list
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+# cb_veth NS1 ADDR1 NS2 ADDR2: a veth pair between two namespaces.
+cb_veth()
+{
+	ip link add "v$$a" netns "$1" type veth peer "v$$b" netns "$3" ||
+	    atf_fail "veth"
+	ip -n "$1" link set "v$$a" name eth0
+	ip -n "$3" link set "v$$b" name eth0
+	ip -n "$1" addr add "$2" dev eth0
+	ip -n "$3" addr add "$4" dev eth0
+	ip -n "$1" link set eth0 up
+	ip -n "$3" link set eth0 up
+}
+
+# cb_start NAME [cbp2pd options]: run cbp2pd in the foreground, in the
+# background, inside namespace NAME.ns (made if missing); its pid goes to
+# NAME.pid and its log to NAME.log.
 cb_start()
 {
 	name=$1
 	shift
-	"$CBP2PD" -d -x "$OBJ" -f "$PWD/$name.yaml" "$@" \
-	    > "$name.log" 2>&1 &
+	[ -f "$name.ns" ] || cb_ns "$name" > "$name.ns"
+	ip netns exec "$(cat "$name.ns")" "$CBP2PD" -d -x "$OBJ" \
+	    -f "$PWD/$name.yaml" "$@" > "$name.log" 2>&1 &
 	echo $! > "$name.pid"
 	cb_wait_ready "$name"
+}
+
+# cb_wait_exit and a cleanup of every namespace this test made.
+cb_ns_cleanup()
+{
+	[ -f netns.list ] || return 0
+	for ns in $(cat netns.list); do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	return 0
 }
 
 # Wait until the control socket answers with three children that took
@@ -182,7 +221,8 @@ cb_wait_exit()
 	return 0
 }
 
-# Cleanup: kill whatever of the named daemons is left, children too.
+# Cleanup: kill whatever of the named daemons is left, children too,
+# then remove the test's namespaces.
 cb_kill()
 {
 	for name in "$@"; do
@@ -193,5 +233,62 @@ cb_kill()
 		done
 		kill -9 "$pid" 2>/dev/null
 	done
+	cb_ns_cleanup
 	return 0
+}
+
+# cb_wggo NS IFNAME ADDR PORT KEYFILE: wireguard-go in NS with a tunnel
+# address and listen port; its pid in IFNAME.pid.
+cb_wggo()
+{
+	ns=$1 ifn=$2 addr=$3 port=$4 key=$5
+	WG_PROCESS_FOREGROUND=1 ip netns exec "$ns" wireguard-go -f "$ifn" \
+	    > "$ifn.log" 2>&1 &
+	echo $! > "$ifn.pid"
+	i=0
+	until [ -S "/var/run/wireguard/$ifn.sock" ]; do
+		i=$((i + 1))
+		[ $i -lt $WAIT_STEPS ] || atf_fail "wireguard-go did not start"
+		sleep 0.1
+	done
+	wg set "$ifn" private-key "$key" listen-port "$port" ||
+	    atf_fail "wg set $ifn"
+	ip -n "$ns" addr add "$addr" dev "$ifn"
+	ip -n "$ns" link set "$ifn" up
+}
+
+cb_wggo_stop()
+{
+	[ -f "$1.pid" ] || return 0
+	kill "$(cat "$1.pid")" 2>/dev/null
+	cb_wait_exit "$(cat "$1.pid")"
+	rm -f "$1.pid"
+}
+
+# cb_ping NS ADDR [SIZE]: a few pings must come back.
+cb_ping()
+{
+	ip netns exec "$1" ping -c 3 -i 0.2 -W 2 ${3:+-s $3} "$2" ||
+	    atf_fail "ping $2 from $1 failed"
+}
+
+# cb_until SECONDS COMMAND...: retry a command until it succeeds.
+cb_until()
+{
+	limit=$(($1 * 10))
+	shift
+	i=0
+	until "$@" >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt $limit ] || return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# cb_peer_claims PUB ENDPOINT ALLOWED [PSK]: a "peers" member for cb_claims.
+cb_peer_json()
+{
+	printf ',\n\t"peers": [ { "public_key": "%s", "endpoint": "%s", "allowed_ips": ["%s"]%s } ]' \
+	    "$1" "$2" "$3" "${4:+, \"preshared_key\": \"$4\"}"
 }

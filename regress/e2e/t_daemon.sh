@@ -58,7 +58,7 @@ sandbox_body()
 	    atf_fail "connection type"
 	[ "$(jq -r .public_key st.json)" = "$(cat n1.pub)" ] ||
 	    atf_fail "public key"
-	[ "$(jq -r .interface st.json)" = "cbt$$" ] || atf_fail "interface"
+	[ "$(jq -r .interface st.json)" = "cb$$n1" ] || atf_fail "interface"
 	[ "$(jq -r .pid st.json)" = "$parent" ] || atf_fail "parent pid"
 	for c in cbdiscod cbmeshd cbrelayd; do
 		cpid=$(jq -r ".children[] | select(.name == \"$c\") | .pid" \

@@ -43,7 +43,8 @@ LIBA_SAN	:= $(OBJ)/san/libcbp2p.a
 SBIN_PROGS	:= cbp2pd cbp2pctl
 LIBEXEC_PROGS	:= cbdiscod cbmeshd cbrelayd
 PROGS		:= $(SBIN_PROGS) $(LIBEXEC_PROGS) $(wildcard cbedged)
-PROG_BINS	:= $(PROGS:%=$(OBJ)/%)
+BIN		:= $(OBJ)/bin
+PROG_BINS	:= $(PROGS:%=$(BIN)/%)
 MAN8		:= $(wildcard */*.8)
 MAN5		:= $(wildcard */*.5)
 
@@ -99,7 +100,8 @@ $(LIBA_SAN): $(LIB_SAN_OBJS)
 
 define prog_rule
 $(1)_OBJS := $$(patsubst %.c,$(OBJ)/%.o,$$(wildcard $(1)/*.c))
-$(OBJ)/$(1): $$($(1)_OBJS) $(LIBA)
+$(BIN)/$(1): $$($(1)_OBJS) $(LIBA)
+	@mkdir -p $(BIN)
 	$$(CC) $$(CFLAGS) -o $$@ $$($(1)_OBJS) $(LIBA) $$(PKG_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
@@ -145,8 +147,8 @@ install: $(PROG_BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)
-	install -m 0755 $(SBIN_PROGS:%=$(OBJ)/%) $(DESTDIR)$(SBINDIR)
-	install -m 0755 $(LIBEXEC_PROGS:%=$(OBJ)/%) $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(SBIN_PROGS:%=$(BIN)/%) $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(LIBEXEC_PROGS:%=$(BIN)/%) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	./scripts/mkuser.sh $(CBP2P_USER)

@@ -105,6 +105,8 @@ struct engine {
 	uint64_t		 drops[DROP_MAX];
 	uint64_t		 cookies_sent;
 	uint64_t		 stun_seen;
+	uint64_t		 uapi_refused;
+	uint32_t		 fwmark;
 	void			(*stun_cb)(const uint8_t *, size_t,
 				    const struct sockaddr *, socklen_t);
 };
@@ -146,6 +148,7 @@ int	 engine_init(struct engine *, const struct cbp2p_config *, char *,
 void	 engine_shutdown(struct engine *);
 int	 engine_set_private_key(struct engine *, const uint8_t *);
 int	 engine_set_port(struct engine *, uint16_t);
+void	 engine_set_fwmark(struct engine *, uint32_t);
 struct peer *engine_peer_find(struct engine *, const uint8_t *);
 struct peer *engine_peer_add(struct engine *, const uint8_t *, char *,
 	    size_t);

@@ -1032,6 +1032,8 @@ engine_set_port(struct engine *e, uint16_t port)
 	e->udp4 = fd4;
 	e->udp6 = fd6;
 	e->port = bound;
+	if (e->fwmark != 0)
+		engine_set_fwmark(e, e->fwmark);
 	event_set(&e->ev_udp4, e->udp4, EV_READ | EV_PERSIST, engine_udp_cb,
 	    e);
 	event_add(&e->ev_udp4, NULL);
@@ -1042,6 +1044,19 @@ engine_set_port(struct engine *e, uint16_t port)
 	}
 	log_info("listening on UDP port %u", e->port);
 	return (0);
+}
+
+/* SO_MARK on both sockets, as wg(8)'s fwmark asks. */
+void
+engine_set_fwmark(struct engine *e, uint32_t mark)
+{
+	e->fwmark = mark;
+	if (e->udp4 != -1 && setsockopt(e->udp4, SOL_SOCKET, SO_MARK, &mark,
+	    sizeof(mark)) == -1)
+		log_warn("%s: SO_MARK", __func__);
+	if (e->udp6 != -1 && setsockopt(e->udp6, SOL_SOCKET, SO_MARK, &mark,
+	    sizeof(mark)) == -1)
+		log_warn("%s: SO_MARK", __func__);
 }
 
 /* A new private key: every peer's precomputed secrets change with it. */

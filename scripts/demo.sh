@@ -9,7 +9,7 @@
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-OBJ=$TOP/obj
+OBJ=$TOP/obj/bin
 DEMO=${CBP2P_DEMO_DIR:-/tmp/cbp2p-demo}
 CTL="$OBJ/cbp2pctl -s $DEMO/cbp2pd.sock"
 

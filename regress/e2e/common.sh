@@ -3,7 +3,7 @@
 # directory, which Kyua removes afterwards.
 
 TOP=$(cd "$(atf_get_srcdir)/../.." && pwd)
-OBJ=$TOP/obj
+OBJ=$TOP/obj/bin
 CBP2PD=$OBJ/cbp2pd
 CBP2PCTL=$OBJ/cbp2pctl
 WAIT_STEPS=100		# of 0.1 s: how long to wait for a daemon to react

@@ -301,6 +301,7 @@ check_config_head()
 check_config_body()
 {
 	common
+	IFNAME=cbchk$$
 	cb_user
 	cb_issuer_keys keys
 	for t in client-server server-server p2p-mesh; do

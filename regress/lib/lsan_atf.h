@@ -1,5 +1,5 @@
 /*
- * Include once in each atf-c test program.  libatf-c 0.21 does not free
+ * The Makefile force-includes this in every sanitized test program.  libatf-c 0.21 does not free
  * the test case list it builds for "-l", which kyua runs first; under
  * LeakSanitizer that fails the sanitized program.  Only those ATF
  * allocation sites are suppressed: a frame of ours above them (every
@@ -21,7 +21,8 @@ __lsan_default_options(void)
 const char *
 __lsan_default_suppressions(void)
 {
-	return ("leak:atf_tp_get_tcs\n"
+	return ("leak:libatf-c.so\n"
+	    "leak:atf_tp_get_tcs\n"
 	    "leak:atf_list_init\n"
 	    "leak:atf_list_append\n"
 	    "leak:atf_map_init_charpp\n"

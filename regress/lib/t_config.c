@@ -22,7 +22,6 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "lsan_atf.h"
 
 #define NOW	((time_t)1700000000)
 

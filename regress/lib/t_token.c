@@ -19,7 +19,6 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "lsan_atf.h"
 
 #define NOW		((time_t)1700000000)
 #define HOUR		3600

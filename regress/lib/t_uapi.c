@@ -18,27 +18,6 @@
 
 #include "uapi.h"
 
-/*
- * libatf-c does not free its test case list before exit; LeakSanitizer
- * would fail every sanitized program on that alone.  Only leaks whose
- * stack goes through libatf-c are suppressed, ours are still reported.
- */
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
-
-/* Quietly: kyua takes anything on stderr of a listing as breakage. */
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
-
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:libatf-c.so\n");
-}
-
 #define KEY_A	"63eb8ba4fea097323aa1b92957b9e8bc7429ca72d239345c467c107bfd782f0e"
 #define KEY_B	"aac7650ee91484e9bebc335d5834c3fb2b7fd57f357bee414173d0b4db69853f"
 #define KEY_C	"b7a5514eaca21ee2757d737584dbdedca0e0083dc359d985191abe5e8da492e4"

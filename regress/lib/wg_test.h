@@ -10,27 +10,6 @@
 
 #include <atf-c.h>
 
-/*
- * libatf-c does not free its test case list before exit; LeakSanitizer
- * would fail every sanitized program on that alone.  Only leaks whose
- * stack goes through libatf-c are suppressed, ours are still reported.
- */
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
-
-/* Quietly: kyua takes anything on stderr of a listing as breakage. */
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
-
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:libatf-c.so\n");
-}
-
 static inline void
 unhex(uint8_t *out, size_t len, const char *hex)
 {

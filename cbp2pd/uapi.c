@@ -1,0 +1,438 @@
+/*
+ * The userspace WireGuard configuration protocol on
+ * /var/run/wireguard/<ifname>.sock, so that wg(8) shows and changes
+ * cbp2pd as it does wireguard-go.  Parsing and formatting are in
+ * lib/uapi.c; here are the socket and the changes to the engine.  A set
+ * request is parsed whole and checked before anything is applied.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <event.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cbp2pd.h"
+#include "log.h"
+#include "uapi.h"
+
+#define UAPI_DIR		"/var/run/wireguard"
+#define UAPI_DIR_MODE		0700
+#define UAPI_SOCK_MODE		0600
+#define UAPI_MAX_CONNS		16
+#define UAPI_READ_CHUNK		4096
+
+struct uapi_conn {
+	TAILQ_ENTRY(uapi_conn)	 entry;
+	int			 fd;
+	struct event		 ev;
+	struct uapi_reader	 rd;
+	char			*in;
+	size_t			 inlen;
+	size_t			 incap;
+	struct uapi_buf		 out;
+	size_t			 outoff;
+};
+
+static TAILQ_HEAD(, uapi_conn)	 uapi_conns =
+    TAILQ_HEAD_INITIALIZER(uapi_conns);
+static int			 uapi_fd = -1;
+static int			 uapi_nconns;
+static struct event		 uapi_ev;
+static char			 uapi_path[sizeof(((struct sockaddr_un *)0)->
+				    sun_path)];
+
+static void	uapi_accept(int, short, void *);
+static void	uapi_io(int, short, void *);
+
+int
+uapi_init(const char *ifname)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+
+	if (mkdir(UAPI_DIR, UAPI_DIR_MODE) == -1 && errno != EEXIST) {
+		log_warn("%s: mkdir %s", __func__, UAPI_DIR);
+		return (-1);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s.sock",
+	    UAPI_DIR, ifname) >= sizeof(sun.sun_path))
+		return (-1);
+	if ((uapi_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("%s: socket", __func__);
+		return (-1);
+	}
+	unlink(sun.sun_path);
+	old = umask(S_IRWXG | S_IRWXO);
+	if (bind(uapi_fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("%s: bind %s", __func__, sun.sun_path);
+		umask(old);
+		goto fail;
+	}
+	umask(old);
+	if (chmod(sun.sun_path, UAPI_SOCK_MODE) == -1 ||
+	    listen(uapi_fd, UAPI_MAX_CONNS) == -1) {
+		log_warn("%s: %s", __func__, sun.sun_path);
+		unlink(sun.sun_path);
+		goto fail;
+	}
+	strlcpy(uapi_path, sun.sun_path, sizeof(uapi_path));
+	event_set(&uapi_ev, uapi_fd, EV_READ | EV_PERSIST, uapi_accept, NULL);
+	event_add(&uapi_ev, NULL);
+	return (0);
+fail:
+	close(uapi_fd);
+	uapi_fd = -1;
+	return (-1);
+}
+
+static void
+uapi_close(struct uapi_conn *c)
+{
+	event_del(&c->ev);
+	close(c->fd);
+	TAILQ_REMOVE(&uapi_conns, c, entry);
+	freezero(c->in, c->incap);
+	uapi_buf_free(&c->out);
+	free(c);
+	uapi_nconns--;
+}
+
+void
+uapi_cleanup(void)
+{
+	struct uapi_conn	*c;
+
+	while ((c = TAILQ_FIRST(&uapi_conns)) != NULL)
+		uapi_close(c);
+	if (uapi_fd == -1)
+		return;
+	event_del(&uapi_ev);
+	close(uapi_fd);
+	uapi_fd = -1;
+	unlink(uapi_path);
+}
+
+static void
+uapi_accept(int fd, short event, void *arg)
+{
+	struct uapi_conn	*c;
+	int			 s;
+
+	if ((s = accept4(uapi_fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1)
+		return;
+	if (uapi_nconns >= UAPI_MAX_CONNS || (c = calloc(1,
+	    sizeof(*c))) == NULL) {
+		log_warnx("uapi: refusing a connection");
+		close(s);
+		return;
+	}
+	c->fd = s;
+	uapi_reader_init(&c->rd);
+	uapi_buf_init(&c->out, UAPI_MAX_REPLY);
+	event_set(&c->ev, s, EV_READ | EV_PERSIST, uapi_io, c);
+	event_add(&c->ev, NULL);
+	TAILQ_INSERT_TAIL(&uapi_conns, c, entry);
+	uapi_nconns++;
+}
+
+/* ---- get ------------------------------------------------------------ */
+
+struct aip_collect {
+	struct cidr	*v;
+	size_t		 n;
+	size_t		 cap;
+	int		 failed;
+};
+
+static int
+aip_collect(void *arg, int af, const uint8_t *addr, unsigned int plen)
+{
+	struct aip_collect	*a = arg;
+	struct cidr		*nv;
+
+	if (a->n == a->cap) {
+		if ((nv = reallocarray(a->v, a->cap ? a->cap * 2 : 8,
+		    sizeof(*nv))) == NULL) {
+			a->failed = 1;
+			return (1);
+		}
+		a->v = nv;
+		a->cap = a->cap ? a->cap * 2 : 8;
+	}
+	memset(&a->v[a->n], 0, sizeof(a->v[a->n]));
+	a->v[a->n].af = af;
+	memcpy(a->v[a->n].addr, addr, af == AF_INET ? 4 : 16);
+	a->v[a->n].plen = plen;
+	a->n++;
+	return (0);
+}
+
+static int
+uapi_get(struct uapi_buf *out)
+{
+	struct engine		*e = &env->eng;
+	struct uapi_device_info	 dev;
+	struct uapi_peer_info	 pi;
+	struct aip_collect	 a;
+	struct peer		*p;
+
+	memset(&dev, 0, sizeof(dev));
+	dev.has_private_key = e->has_key;
+	if (e->has_key)
+		memcpy(dev.private_key, e->local.priv, WG_KEY_LEN);
+	dev.listen_port = e->port;
+	dev.fwmark = e->fwmark;
+	uapi_get_device(out, &dev);
+	explicit_bzero(&dev, sizeof(dev));
+
+	memset(&a, 0, sizeof(a));
+	RB_FOREACH(p, peer_tree, &e->peers) {
+		memset(&pi, 0, sizeof(pi));
+		memcpy(pi.public_key, p->wp.pub, WG_KEY_LEN);
+		pi.has_preshared_key = p->has_psk;
+		if (p->has_psk)
+			memcpy(pi.preshared_key, p->wp.psk, WG_KEY_LEN);
+		if (p->endpoint_len > 0)
+			memcpy(&pi.endpoint, &p->endpoint, p->endpoint_len);
+		pi.last_handshake_sec = p->last_handshake.tv_sec;
+		pi.last_handshake_nsec = p->last_handshake.tv_nsec;
+		pi.tx_bytes = p->tx_bytes;
+		pi.rx_bytes = p->rx_bytes;
+		pi.persistent_keepalive = p->keepalive;
+		a.n = 0;
+		wg_aip_walk(&e->aip, p, aip_collect, &a);
+		if (a.failed) {
+			free(a.v);
+			explicit_bzero(&pi, sizeof(pi));
+			return (ENOMEM);
+		}
+		pi.allowed_ips = a.v;
+		pi.nallowed_ips = a.n;
+		uapi_get_peer(out, &pi);
+		explicit_bzero(&pi, sizeof(pi));
+	}
+	free(a.v);
+	uapi_get_end(out);
+	return (out->error);
+}
+
+/* ---- set ------------------------------------------------------------ */
+
+/* Everything that could fail half-way is checked first. */
+static int
+uapi_set_check(struct uapi_set *s, char *msg, size_t msglen)
+{
+	struct engine		*e = &env->eng;
+	struct sockaddr_in6	*sin6;
+	unsigned int		 newpeers = 0, i, j;
+	int			 seen;
+
+	for (i = 0; i < s->npeers; i++) {
+		struct uapi_peer	*up = &s->peers[i];
+
+		if (up->endpoint_ifname[0] != '\0') {
+			sin6 = (struct sockaddr_in6 *)&up->endpoint;
+			if ((sin6->sin6_scope_id =
+			    if_nametoindex(up->endpoint_ifname)) == 0) {
+				snprintf(msg, msglen, "no interface %s",
+				    up->endpoint_ifname);
+				return (EINVAL);
+			}
+		}
+		if (e->has_key && memcmp(up->public_key, e->local.pub,
+		    WG_KEY_LEN) == 0 && !up->remove) {
+			snprintf(msg, msglen, "peer is this node's own key");
+			return (EINVAL);
+		}
+		if (up->remove || up->update_only || (!s->replace_peers &&
+		    engine_peer_find(e, up->public_key) != NULL))
+			continue;
+		for (seen = 0, j = 0; j < i && !seen; j++)
+			seen = memcmp(s->peers[j].public_key, up->public_key,
+			    WG_KEY_LEN) == 0;
+		if (!seen)
+			newpeers++;
+	}
+	if ((s->replace_peers ? 0 : e->npeers) + newpeers > e->max_peers) {
+		snprintf(msg, msglen, "more than %u peers", e->max_peers);
+		return (ENOSPC);
+	}
+	return (0);
+}
+
+static int
+uapi_set(struct uapi_set *s, char *msg, size_t msglen)
+{
+	struct engine	*e = &env->eng;
+	struct peer	*p, *tmp;
+	size_t		 i, j;
+	int		 err;
+
+	if ((err = uapi_set_check(s, msg, msglen)) != 0)
+		return (err);
+	if (s->has_private_key && engine_set_private_key(e,
+	    s->private_key) == -1) {
+		snprintf(msg, msglen, "private key unusable");
+		return (EINVAL);
+	}
+	if (s->has_listen_port && s->listen_port != e->port &&
+	    engine_set_port(e, s->listen_port) == -1) {
+		snprintf(msg, msglen, "cannot bind port %u", s->listen_port);
+		return (EADDRINUSE);
+	}
+	if (s->has_fwmark)
+		engine_set_fwmark(e, s->fwmark);
+	if (s->replace_peers)
+		RB_FOREACH_SAFE(p, peer_tree, &e->peers, tmp)
+			engine_peer_remove(e, p);
+
+	for (i = 0; i < s->npeers; i++) {
+		struct uapi_peer	*up = &s->peers[i];
+
+		p = engine_peer_find(e, up->public_key);
+		if (up->remove) {
+			if (p != NULL)
+				engine_peer_remove(e, p);
+			continue;
+		}
+		if (p == NULL) {
+			if (up->update_only)
+				continue;
+			if ((p = engine_peer_add(e, up->public_key, msg,
+			    msglen)) == NULL)
+				return (ENOMEM);
+		}
+		if (up->has_preshared_key)
+			engine_peer_set_psk(e, p, up->preshared_key);
+		if (up->has_endpoint)
+			engine_peer_set_endpoint(p,
+			    (struct sockaddr *)&up->endpoint,
+			    up->endpoint.ss_family == AF_INET6 ?
+			    sizeof(struct sockaddr_in6) :
+			    sizeof(struct sockaddr_in));
+		if (up->replace_allowed_ips)
+			engine_peer_clear_aips(e, p);
+		for (j = 0; j < up->nallowed_ips; j++) {
+			if (engine_peer_add_aip(e, p,
+			    &up->allowed_ips[j]) == -1) {
+				snprintf(msg, msglen, "allowed IPs limit");
+				return (ENOMEM);
+			}
+		}
+		if (up->has_persistent_keepalive)
+			engine_peer_set_keepalive(e, p,
+			    up->persistent_keepalive);
+	}
+	return (0);
+}
+
+/* ---- connection ----------------------------------------------------- */
+
+static void
+uapi_request(struct uapi_conn *c, size_t reqlen)
+{
+	struct uapi_set	 set;
+	char		 msg[UAPI_ERR_MAX];
+	int		 err;
+
+	uapi_buf_reset(&c->out);
+	c->outoff = 0;
+	if (c->rd.op == UAPI_OP_GET) {
+		if ((err = uapi_get(&c->out)) != 0)
+			uapi_get_error(&c->out, err);
+	} else {
+		msg[0] = '\0';
+		if ((err = uapi_set_parse(c->in, reqlen, &set, msg,
+		    sizeof(msg))) == 0) {
+			err = uapi_set(&set, msg, sizeof(msg));
+			uapi_set_free(&set);
+		}
+		if (err != 0) {
+			env->eng.uapi_refused++;
+			log_warnx("uapi: set refused: %s", msg);
+		}
+		uapi_set_reply(&c->out, err);
+	}
+	/* The request is consumed; anything behind it is the next one. */
+	memmove(c->in, c->in + reqlen, c->inlen - reqlen);
+	explicit_bzero(c->in + c->inlen - reqlen, reqlen);
+	c->inlen -= reqlen;
+	uapi_reader_init(&c->rd);
+}
+
+static void
+uapi_io(int fd, short event, void *arg)
+{
+	struct uapi_conn	*c = arg;
+	size_t			 reqlen, ncap;
+	ssize_t			 n;
+	char			*nin;
+
+	/* Finish writing the reply before reading the next request. */
+	if (c->outoff < c->out.len) {
+		n = write(c->fd, c->out.data + c->outoff,
+		    c->out.len - c->outoff);
+		if (n == -1 && errno != EAGAIN) {
+			uapi_close(c);
+			return;
+		}
+		if (n > 0)
+			c->outoff += n;
+		if (c->outoff < c->out.len)
+			return;
+		event_del(&c->ev);
+		event_set(&c->ev, c->fd, EV_READ | EV_PERSIST, uapi_io, c);
+		event_add(&c->ev, NULL);
+	}
+	if (event & EV_READ) {
+		if (c->incap - c->inlen < UAPI_READ_CHUNK) {
+			ncap = c->incap + UAPI_READ_CHUNK * 4;
+			if (ncap > UAPI_MAX_REQUEST + UAPI_READ_CHUNK ||
+			    (nin = recallocarray(c->in, c->incap, ncap,
+			    1)) == NULL) {
+				uapi_close(c);
+				return;
+			}
+			c->in = nin;
+			c->incap = ncap;
+		}
+		n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+		if (n == 0 || (n == -1 && errno != EAGAIN)) {
+			uapi_close(c);
+			return;
+		}
+		if (n > 0)
+			c->inlen += n;
+	}
+	switch (uapi_reader_scan(&c->rd, c->in, c->inlen, &reqlen)) {
+	case UAPI_READ_MORE:
+		return;
+	case UAPI_READ_ERROR:
+		env->eng.uapi_refused++;
+		log_warnx("uapi: malformed request: %s", strerror(c->rd.error));
+		uapi_close(c);
+		return;
+	case UAPI_READ_DONE:
+		break;
+	}
+	uapi_request(c, reqlen);
+	if (c->out.len > 0) {
+		event_del(&c->ev);
+		event_set(&c->ev, c->fd, EV_WRITE | EV_PERSIST, uapi_io, c);
+		event_add(&c->ev, NULL);
+	}
+}

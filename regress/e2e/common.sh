@@ -56,7 +56,7 @@ cb_claims()
 		"private_key": "$(cat "$name.priv")",
 		"public_key": "$(cat "$name.pub")",
 		"allowed_ips": ["$addr"],
-		"listen_port": 0
+		"listen_port": ${PORT:-0}
 	},
 	"mesh_config": {
 		"auto_discovery": true,

@@ -1,0 +1,260 @@
+#! /usr/bin/atf-sh
+# cbp2pd against wireguard-go and wg(8) from Debian, over a veth pair
+# between two namespaces: A runs cbp2pd, B runs wireguard-go.
+
+common()
+{
+	. "$(atf_get_srcdir)/common.sh"
+}
+
+# Topology and keys; cbp2pd listens on 51821, wireguard-go on 51820.
+setup()
+{
+	psk=${1:-}
+	cb_user
+	cb_issuer_keys keys
+	A=$(cb_ns a)
+	B=$(cb_ns b)
+	echo "$A" > a.ns
+	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	umask 077
+	wg genkey > b.priv
+	wg pubkey < b.priv > b.pub
+	if [ -n "$psk" ]; then
+		wg genpsk > psk
+	fi
+	cb_wgkeys a
+	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32 \
+	    ${psk:+$(cat psk)})"
+	cb_token a ES256 keys
+	cb_config a ES256 keys
+	start_wggo
+	cb_start a
+}
+
+start_wggo()
+{
+	WGB=wgb$$
+	cb_wggo "$B" "$WGB" 10.99.0.2/24 51820 b.priv
+	wg set "$WGB" peer "$(cat a.pub)" endpoint 10.200.0.1:51821 \
+	    allowed-ips 10.99.0.1/32 ${psk:+preshared-key psk} ||
+	    atf_fail "wg set peer"
+}
+
+# wg show against cbp2pd's own configuration socket.
+wga()
+{
+	wg show "cb$$a" "$@"
+}
+
+# Transfer counters of both sides: "a_rx a_tx b_rx b_tx".
+counters()
+{
+	set -- $(wga transfer)
+	a_rx=$2 a_tx=$3
+	set -- $(wg show "$WGB" transfer)
+	echo "$a_rx $a_tx $2 $3"
+}
+
+# Both sides count the same bytes for the same packets: what cbp2pd sent,
+# wireguard-go received, and back.  Compared over a lossless exchange
+# (a bulk transfer may lose datagrams in a socket buffer).
+transfer_agrees()
+{
+	set -- $(counters)
+	echo "before: cbp2pd rx $1 tx $2; wireguard-go rx $3 tx $4"
+	cb_ping "$A" 10.99.0.2
+	cb_ping "$B" 10.99.0.1
+	sleep 0.5
+	set -- $1 $2 $3 $4 $(counters)
+	echo "after:  cbp2pd rx $5 tx $6; wireguard-go rx $7 tx $8"
+	[ $(($5 - $1)) -gt 0 ] || atf_fail "cbp2pd counted nothing"
+	[ $(($5 - $1)) = $(($8 - $4)) ] ||
+	    atf_fail "cbp2pd received $(($5 - $1)), wireguard-go sent $(($8 - $4))"
+	[ $(($6 - $2)) = $(($7 - $3)) ] ||
+	    atf_fail "cbp2pd sent $(($6 - $2)), wireguard-go received $(($7 - $3))"
+}
+
+atf_test_case ping_iperf cleanup
+ping_iperf_head()
+{
+	atf_set descr "cbp2pd and wireguard-go: each initiates in turn, ping, iperf3, wg show agrees"
+	atf_set require.user root
+	atf_set timeout 120
+}
+ping_iperf_body()
+{
+	common
+	setup
+	# cbp2pd initiates.
+	cb_ping "$A" 10.99.0.2
+	wga
+	wga latest-handshakes | grep -q "$(cat b.pub)	[1-9]" ||
+	    atf_fail "wg show has no handshake for the peer"
+	wga endpoints | grep -q "10.200.0.2:51820" || atf_fail "endpoint"
+	wga allowed-ips | grep -q "10.99.0.2/32" || atf_fail "allowed ips"
+
+	# wireguard-go initiates: restart it so it has no session.
+	cb_wggo_stop "$WGB"
+	start_wggo
+	cb_ping "$B" 10.99.0.1
+	wg show "$WGB" latest-handshakes | grep -q "	[1-9]" ||
+	    atf_fail "wireguard-go saw no handshake"
+
+	# cbp2pd restarted: wireguard-go still holds a session; cbp2pd has
+	# none, so it initiates again when B sends.
+	# wireguard-go's data goes unanswered until it starts a new handshake
+	# (after KEEPALIVE_TIMEOUT + REKEY_TIMEOUT, 15 s).
+	kill "$(cat a.pid)"
+	cb_wait_exit "$(cat a.pid)"
+	cb_start a
+	cb_until 30 ip netns exec "$B" ping -c 1 -W 1 10.99.0.1 ||
+	    atf_fail "no traffic after cbp2pd restarted"
+	cb_ping "$B" 10.99.0.1
+
+	ip netns exec "$B" iperf3 -s -1 -D -I iperf.pid -B 10.99.0.2 ||
+	    atf_fail "iperf3 server"
+	sleep 0.3
+	ip netns exec "$A" iperf3 -c 10.99.0.2 -t 5 -J > iperf.json ||
+	    atf_fail "iperf3 client"
+	bps=$(jq '.end.sum_received.bits_per_second | floor' iperf.json)
+	echo "iperf3 TCP through cbp2pd -> wireguard-go: $bps bit/s"
+	[ "$bps" -gt 0 ] || atf_fail "no throughput"
+	transfer_agrees
+}
+ping_iperf_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	[ -f iperf.pid ] && kill "$(cat iperf.pid)" 2>/dev/null
+	cb_kill a
+}
+
+atf_test_case psk cleanup
+psk_head()
+{
+	atf_set descr "cbp2pd and wireguard-go with a preshared key"
+	atf_set require.user root
+	atf_set timeout 60
+}
+psk_body()
+{
+	common
+	setup psk
+	cb_ping "$A" 10.99.0.2
+	cb_ping "$B" 10.99.0.1
+	wga preshared-keys | grep -q "$(cat psk)" || atf_fail "psk not shown"
+	# A wrong psk on one side: no handshake completes.
+	wg set "$WGB" peer "$(cat a.pub)" preshared-key /dev/null
+	cb_wggo_stop "$WGB"
+	psk=
+	start_wggo
+	! ip netns exec "$B" ping -c 2 -W 1 10.99.0.1 ||
+	    atf_fail "handshake completed with a mismatched psk"
+}
+psk_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
+atf_test_case roaming cleanup
+roaming_head()
+{
+	atf_set descr "wireguard-go changes its port and address; cbp2pd follows"
+	atf_set require.user root
+	atf_set timeout 60
+}
+roaming_body()
+{
+	common
+	setup
+	cb_ping "$B" 10.99.0.1
+	wg set "$WGB" listen-port 51900
+	cb_ping "$B" 10.99.0.1
+	wga endpoints | grep -q "10.200.0.2:51900" ||
+	    atf_fail "cbp2pd did not roam to the new port: $(wga endpoints)"
+	cb_ping "$A" 10.99.0.2
+
+	# A new source address, as after a NAT rebinding: B's packets from
+	# the next port leave as 10.200.0.3 (wireguard-go pins its source
+	# address, so the address change is made on the way out).
+	ip -n "$B" addr add 10.200.0.3/24 dev eth0
+	ip netns exec "$B" nft -f - <<NFT || atf_fail "nft"
+table ip roam {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		ip saddr 10.200.0.2 udp sport 51901 snat to 10.200.0.3
+	}
+}
+NFT
+	wg set "$WGB" listen-port 51901
+	cb_ping "$B" 10.99.0.1
+	wga endpoints | grep -q "10.200.0.3:51901" ||
+	    atf_fail "cbp2pd did not roam to the new address: $(wga endpoints)"
+	cb_ping "$A" 10.99.0.2
+}
+roaming_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
+atf_test_case wg_set cleanup
+wg_set_head()
+{
+	atf_set descr "wg set changes cbp2pd's running peers"
+	atf_set require.user root
+	atf_set timeout 60
+}
+wg_set_body()
+{
+	common
+	setup
+	cb_ping "$A" 10.99.0.2
+	# Remove the peer: no route any more.
+	wg set "cb$$a" peer "$(cat b.pub)" remove || atf_fail "wg set remove"
+	[ -z "$(wga peers)" ] || atf_fail "peer still listed"
+	! ip netns exec "$A" ping -c 1 -W 1 10.99.0.2 || atf_fail "still routed"
+	# Add it back with wg set alone.
+	wg set "cb$$a" peer "$(cat b.pub)" endpoint 10.200.0.2:51820 \
+	    allowed-ips 10.99.0.2/32 persistent-keepalive 3 ||
+	    atf_fail "wg set add"
+	cb_ping "$A" 10.99.0.2
+	wga persistent-keepalive | grep -q "	3$" || atf_fail "keepalive"
+	cb_ctl a -j peers > peers.json
+	cat peers.json
+	[ "$(jq -r '.[0].public_key' peers.json)" = "$(cat b.pub)" ] ||
+	    atf_fail "cbp2pctl peers"
+	[ "$(jq -r '.[0].allowed_ips[0]' peers.json)" = 10.99.0.2/32 ] ||
+	    atf_fail "cbp2pctl peers allowed ips"
+	[ "$(jq -r '.[0].rx_bytes' peers.json)" -gt 0 ] ||
+	    atf_fail "cbp2pctl peers rx"
+	# A bad request through the socket is refused, nothing changes.
+	printf 'set=1\npublic_key=zz\n\n' | python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.stdin.buffer.read())
+print(s.recv(100).decode())' "/var/run/wireguard/cb$$a.sock" | grep -q "errno=-22" ||
+	    atf_fail "bad set not refused"
+	[ "$(wga peers)" = "$(cat b.pub)" ] || atf_fail "peers changed"
+	cb_ping "$A" 10.99.0.2
+}
+wg_set_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case ping_iperf
+	atf_add_test_case psk
+	atf_add_test_case roaming
+	atf_add_test_case wg_set
+}

@@ -84,11 +84,43 @@ void		 msgbuf_clear(struct msgbuf *);
 int		 msgbuf_write(struct msgbuf *);	/* 1 ok, 0 closed, -1 err */
 
 /*
+ * msgbuf_write() writes what the socket takes, keeping the position
+ * inside a partly written buffer (rpos), and returns 1.  It returns 0
+ * with errno EPIPE when the peer closed (sendmsg(2) uses MSG_NOSIGNAL,
+ * so no SIGPIPE is raised).  When the socket is full it returns -1
+ * with errno EAGAIN and leaves everything queued, as OpenBSD does, so
+ * the usual "== -1 && errno != EAGAIN" test is the fatal case.  A
+ * buffer with a descriptor (ibuf->fd != -1) is sent in a sendmsg(2) of
+ * its own; the descriptor is closed once its first byte went out, and
+ * ibuf_free() or msgbuf_clear() close it if it never did.
+ */
+
+/*
  * imsg proper.  imsg_read() returns bytes read, 0 when the peer closed,
  * -1 on error (errno EAGAIN when nothing was ready).  imsg_get() returns
  * the length of the next complete message, 0 when none is complete yet,
  * -1 on a malformed header (errno ERANGE: length below header size or
  * above MAX_IMSGSIZE); the connection is then unusable.
+ *
+ * More imsg_read() errors: EAGAIN also when no descriptor could be
+ * allocated for a passed one (Linux lacks getdtablecount(), so a spare
+ * descriptor is probed before each read; nothing is consumed, retry
+ * once descriptors were closed); ENOBUFS when the read buffer is full
+ * because imsg_get() was not called; EBADMSG when more than
+ * IMSG_MAX_FDS_QUEUED received descriptors are unclaimed or the kernel
+ * dropped one (MSG_CTRUNC): the extras are closed, the bytes were
+ * consumed and the connection is unusable.  Received descriptors are
+ * close-on-exec.
+ *
+ * imsg_compose() and imsg_composev() return 1, or -1 with errno ERANGE
+ * when the payload plus header exceeds MAX_IMSGSIZE.  pid 0 means the
+ * pid imsg_init() recorded.  On success the queue owns fd (-1 for
+ * none) and closes it after sending; on failure the caller keeps it.
+ * imsg_flush() returns 0 once the queue is empty, -1 on error (EPIPE
+ * when the peer closed); on a non-blocking socket it waits in poll(2).
+ * imsg_get() leaves data NULL for an empty payload and fd -1 unless
+ * IMSGF_HASFD is set; release with imsg_free() (the fd is the caller's).
+ * imsg_clear() drops queued output and closes unclaimed descriptors.
  */
 void		 imsg_init(struct imsgbuf *, int);
 ssize_t		 imsg_read(struct imsgbuf *);
@@ -101,7 +133,15 @@ int		 imsg_flush(struct imsgbuf *);
 void		 imsg_free(struct imsg *);
 void		 imsg_clear(struct imsgbuf *);
 
-/* libevent glue: one event per imsgbuf, write interest armed on demand. */
+/*
+ * libevent glue: one event per imsgbuf, write interest armed on demand.
+ * The handler is called with the struct imsgev as its argument, as in
+ * OpenBSD daemons; the data given to imsgev_init() is iev->data.
+ * imsgev_init() adds no event; imsg_event_add() (re)arms it in the
+ * global base (event_set()), so call it after event_init().
+ * imsgev_clear() deletes the event, clears the buffers and closes the
+ * socket; imsg_event_add() does nothing after that.
+ */
 struct imsgev {
 	struct imsgbuf		 ibuf;
 	void			(*handler)(int, short, void *);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "imsg.h"
 #include "proc.h"
+#include "ratelimit.h"
 #include "wg.h"
 
 #define CBP2PD_CHILDREN		CBP2PD_MAX_CHILDREN
@@ -36,6 +37,9 @@
 #define PEER_INDEX_POOL		(WG_KEYPAIR_SLOTS + 2)
 #define UNDER_LOAD_HANDSHAKES	128	/* per second before cookies */
 #define UNDER_LOAD_HOLD_NS	WG_NSEC_PER_SEC
+#define HANDSHAKE_RATE		20	/* per source per second, under load */
+#define HANDSHAKE_BURST		5
+#define UDP_SOCKET_BUFFER	(7 << 20)	/* room for bursts */
 #define STATIC_PEERS_MAX	CFG_MAX_STATIC_PEERS
 #define AIP_NODES_MAX		(1 << 20)
 
@@ -102,6 +106,7 @@ struct engine {
 	uint64_t		 hs_window;
 	unsigned int		 hs_count;
 	uint64_t		 under_load_until;
+	struct ratelimit	 ratelimit;
 	uint64_t		 drops[DROP_MAX];
 	uint64_t		 cookies_sent;
 	uint64_t		 stun_seen;

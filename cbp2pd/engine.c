@@ -752,23 +752,35 @@ handle_handshake(struct engine *e, struct pkt *in, int type, uint64_t now)
 	struct peer		*p;
 	size_t			 srclen;
 	uint32_t		 idx;
+	int			 loaded;
 	int			 fd = in->sa.ss_family == AF_INET6 ? e->udp6 :
 				    e->udp4;
 
 	if (!e->has_key)
 		return;
 	srclen = cookie_src(&in->sa, src);
+	loaded = under_load(e, now);
 	switch (wg_cookie_check(&e->local, in->buf, in->len, src, srclen,
-	    under_load(e, now), now, reply)) {
+	    loaded, now, reply)) {
 	case WG_VERDICT_DROP:
 		drop(e, DROP_MAC1);
 		return;
 	case WG_VERDICT_COOKIE:
+		/* Under load each source gets a few replies a second. */
+		if (!ratelimit_allow(&e->ratelimit, src, srclen - 2, now)) {
+			drop(e, DROP_RATELIMIT);
+			return;
+		}
 		e->cookies_sent++;
 		send_now(e, fd, reply, sizeof(reply),
 		    (struct sockaddr *)&in->sa, in->salen);
 		return;
 	case WG_VERDICT_PROCESS:
+		if (loaded && !ratelimit_allow(&e->ratelimit, src,
+		    srclen - 2, now)) {
+			drop(e, DROP_RATELIMIT);
+			return;
+		}
 		break;
 	}
 
@@ -968,7 +980,7 @@ udp_bind(int af, uint16_t port, uint16_t *bound)
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 len;
-	int			 fd, on = 1;
+	int			 fd, on = 1, bufsz = UDP_SOCKET_BUFFER;
 
 	if ((fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
@@ -989,6 +1001,9 @@ udp_bind(int af, uint16_t port, uint16_t *bound)
 	}
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
 		goto fail;
+	/* As root the system's buffer limit does not apply. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		goto fail;
 	*bound = ntohs(af == AF_INET ? sin->sin_port : sin6->sin6_port);
@@ -1097,6 +1112,7 @@ engine_init(struct engine *e, const struct cbp2p_config *conf, char *err,
     size_t errlen)
 {
 	const struct token	*t = &conf->tok;
+	uint8_t			 hashkey[16];
 
 	e->tun = e->udp4 = e->udp6 = -1;
 	e->timer_at = WG_DEADLINE_NONE;
@@ -1105,6 +1121,9 @@ engine_init(struct engine *e, const struct cbp2p_config *conf, char *err,
 	    STATIC_PEERS_MAX;
 	RB_INIT(&e->peers);
 	RB_INIT(&e->indices);
+	randombytes_buf(hashkey, sizeof(hashkey));
+	ratelimit_init(&e->ratelimit, HANDSHAKE_RATE, HANDSHAKE_BURST,
+	    hashkey);
 	wg_aip_init(&e->aip, AIP_NODES_MAX);
 	evtimer_set(&e->ev_timer, engine_timer_cb, e);
 

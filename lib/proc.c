@@ -65,7 +65,7 @@ static const int sandbox_refuse[] = {
 static const char *drop_names[DROP_MAX] = {
 	"short", "mac1", "handshake", "unknown_index", "decrypt", "replay",
 	"allowed_ips", "no_route", "no_endpoint", "no_keypair", "inner",
-	"send"
+	"send", "ratelimit"
 };
 
 const char *

@@ -45,6 +45,7 @@ enum drop_reason {
 	DROP_NO_KEYPAIR,	/* staging queue full */
 	DROP_INNER,		/* malformed inner packet */
 	DROP_SEND,		/* sendmsg/write failed */
+	DROP_RATELIMIT,		/* handshakes from one source under load */
 	DROP_MAX
 };
 

@@ -292,3 +292,47 @@ cb_peer_json()
 	printf ',\n\t"peers": [ { "public_key": "%s", "endpoint": "%s", "allowed_ips": ["%s"]%s } ]' \
 	    "$1" "$2" "$3" "${4:+, \"preshared_key\": \"$4\"}"
 }
+
+# cb_pair_wggo [psk]: namespaces A (cbp2pd, node "a", 10.99.0.1) and B
+# (wireguard-go, 10.99.0.2) over a veth; cbp2pd listens on 51821,
+# wireguard-go on 51820.  Sets A, B and WGB.
+cb_pair_wggo()
+{
+	psk=${1:-}
+	cb_user
+	cb_issuer_keys keys
+	A=$(cb_ns a)
+	B=$(cb_ns b)
+	echo "$A" > a.ns
+	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	umask 077
+	wg genkey > b.priv
+	wg pubkey < b.priv > b.pub
+	if [ -n "$psk" ]; then
+		wg genpsk > psk
+	fi
+	cb_wgkeys a
+	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32 \
+	    ${psk:+$(cat psk)})"
+	cb_token a ES256 keys
+	cb_config a ES256 keys
+	cb_start_wggo
+	cb_start a
+}
+
+cb_start_wggo()
+{
+	WGB=wgb$$
+	cb_wggo "$B" "$WGB" 10.99.0.2/24 51820 b.priv
+	wg set "$WGB" peer "$(cat a.pub)" endpoint 10.200.0.1:51821 \
+	    allowed-ips 10.99.0.1/32 ${psk:+preshared-key psk} ||
+	    atf_fail "wg set peer"
+}
+
+# wg show against cbp2pd's own configuration socket.
+cb_wga()
+{
+	wg show "cb$$a" "$@"
+}
+

@@ -7,51 +7,10 @@ common()
 	. "$(atf_get_srcdir)/common.sh"
 }
 
-# Topology and keys; cbp2pd listens on 51821, wireguard-go on 51820.
-setup()
-{
-	psk=${1:-}
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
-	umask 077
-	wg genkey > b.priv
-	wg pubkey < b.priv > b.pub
-	if [ -n "$psk" ]; then
-		wg genpsk > psk
-	fi
-	cb_wgkeys a
-	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
-	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32 \
-	    ${psk:+$(cat psk)})"
-	cb_token a ES256 keys
-	cb_config a ES256 keys
-	start_wggo
-	cb_start a
-}
-
-start_wggo()
-{
-	WGB=wgb$$
-	cb_wggo "$B" "$WGB" 10.99.0.2/24 51820 b.priv
-	wg set "$WGB" peer "$(cat a.pub)" endpoint 10.200.0.1:51821 \
-	    allowed-ips 10.99.0.1/32 ${psk:+preshared-key psk} ||
-	    atf_fail "wg set peer"
-}
-
-# wg show against cbp2pd's own configuration socket.
-wga()
-{
-	wg show "cb$$a" "$@"
-}
-
 # Transfer counters of both sides: "a_rx a_tx b_rx b_tx".
 counters()
 {
-	set -- $(wga transfer)
+	set -- $(cb_wga transfer)
 	a_rx=$2 a_tx=$3
 	set -- $(wg show "$WGB" transfer)
 	echo "$a_rx $a_tx $2 $3"
@@ -86,18 +45,18 @@ ping_iperf_head()
 ping_iperf_body()
 {
 	common
-	setup
+	cb_pair_wggo
 	# cbp2pd initiates.
 	cb_ping "$A" 10.99.0.2
-	wga
-	wga latest-handshakes | grep -q "$(cat b.pub)	[1-9]" ||
+	cb_wga
+	cb_wga latest-handshakes | grep -q "$(cat b.pub)	[1-9]" ||
 	    atf_fail "wg show has no handshake for the peer"
-	wga endpoints | grep -q "10.200.0.2:51820" || atf_fail "endpoint"
-	wga allowed-ips | grep -q "10.99.0.2/32" || atf_fail "allowed ips"
+	cb_wga endpoints | grep -q "10.200.0.2:51820" || atf_fail "endpoint"
+	cb_wga allowed-ips | grep -q "10.99.0.2/32" || atf_fail "allowed ips"
 
 	# wireguard-go initiates: restart it so it has no session.
 	cb_wggo_stop "$WGB"
-	start_wggo
+	cb_start_wggo
 	cb_ping "$B" 10.99.0.1
 	wg show "$WGB" latest-handshakes | grep -q "	[1-9]" ||
 	    atf_fail "wireguard-go saw no handshake"
@@ -141,15 +100,15 @@ psk_head()
 psk_body()
 {
 	common
-	setup psk
+	cb_pair_wggo psk
 	cb_ping "$A" 10.99.0.2
 	cb_ping "$B" 10.99.0.1
-	wga preshared-keys | grep -q "$(cat psk)" || atf_fail "psk not shown"
+	cb_wga preshared-keys | grep -q "$(cat psk)" || atf_fail "psk not shown"
 	# A wrong psk on one side: no handshake completes.
 	wg set "$WGB" peer "$(cat a.pub)" preshared-key /dev/null
 	cb_wggo_stop "$WGB"
 	psk=
-	start_wggo
+	cb_start_wggo
 	! ip netns exec "$B" ping -c 2 -W 1 10.99.0.1 ||
 	    atf_fail "handshake completed with a mismatched psk"
 }
@@ -170,12 +129,12 @@ roaming_head()
 roaming_body()
 {
 	common
-	setup
+	cb_pair_wggo
 	cb_ping "$B" 10.99.0.1
 	wg set "$WGB" listen-port 51900
 	cb_ping "$B" 10.99.0.1
-	wga endpoints | grep -q "10.200.0.2:51900" ||
-	    atf_fail "cbp2pd did not roam to the new port: $(wga endpoints)"
+	cb_wga endpoints | grep -q "10.200.0.2:51900" ||
+	    atf_fail "cbp2pd did not roam to the new port: $(cb_wga endpoints)"
 	cb_ping "$A" 10.99.0.2
 
 	# A new source address, as after a NAT rebinding: B's packets from
@@ -192,8 +151,8 @@ table ip roam {
 NFT
 	wg set "$WGB" listen-port 51901
 	cb_ping "$B" 10.99.0.1
-	wga endpoints | grep -q "10.200.0.3:51901" ||
-	    atf_fail "cbp2pd did not roam to the new address: $(wga endpoints)"
+	cb_wga endpoints | grep -q "10.200.0.3:51901" ||
+	    atf_fail "cbp2pd did not roam to the new address: $(cb_wga endpoints)"
 	cb_ping "$A" 10.99.0.2
 }
 roaming_cleanup()
@@ -213,18 +172,18 @@ wg_set_head()
 wg_set_body()
 {
 	common
-	setup
+	cb_pair_wggo
 	cb_ping "$A" 10.99.0.2
 	# Remove the peer: no route any more.
 	wg set "cb$$a" peer "$(cat b.pub)" remove || atf_fail "wg set remove"
-	[ -z "$(wga peers)" ] || atf_fail "peer still listed"
+	[ -z "$(cb_wga peers)" ] || atf_fail "peer still listed"
 	! ip netns exec "$A" ping -c 1 -W 1 10.99.0.2 || atf_fail "still routed"
 	# Add it back with wg set alone.
 	wg set "cb$$a" peer "$(cat b.pub)" endpoint 10.200.0.2:51820 \
 	    allowed-ips 10.99.0.2/32 persistent-keepalive 3 ||
 	    atf_fail "wg set add"
 	cb_ping "$A" 10.99.0.2
-	wga persistent-keepalive | grep -q "	3$" || atf_fail "keepalive"
+	cb_wga persistent-keepalive | grep -q "	3$" || atf_fail "keepalive"
 	cb_ctl a -j peers > peers.json
 	cat peers.json
 	[ "$(jq -r '.[0].public_key' peers.json)" = "$(cat b.pub)" ] ||
@@ -241,7 +200,7 @@ s.connect(sys.argv[1])
 s.sendall(sys.stdin.buffer.read())
 print(s.recv(100).decode())' "/var/run/wireguard/cb$$a.sock" | grep -q "errno=-22" ||
 	    atf_fail "bad set not refused"
-	[ "$(wga peers)" = "$(cat b.pub)" ] || atf_fail "peers changed"
+	[ "$(cb_wga peers)" = "$(cat b.pub)" ] || atf_fail "peers changed"
 	cb_ping "$A" 10.99.0.2
 }
 wg_set_cleanup()

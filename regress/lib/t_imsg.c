@@ -35,28 +35,6 @@
 #define EV_TIMEOUT_SEC	20
 #define RESERVE_NOFILE	64	/* lowered descriptor limit */
 
-/*
- * libatf-c leaks its test case list when listing (-l, which kyua runs
- * first); LeakSanitizer would fail the sanitized build on it.  Only
- * stacks through libatf-c are suppressed, ours are still checked.  The
- * plain build never calls this.
- */
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
-
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:libatf-c.so\n");
-}
-
-/* kyua treats any stderr output while listing as a broken program. */
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
-
 enum {
 	T_DATA = 1,
 	T_FD,

@@ -1,0 +1,150 @@
+#! /usr/bin/atf-sh
+# Bad input and floods against cbp2pd's WireGuard port and its wg
+# configuration socket, while a real peer (wireguard-go) keeps talking.
+
+common()
+{
+	. "$(atf_get_srcdir)/common.sh"
+	WGPKT="python3 $(atf_get_srcdir)/wgpkt.py"
+}
+
+drops()
+{
+	cb_ctl a -j status | jq ".drops.$1"
+}
+
+atf_test_case bad_packets cleanup
+bad_packets_head()
+{
+	atf_set descr "garbage, truncated, replayed and wrong-key packets are dropped and counted"
+	atf_set require.user root
+	atf_set timeout 90
+}
+bad_packets_body()
+{
+	common
+	cb_pair_wggo
+	cb_ping "$B" 10.99.0.1
+	ip netns exec "$B" $WGPKT junk 10.200.0.1 51821 "$(cat a.pub)" ||
+	    atf_fail "junk sender"
+	# Capture one of wireguard-go's data messages and send it again.
+	ip netns exec "$B" $WGPKT replay eth0 10.200.0.1 51821 10 \
+	    > replay.out &
+	sleep 0.5
+	cb_ping "$B" 10.99.0.1
+	wait $! || atf_fail "replay sender"
+	cat replay.out
+	sleep 0.5
+	cb_ctl a status
+	[ "$(drops short)" -ge 13 ] || atf_fail "garbage not counted"
+	[ "$(drops mac1)" -ge 5 ] || atf_fail "bad mac1 not counted"
+	[ "$(drops handshake)" -ge 5 ] || atf_fail "unknown keys not counted"
+	[ "$(drops unknown_index)" -ge 5 ] || atf_fail "unknown index"
+	[ "$(drops replay)" -ge 10 ] || atf_fail "replays not counted"
+	# The real peer is still served, with its session intact.
+	cb_ping "$A" 10.99.0.2
+	cb_ping "$B" 10.99.0.1
+	[ "$(cb_wga peers)" = "$(cat b.pub)" ] || atf_fail "peer state changed"
+}
+bad_packets_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
+atf_test_case bad_uapi cleanup
+bad_uapi_head()
+{
+	atf_set descr "malformed requests on the wg socket are refused; the daemon carries on"
+	atf_set require.user root
+	atf_set timeout 60
+}
+bad_uapi_body()
+{
+	common
+	cb_pair_wggo
+	cb_ping "$A" 10.99.0.2
+	python3 - "/var/run/wireguard/cb$$a.sock" <<'PY' || atf_fail "probe"
+import socket, sys
+def req(data):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.settimeout(5)
+    s.sendall(data)
+    out = b""
+    try:
+        while not out.endswith(b"\n\n"):
+            r = s.recv(4096)
+            if not r:
+                break
+            out += r
+    except socket.timeout:
+        pass
+    s.close()
+    return out.decode(errors="replace")
+for bad in (b"get=2\n\n", b"\x00\x01\x02\n\n", b"x" * 5000 + b"\n\n",
+            b"set=1\nlisten_port=99999\n\n",
+            b"set=1\npublic_key=" + b"0" * 63 + b"\n\n",
+            b"set=1\nbogus=1\n\n",
+            b"set=1\nprivate_key=" + b"1" * 64 + b"\npublic_key=" +
+            b"2" * 64 + b"\nprivate_key=" + b"3" * 64 + b"\n\n"):
+    r = req(bad)
+    print(repr(bad[:30]), "->", repr(r))
+    assert "errno=0" not in r, r
+r = req(b"get=1\n\n")
+assert "errno=0" in r and "public_key=" in r, r
+PY
+	cb_ctl a status
+	[ "$(cb_wga peers)" = "$(cat b.pub)" ] || atf_fail "peer state changed"
+	[ "$(cb_wga listen-port)" = 51821 ] || atf_fail "port changed"
+	cb_ping "$A" 10.99.0.2
+}
+bad_uapi_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
+atf_test_case flood cleanup
+flood_head()
+{
+	atf_set descr "a flood of initiations with valid mac1 gets cookie replies; the real peer keeps working"
+	atf_set require.user root
+	atf_set timeout 90
+}
+flood_body()
+{
+	common
+	cb_pair_wggo
+	cb_ping "$B" 10.99.0.1
+	ip netns exec "$B" $WGPKT flood 10.200.0.1 51821 "$(cat a.pub)" 4 \
+	    > flood.out &
+	fpid=$!
+	sleep 1
+	# During the flood the established session carries traffic.
+	cb_ping "$B" 10.99.0.1
+	cb_ping "$A" 10.99.0.2
+	wait $fpid || atf_fail "flooder"
+	cat flood.out
+	cookies=$(awk '/^cookies/ { print $2 }' flood.out)
+	[ "$cookies" -gt 0 ] || atf_fail "no cookie replies reached the flooder"
+	[ "$(cb_ctl a -j status | jq .cookies_sent)" -ge "$cookies" ] ||
+	    atf_fail "cookie replies not counted"
+	cb_ctl a status
+	cb_ping "$B" 10.99.0.1
+}
+flood_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case bad_packets
+	atf_add_test_case bad_uapi
+	atf_add_test_case flood
+}

@@ -140,8 +140,9 @@ demo: deps
 demo-down:
 	./scripts/demo.sh down
 
-bench:
-	@echo "bench: the first benchmark arrives with the data plane (issue 3)"
+bench: deps
+	@$(MAKE) --no-print-directory $(PROG_BINS)
+	./bench/throughput.sh
 
 install: $(PROG_BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \

@@ -8,7 +8,7 @@ libevent-dev libbsd-dev libsodium-dev libssl-dev libjwt-dev
 libjansson-dev libyaml-dev libseccomp-dev
 atf-sh libatf-dev kyua mandoc
 iproute2 nftables iputils-ping jq python3 procps psmisc openssl
-wireguard-go wireguard-tools iperf3"
+wireguard-go wireguard-tools iperf3 bc"
 
 missing=""
 for p in $PKGS; do

@@ -40,7 +40,6 @@
 #define HANDSHAKE_RATE		20	/* per source per second, under load */
 #define HANDSHAKE_BURST		5
 #define UDP_SOCKET_BUFFER	(7 << 20)	/* room for bursts */
-#define STATIC_PEERS_MAX	CFG_MAX_STATIC_PEERS
 #define AIP_NODES_MAX		(1 << 20)
 
 struct peer;
@@ -165,6 +164,7 @@ void	 engine_peer_set_keepalive(struct engine *, struct peer *, uint16_t);
 int	 engine_peer_add_aip(struct engine *, struct peer *,
 	    const struct cidr *);
 void	 engine_peer_clear_aips(struct engine *, struct peer *);
+void	 engine_set_max_peers(struct engine *, const struct token *);
 int	 engine_sync_static(struct engine *, const struct token *, char *,
 	    size_t);
 uint64_t engine_now(void);

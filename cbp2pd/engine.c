@@ -353,6 +353,13 @@ endpoint_resolve(const char *ep, struct sockaddr_storage *ss,
 	return (0);
 }
 
+/* The token's max_peers bounds the peers, its static peers included. */
+void
+engine_set_max_peers(struct engine *e, const struct token *t)
+{
+	e->max_peers = t->max_peers > t->npeers ? t->max_peers : t->npeers;
+}
+
 /*
  * Make the engine's static peers match the token's: add new ones, update
  * changed ones, remove those the token no longer names.  Peers added by
@@ -368,6 +375,7 @@ engine_sync_static(struct engine *e, const struct token *t, char *err,
 	size_t			 i, j;
 	int			 keep;
 
+	engine_set_max_peers(e, t);
 	RB_FOREACH_SAFE(p, peer_tree, &e->peers, tmp) {
 		if (!p->from_token)
 			continue;
@@ -1117,8 +1125,7 @@ engine_init(struct engine *e, const struct cbp2p_config *conf, char *err,
 	e->tun = e->udp4 = e->udp6 = -1;
 	e->timer_at = WG_DEADLINE_NONE;
 	e->mtu = t->mtu;
-	e->max_peers = t->max_peers > STATIC_PEERS_MAX ? t->max_peers :
-	    STATIC_PEERS_MAX;
+	engine_set_max_peers(e, t);
 	RB_INIT(&e->peers);
 	RB_INIT(&e->indices);
 	randombytes_buf(hashkey, sizeof(hashkey));

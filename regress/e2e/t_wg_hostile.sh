@@ -41,12 +41,42 @@ bad_packets_body()
 	[ "$(drops handshake)" -ge 5 ] || atf_fail "unknown keys not counted"
 	[ "$(drops unknown_index)" -ge 5 ] || atf_fail "unknown index"
 	[ "$(drops replay)" -ge 10 ] || atf_fail "replays not counted"
+	[ "$(cb_ctl a -j status | jq .stun_packets)" = 1 ] ||
+	    atf_fail "STUN packet not recognised"
 	# The real peer is still served, with its session intact.
 	cb_ping "$A" 10.99.0.2
 	cb_ping "$B" 10.99.0.1
 	[ "$(cb_wga peers)" = "$(cat b.pub)" ] || atf_fail "peer state changed"
 }
 bad_packets_cleanup()
+{
+	common
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
+atf_test_case allowed_ips cleanup
+allowed_ips_head()
+{
+	atf_set descr "inner packets from outside the peer's allowed IPs are dropped and counted"
+	atf_set require.user root
+	atf_set timeout 60
+}
+allowed_ips_body()
+{
+	common
+	cb_pair_wggo
+	cb_ping "$B" 10.99.0.1
+	# wireguard-go sends it (10.99.0.1 is its peer's), cbp2pd refuses it:
+	# 10.99.0.77 is not among the allowed IPs of that peer.
+	ip -n "$B" addr add 10.99.0.77/24 dev "$WGB"
+	! ip netns exec "$B" ping -c 3 -i 0.2 -W 1 -I 10.99.0.77 10.99.0.1 ||
+	    atf_fail "a spoofed inner source got through"
+	[ "$(drops allowed_ips)" -ge 3 ] ||
+	    atf_fail "spoofed sources not counted: $(drops allowed_ips)"
+	cb_ping "$B" 10.99.0.1
+}
+allowed_ips_cleanup()
 {
 	common
 	cb_wggo_stop "wgb$$"
@@ -145,6 +175,7 @@ flood_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case bad_packets
+	atf_add_test_case allowed_ips
 	atf_add_test_case bad_uapi
 	atf_add_test_case flood
 }

@@ -7,8 +7,10 @@ common()
 	. "$(atf_get_srcdir)/common.sh"
 }
 
+# setup [6]: with 6, the nodes reach each other over IPv6.
 setup()
 {
+	v6=${1:-}
 	cb_user
 	cb_issuer_keys keys
 	A=$(cb_ns a)
@@ -16,12 +18,19 @@ setup()
 	echo "$A" > a.ns
 	echo "$B" > b.ns
 	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	ip -n "$A" addr add fd00:200::1/64 dev eth0 nodad
+	ip -n "$B" addr add fd00:200::2/64 dev eth0 nodad
+	if [ -n "$v6" ]; then
+		epa="[fd00:200::1]:51821" epb="[fd00:200::2]:51822"
+	else
+		epa=10.200.0.1:51821 epb=10.200.0.2:51822
+	fi
 	cb_wgkeys a
 	cb_wgkeys b
 	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
-	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51822 10.99.0.2/32)"
+	    "$(cb_peer_json "$(cat b.pub)" "$epb" 10.99.0.2/32)"
 	PORT=51822 cb_claims b server-server 10.99.0.2/24 \
-	    "$(cb_peer_json "$(cat a.pub)" 10.200.0.1:51821 10.99.0.1/32)"
+	    "$(cb_peer_json "$(cat a.pub)" "$epa" 10.99.0.1/32)"
 	cb_token a RS256 keys
 	cb_token b RS256 keys
 	cb_config a RS256 keys
@@ -64,6 +73,28 @@ ping_mtu_cleanup()
 	cb_kill a b
 }
 
+atf_test_case ipv6 cleanup
+ipv6_head()
+{
+	atf_set descr "two cbp2pd whose endpoints are IPv6 addresses"
+	atf_set require.user root
+	atf_set timeout 60
+}
+ipv6_body()
+{
+	common
+	setup 6
+	cb_ping "$A" 10.99.0.2
+	cb_ping "$B" 10.99.0.1
+	[ "$(cb_ctl a -j peers | jq -r '.[0].endpoint')" = \
+	    "[fd00:200::2]:51822" ] || atf_fail "endpoint is not IPv6"
+}
+ipv6_cleanup()
+{
+	common
+	cb_kill a b
+}
+
 atf_test_case restart cleanup
 restart_head()
 {
@@ -97,5 +128,6 @@ restart_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case ping_mtu
+	atf_add_test_case ipv6
 	atf_add_test_case restart
 }

@@ -58,6 +58,8 @@ def junk(host, port, pub):
     for _ in range(5):
         send("unknown_index", struct.pack("<IIQ", 4,
              int.from_bytes(os.urandom(4), "little"), 0) + os.urandom(48))
+    # A STUN Binding request: not WireGuard, handed to discovery.
+    send("stun", struct.pack(">HHI", 1, 0, 0x2112A442) + os.urandom(12))
     for k, v in sorted(sent.items()):
         print(k, v)
 

@@ -23,6 +23,10 @@
 #include "cbp2pctl.h"
 #include "imsg.h"
 
+#ifndef nitems
+#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
+#endif
+
 static int	 json_out;
 
 static __dead void
@@ -34,7 +38,8 @@ usage(void)
 	    "usage: %s [-j] [-s socket] command [argument ...]\n"
 	    "       %s status | peers | reload | log verbose | log brief\n"
 	    "       %s keygen | pubkey < private-key\n"
-	    "       %s token -a RS256|ES256|HS256 -k keyfile [claims.json]\n",
+	    "       %s token [-r] -a RS256|ES256|HS256 -k keyfile "
+	    "[claims.json]\n",
 	    __progname, __progname, __progname, __progname);
 	exit(1);
 }
@@ -457,6 +462,53 @@ read_all(const char *path, size_t max, size_t *lenp)
 	return (buf);
 }
 
+/*
+ * Embed a registry token in the node claims: the same issuer's signature
+ * over the node's public key and mesh, without the private key, for
+ * cbdiscod to show the registry (doc/registry.md).
+ */
+static char *
+embed_registry_token(const char *claims, enum jwt_keyalg alg,
+    const unsigned char *key, size_t keylen)
+{
+	json_t		*c, *r, *v;
+	const char	*pub, *mesh;
+	char		*rs, *jwt, *out, errbuf[CFG_ERR_MAX];
+	static const char *copy[] = { "iss", "aud", "sub", "exp", "nbf" };
+	size_t		 i;
+
+	if ((c = json_loads(claims, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(c))
+		errx(1, "claims: not a JSON object");
+	if ((pub = json_string_value(json_object_get(json_object_get(c,
+	    "wireguard_config"), "public_key"))) == NULL)
+		errx(1, "claims: wireguard_config.public_key missing");
+	if ((mesh = json_string_value(json_object_get(c, "mesh"))) == NULL &&
+	    (mesh = json_string_value(json_object_get(json_object_get(c,
+	    "network_config"), "subnet"))) == NULL)
+		errx(1, "claims: no mesh and no network_config.subnet to "
+		    "name the mesh");
+	r = json_pack("{s:s, s:s, s:s}", "token_use", "registry",
+	    "public_key", pub, "mesh", mesh);
+	for (i = 0; i < nitems(copy); i++)
+		if ((v = json_object_get(c, copy[i])) != NULL)
+			json_object_set(r, copy[i], v);
+	if ((rs = json_dumps(r, JSON_COMPACT)) == NULL)
+		errx(1, "cannot format the registry claims");
+	if (token_mint(rs, alg, key, keylen, &jwt, errbuf,
+	    sizeof(errbuf)) == -1)
+		errx(1, "registry token: %s", errbuf);
+	json_object_del(c, "mesh");
+	json_object_set_new(c, "registry_token", json_string(jwt));
+	if ((out = json_dumps(c, JSON_COMPACT)) == NULL)
+		errx(1, "cannot format the claims");
+	free(rs);
+	free(jwt);
+	json_decref(r);
+	json_decref(c);
+	return (out);
+}
+
 static int
 cmd_token(int argc, char *argv[])
 {
@@ -464,12 +516,16 @@ cmd_token(int argc, char *argv[])
 	const char	*keyfile = NULL, *claimsfile = "-";
 	unsigned char	*key, *claims;
 	char		*jwt, errbuf[CFG_ERR_MAX];
+	char		*embedded;
 	size_t		 keylen, claimslen;
-	int		 ch;
+	int		 ch, reg = 0;
 
 	optind = 1;
-	while ((ch = getopt(argc, argv, "a:k:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:k:r")) != -1) {
 		switch (ch) {
+		case 'r':
+			reg = 1;
+			break;
 		case 'a':
 			if (keyalg_parse(optarg, &alg) == -1)
 				errx(1, "unknown algorithm %s", optarg);
@@ -490,6 +546,13 @@ cmd_token(int argc, char *argv[])
 
 	key = read_all(keyfile, VERIFY_KEY_MAX_LEN, &keylen);
 	claims = read_all(claimsfile, CLAIMS_MAX_LEN, &claimslen);
+	if (reg) {
+		embedded = embed_registry_token((char *)claims, alg, key,
+		    keylen);
+		freezero(claims, claimslen + 1);
+		claims = (unsigned char *)embedded;
+		claimslen = strlen(embedded);
+	}
 	if (token_mint((char *)claims, alg, key, keylen, &jwt, errbuf,
 	    sizeof(errbuf)) == -1) {
 		freezero(key, keylen + 1);

@@ -119,6 +119,8 @@ struct token {
 	struct static_peer *peers;
 	size_t		 npeers;
 
+	char		*registry_token;		/* NULL when absent */
+
 	int64_t		 exp;
 	int64_t		 nbf;				/* 0 when absent */
 	char		 iss[CFG_STR_MAX];
@@ -168,6 +170,23 @@ int	 token_verify(const char *, size_t, enum jwt_keyalg,
 	    const unsigned char *, size_t, const char *, const char *, time_t,
 	    struct token *, char *, size_t);
 void	 token_free(struct token *);		/* zeroes key material */
+
+/*
+ * A registry token (doc/registry.md): what cbdiscod shows cbedged instead
+ * of the node token, which holds the private key.
+ */
+#define REGTOKEN_MESH_MAX	64
+
+struct regtoken {
+	uint8_t		 public_key[WG_KEY_LEN];
+	char		 mesh[REGTOKEN_MESH_MAX + 1];
+	char		 sub[CFG_STR_MAX];
+	int64_t		 exp;
+};
+
+int	 regtoken_verify(const char *, size_t, enum jwt_keyalg,
+	    const unsigned char *, size_t, const char *, const char *, time_t,
+	    struct regtoken *, char *, size_t);
 
 /*
  * Sign a JSON object of claims; *out is malloc'd, caller frees.  The

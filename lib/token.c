@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -730,6 +731,11 @@ parse_claims(struct vctx *v, json_t *c, const char *issuer,
 		return (verr(v, "connection_type", "unknown value \"%s\" "
 		    "(client-server, server-server or p2p-mesh)",
 		    echo(s, e, sizeof(e))));
+	if (get_str(v, c, "registry_token", "registry_token", TOKEN_MAX_LEN,
+	    &s) == -1)
+		return (-1);
+	if (s != NULL && (tok->registry_token = strdup(s)) == NULL)
+		return (verr(v, "registry_token", "out of memory"));
 	if (parse_wireguard(v, c, tok) == -1 ||
 	    parse_mesh(v, c, tok) == -1 ||
 	    parse_whitelist(v, c, tok) == -1 ||
@@ -778,26 +784,27 @@ check_key(struct vctx *v, enum jwt_keyalg alg, const unsigned char *key,
 	return (0);
 }
 
-int
-token_verify(const char *s, size_t len, enum jwt_keyalg alg,
-    const unsigned char *key, size_t keylen, const char *issuer,
-    const char *audience, time_t now, struct token *tok, char *err,
-    size_t errlen)
+/*
+ * The checks every JWT of ours passes: compact form, the configured
+ * algorithm and no other, a key fit for it, a good signature.  Returns
+ * the claims (scrub and release them), or NULL with the error in v.
+ */
+static json_t *
+verified_claims(struct vctx *v, const char *s, size_t len,
+    enum jwt_keyalg alg, const unsigned char *key, size_t keylen)
 {
-	struct vctx	 v = { err, errlen };
 	const char	*dot[2], *halg, *typ, *k;
 	char		*copy = NULL, e[ECHO_MAX + 1];
 	json_t		*hdr = NULL, *claims = NULL, *val;
 	jwt_t		*jwt = NULL;
 	size_t		 i, ndots = 0;
 
-	memset(tok, 0, sizeof(*tok));
 	if (s == NULL || len == 0) {
-		verr(&v, NULL, "empty");
+		verr(v, NULL, "empty");
 		goto fail;
 	}
 	if (len > TOKEN_MAX_LEN) {
-		verr(&v, NULL, "longer than %d bytes", TOKEN_MAX_LEN);
+		verr(v, NULL, "longer than %d bytes", TOKEN_MAX_LEN);
 		goto fail;
 	}
 
@@ -808,85 +815,102 @@ token_verify(const char *s, size_t len, enum jwt_keyalg alg,
 	for (i = 0; i < len; i++) {
 		if (s[i] == '.') {
 			if (ndots == 2) {
-				verr(&v, NULL, "malformed: more than three "
+				verr(v, NULL, "malformed: more than three "
 				    "segments");
 				goto fail;
 			}
 			dot[ndots++] = &s[i];
 		} else if (!b64url_char((unsigned char)s[i])) {
-			verr(&v, NULL, "malformed: invalid character at "
+			verr(v, NULL, "malformed: invalid character at "
 			    "offset %zu", i);
 			goto fail;
 		}
 	}
 	if (ndots != 2 || dot[0] == s || dot[1] == dot[0] + 1) {
-		verr(&v, NULL, "malformed: not three base64url segments");
+		verr(v, NULL, "malformed: not three base64url segments");
 		goto fail;
 	}
 	if ((hdr = segment_json(s, (size_t)(dot[0] - s), 0)) == NULL) {
-		verr(&v, "header", "not a base64url JSON object");
+		verr(v, "header", "not a base64url JSON object");
 		goto fail;
 	}
 	if ((halg = json_string_value(json_object_get(hdr, "alg"))) == NULL) {
-		verr(&v, "header.alg", "missing");
+		verr(v, "header.alg", "missing");
 		goto fail;
 	}
 	if (strcmp(halg, keyalg_name(alg)) != 0) {
-		verr(&v, "header.alg", "\"%s\" is not the configured %s",
+		verr(v, "header.alg", "\"%s\" is not the configured %s",
 		    echo(halg, e, sizeof(e)), keyalg_name(alg));
 		goto fail;
 	}
 	if ((val = json_object_get(hdr, "typ")) != NULL &&
 	    ((typ = json_string_value(val)) == NULL ||
 	    strcasecmp(typ, "JWT") != 0)) {
-		verr(&v, "header.typ", "must be \"JWT\"");
+		verr(v, "header.typ", "must be \"JWT\"");
 		goto fail;
 	}
 	/* RFC 7515 4.1.11: extensions we do not understand must fail. */
 	json_object_foreach(hdr, k, val) {
 		if (strcmp(k, "crit") == 0) {
-			verr(&v, "header.crit", "no extensions supported");
+			verr(v, "header.crit", "no extensions supported");
 			goto fail;
 		}
 	}
 	if (dot[1] + 1 == s + len) {
-		verr(&v, "signature", "missing");
+		verr(v, "signature", "missing");
 		goto fail;
 	}
-	if (check_key(&v, alg, key, keylen) == -1)
+	if (check_key(v, alg, key, keylen) == -1)
 		goto fail;
 
 	if ((copy = malloc(len + 1)) == NULL) {
-		verr(&v, NULL, "%s", strerror(errno));
+		verr(v, NULL, "%s", strerror(errno));
 		goto fail;
 	}
 	memcpy(copy, s, len);
 	copy[len] = '\0';
 	if (jwt_decode(&jwt, copy, key, (int)keylen) != 0 || jwt == NULL) {
 		jwt = NULL;
-		verr(&v, "signature", "verification with the configured %s "
+		verr(v, "signature", "verification with the configured %s "
 		    "key failed", keyalg_name(alg));
 		goto fail;
 	}
 	if (jwt_get_alg(jwt) != keyalg_jwt(alg)) {
-		verr(&v, "header.alg", "%s is not the configured %s",
+		verr(v, "header.alg", "%s is not the configured %s",
 		    jwt_alg_str(jwt_get_alg(jwt)), keyalg_name(alg));
 		goto fail;
 	}
-
 	if ((claims = segment_json(dot[0] + 1, (size_t)(dot[1] - dot[0] - 1),
 	    1)) == NULL) {
-		verr(&v, "payload", "not a base64url JSON object");
+		verr(v, "payload", "not a base64url JSON object");
 		goto fail;
 	}
+fail:
+	json_decref(hdr);
+	if (jwt != NULL)
+		jwt_free(jwt);
+	if (copy != NULL)
+		freezero(copy, len + 1);
+	return (claims);
+}
+
+int
+token_verify(const char *s, size_t len, enum jwt_keyalg alg,
+    const unsigned char *key, size_t keylen, const char *issuer,
+    const char *audience, time_t now, struct token *tok, char *err,
+    size_t errlen)
+{
+	struct vctx	 v = { err, errlen };
+	json_t		*claims;
+
+	memset(tok, 0, sizeof(*tok));
+	if ((claims = verified_claims(&v, s, len, alg, key, keylen)) ==
+	    NULL)
+		goto fail;
 	if (parse_claims(&v, claims, issuer, audience, now, tok) == -1)
 		goto fail;
-
 	json_scrub(claims);
 	json_decref(claims);
-	json_decref(hdr);
-	jwt_free(jwt);
-	freezero(copy, len + 1);
 	return (0);
 
 fail:
@@ -894,12 +918,78 @@ fail:
 		json_scrub(claims);
 		json_decref(claims);
 	}
-	json_decref(hdr);
-	if (jwt != NULL)
-		jwt_free(jwt);
-	if (copy != NULL)
-		freezero(copy, len + 1);
 	token_free(tok);
+	return (-1);
+}
+
+static int
+mesh_char(unsigned char c)
+{
+	return (isalnum(c) || c == '.' || c == '_' || c == ':' || c == '/' ||
+	    c == '-');
+}
+
+int
+regtoken_verify(const char *s, size_t len, enum jwt_keyalg alg,
+    const unsigned char *key, size_t keylen, const char *issuer,
+    const char *audience, time_t now, struct regtoken *rt, char *err,
+    size_t errlen)
+{
+	struct vctx	 v = { err, errlen };
+	struct token	 reg;
+	json_t		*claims;
+	const char	*use, *mesh;
+	size_t		 i;
+
+	memset(rt, 0, sizeof(*rt));
+	memset(&reg, 0, sizeof(reg));
+	if ((claims = verified_claims(&v, s, len, alg, key, keylen)) ==
+	    NULL)
+		goto fail;
+	if (parse_registered(&v, claims, issuer, audience, now, &reg) == -1)
+		goto fail;
+	/* A node token holds a private key: it must never be shown here. */
+	if (json_object_get(claims, "wireguard_config") != NULL) {
+		verr(&v, "wireguard_config", "a node token, not a registry "
+		    "token");
+		goto fail;
+	}
+	if (get_str(&v, claims, "token_use", "token_use", CFG_STR_MAX,
+	    &use) == -1)
+		goto fail;
+	if (use == NULL || strcmp(use, "registry") != 0) {
+		verr(&v, "token_use", "must be \"registry\"");
+		goto fail;
+	}
+	if (get_key(&v, claims, "public_key", "public_key", 1,
+	    rt->public_key, NULL) == -1)
+		goto fail;
+	if (get_str(&v, claims, "mesh", "mesh", REGTOKEN_MESH_MAX + 1,
+	    &mesh) == -1)
+		goto fail;
+	if (mesh == NULL || mesh[0] == '\0') {
+		verr(&v, "mesh", "missing");
+		goto fail;
+	}
+	for (i = 0; mesh[i] != '\0'; i++) {
+		if (!mesh_char((unsigned char)mesh[i])) {
+			verr(&v, "mesh", "only letters, digits and ._:/-");
+			goto fail;
+		}
+	}
+	strlcpy(rt->mesh, mesh, sizeof(rt->mesh));
+	strlcpy(rt->sub, reg.sub, sizeof(rt->sub));
+	rt->exp = reg.exp;
+	json_decref(claims);
+	token_free(&reg);
+	return (0);
+fail:
+	if (claims != NULL) {
+		json_scrub(claims);
+		json_decref(claims);
+	}
+	token_free(&reg);
+	memset(rt, 0, sizeof(*rt));
 	return (-1);
 }
 
@@ -918,6 +1008,8 @@ token_free(struct token *tok)
 		freezero(tok->peers, tok->npeers * sizeof(*tok->peers));
 	free(tok->allowed_ips);
 	free(tok->allowed_peers);
+	if (tok->registry_token != NULL)
+		freezero(tok->registry_token, strlen(tok->registry_token));
 	sodium_memzero(tok, sizeof(*tok));
 }
 

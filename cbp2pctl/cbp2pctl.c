@@ -36,11 +36,12 @@ usage(void)
 
 	fprintf(stderr,
 	    "usage: %s [-j] [-s socket] command [argument ...]\n"
-	    "       %s status | peers | reload | log verbose | log brief\n"
+	    "       %s status | peers | pending | approve key | reload\n"
+	    "       %s log verbose | log brief\n"
 	    "       %s keygen | pubkey < private-key\n"
 	    "       %s token [-r] -a RS256|ES256|HS256 -k keyfile "
 	    "[claims.json]\n",
-	    __progname, __progname, __progname, __progname);
+	    __progname, __progname, __progname, __progname, __progname);
 	exit(1);
 }
 
@@ -115,15 +116,17 @@ show_status(const struct ctl_status_main *m, const struct child_status *cs,
 		json_object_set_new(o, "drops", drops);
 		arr = json_array();
 		for (i = 0; i < ncs; i++) {
+			cs[i].state[sizeof(cs[i].state) - 1] = '\0';
 			json_array_append_new(arr, json_pack(
-			    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+			    "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
 			    "name", proc_name(cs[i].proc),
 			    "pid", (json_int_t)cs[i].pid,
 			    "uid", (json_int_t)cs[i].uid,
 			    "uptime", (json_int_t)cs[i].uptime,
 			    "messages", (json_int_t)cs[i].msgs,
 			    "configs", (json_int_t)cs[i].configs,
-			    "generation", (json_int_t)cs[i].generation));
+			    "generation", (json_int_t)cs[i].generation,
+			    "state", cs[i].state));
 		}
 		json_object_set_new(o, "children", arr);
 		json_print(o);
@@ -164,6 +167,12 @@ show_status(const struct ctl_status_main *m, const struct child_status *cs,
 		    fmt_uptime(cs[i].uptime, up, sizeof(up)),
 		    (unsigned long long)cs[i].msgs,
 		    (unsigned long long)cs[i].generation);
+	for (i = 0; i < ncs; i++) {
+		cs[i].state[sizeof(cs[i].state) - 1] = '\0';
+		if (cs[i].state[0] != '\0')
+			printf("%-10s %s\n", proc_name(cs[i].proc),
+			    cs[i].state);
+	}
 }
 
 struct peer_list {
@@ -281,6 +290,8 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 	struct child_status	 cs[CBP2PD_MAX_CHILDREN];
 	struct ctl_result	 r;
 	struct peer_list	 pl;
+	json_t			*pend = NULL;
+	char			 b64[WG_KEY_B64_LEN + 1];
 	ssize_t			 n;
 	size_t			 dlen;
 	int			 ncs = 0, have_main = 0, done = 0, rc = 0;
@@ -344,8 +355,24 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 					err(1, NULL);
 				memcpy(&pl.aips[pl.naips++], imsg.data, dlen);
 				break;
+			case IMSG_CTL_PENDING:
+				if (dlen != WG_KEY_LEN)
+					errx(1, "bad pending reply");
+				wgkey_to_b64(b64, imsg.data);
+				if (json_out) {
+					if (pend == NULL)
+						pend = json_array();
+					json_array_append_new(pend,
+					    json_string(b64));
+				} else
+					printf("%s\n", b64);
+				break;
 			case IMSG_CTL_END:
-				if (type == IMSG_CTL_PEERS) {
+				if (type == IMSG_CTL_PENDING) {
+					if (json_out)
+						json_print(pend != NULL ? pend :
+						    json_array());
+				} else if (type == IMSG_CTL_PEERS) {
 					show_peers(&pl);
 				} else {
 					if (!have_main)
@@ -574,6 +601,7 @@ main(int argc, char *argv[])
 {
 	const char	*sock = CFG_DEFAULT_CONTROL;
 	enum ctl_action	 action;
+	uint8_t		 key[WG_KEY_LEN];
 	int		 ch, used, verbose;
 
 	while ((ch = getopt(argc, argv, "+js:")) != -1) {
@@ -596,7 +624,7 @@ main(int argc, char *argv[])
 		errx(1, "libsodium initialisation failed");
 
 	action = parse_command(argc, argv, &used);
-	if (action != CTL_TOKEN && used != argc)
+	if (action != CTL_TOKEN && action != CTL_APPROVE && used != argc)
 		usage();
 
 	switch (action) {
@@ -604,6 +632,12 @@ main(int argc, char *argv[])
 		return (ctl_request(sock, IMSG_CTL_STATUS, NULL, 0));
 	case CTL_PEERS:
 		return (ctl_request(sock, IMSG_CTL_PEERS, NULL, 0));
+	case CTL_PENDING:
+		return (ctl_request(sock, IMSG_CTL_PENDING, NULL, 0));
+	case CTL_APPROVE:
+		if (argc != used + 1 || wgkey_from_b64(key, argv[used]) == -1)
+			errx(1, "approve: expected one public key in base64");
+		return (ctl_request(sock, IMSG_CTL_APPROVE, key, sizeof(key)));
 	case CTL_RELOAD:
 		return (ctl_request(sock, IMSG_CTL_RELOAD, NULL, 0));
 	case CTL_LOG_VERBOSE:

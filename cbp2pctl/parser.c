@@ -18,6 +18,8 @@ static const struct ctl_command cmd_log[] = {
 static const struct ctl_command cmd_main[] = {
 	{ "status",	CTL_STATUS,	NULL,	"show the daemon and children" },
 	{ "peers",	CTL_PEERS,	NULL,	"show WireGuard peers" },
+	{ "pending",	CTL_PENDING,	NULL,	"show peers awaiting approval" },
+	{ "approve",	CTL_APPROVE,	NULL,	"approve a pending peer (key)" },
 	{ "reload",	CTL_RELOAD,	NULL,	"re-read configuration" },
 	{ "log",	CTL_NONE,	cmd_log, "set the log level" },
 	{ "keygen",	CTL_KEYGEN,	NULL,	"print a new private key" },

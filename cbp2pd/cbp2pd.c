@@ -98,6 +98,7 @@ parent_push_config(void)
 
 	child_conf_fill(&cc);
 	parent_send_children(IMSG_CFG_CHILD, 0, &cc, sizeof(cc));
+	disco_push_config();
 }
 
 void
@@ -306,6 +307,8 @@ parent_dispatch_child(int fd, short event, void *arg)
 			control_status_child(imsg.hdr.peerid, &cs);
 			break;
 		default:
+			if (disco_dispatch(ch, &imsg))
+				break;
 			fatalx("%s: unexpected imsg %u from %s", __func__,
 			    imsg.hdr.type, proc_name(ch->id));
 		}

@@ -20,6 +20,7 @@
 #include "imsg.h"
 #include "proc.h"
 #include "ratelimit.h"
+#include "stun.h"
 #include "wg.h"
 
 #define CBP2PD_CHILDREN		CBP2PD_MAX_CHILDREN
@@ -63,6 +64,11 @@ struct peer {
 	socklen_t		 endpoint_len;	/* 0: none */
 	uint16_t		 keepalive;	/* persistent, seconds */
 	int			 from_token;	/* a static peer of the token */
+	int			 from_disco;	/* learnt through the registry */
+	/* Candidate endpoints, tried together until one answers. */
+	struct sockaddr_storage	 cand[DISCO_ENDPOINTS_MAX];
+	unsigned int		 ncand;
+	int			 confirmed;	/* endpoint proved by a handshake */
 	int			 has_psk;
 	uint64_t		 rx_bytes;
 	uint64_t		 tx_bytes;
@@ -111,6 +117,11 @@ struct engine {
 	uint64_t		 stun_seen;
 	uint64_t		 uapi_refused;
 	uint32_t		 fwmark;
+	/* STUN through the WireGuard socket, for discovery. */
+	struct sockaddr_storage	 stun_server;
+	int			 has_stun;
+	uint8_t			 stun_txid[STUN_TXID_LEN];
+	int			 stun_pending;
 	void			(*stun_cb)(const uint8_t *, size_t,
 				    const struct sockaddr *, socklen_t);
 };
@@ -136,6 +147,9 @@ struct cbp2pd {
 	int			 exiting;
 	struct cbp2pd_child	 children[PROC_MAX];
 	struct engine		 eng;
+	/* Peers waiting for cbp2pctl approve, as cbdiscod last said. */
+	uint8_t			 pending[DISCO_PENDING_MAX][WG_KEY_LEN];
+	size_t			 npending;
 };
 
 extern struct cbp2pd	*env;
@@ -170,6 +184,17 @@ int	 engine_sync_static(struct engine *, const struct token *, char *,
 uint64_t engine_now(void);
 void	 engine_peer_info(const struct peer *, struct ctl_peer *);
 int	 sockaddr_format(const struct sockaddr *, char *, size_t);
+socklen_t sockaddr_len(const struct sockaddr_storage *);
+int	 sockaddr_cmp(const struct sockaddr_storage *,
+	    const struct sockaddr_storage *);
+
+/* disco.c */
+void	 disco_push_config(void);
+int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
+int	 engine_stun_request(struct engine *);
+void	 engine_peer_set_candidates(struct engine *, struct peer *,
+	    const struct sockaddr_storage *, unsigned int);
+void	 engine_peer_punch(struct engine *, struct peer *);
 
 /* uapi.c */
 int	 uapi_init(const char *);

@@ -281,7 +281,7 @@ control_dispatch(int fd, short event, void *arg)
 	struct ctl_status_main	 m;
 	char			 msg[CTL_MSG_MAX];
 	ssize_t			 n;
-	size_t			 len;
+	size_t			 len, i;
 	int			 verbose;
 
 	if (event & EV_READ) {
@@ -328,6 +328,29 @@ control_dispatch(int fd, short event, void *arg)
 				break;
 			}
 			control_peers(c);
+			break;
+		case IMSG_CTL_APPROVE:
+			if (len != WG_KEY_LEN) {
+				control_refuse(c, "bad approve request");
+				break;
+			}
+			if (imsg_compose_event(&env->children[PROC_DISCO].iev,
+			    IMSG_DISCO_APPROVE, 0, 0, -1, imsg.data,
+			    WG_KEY_LEN) == -1)
+				fatal("approve");
+			log_info("control: peer approved by the operator");
+			control_result(c, 1, "approved");
+			break;
+		case IMSG_CTL_PENDING:
+			if (len != 0) {
+				control_refuse(c, "bad pending request");
+				break;
+			}
+			for (i = 0; i < env->npending; i++)
+				imsg_compose_event(&c->iev, IMSG_CTL_PENDING, 0,
+				    0, -1, env->pending[i], WG_KEY_LEN);
+			imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1,
+			    NULL, 0);
 			break;
 		case IMSG_CTL_RELOAD:
 			if (len != 0) {

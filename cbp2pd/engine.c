@@ -295,6 +295,14 @@ engine_peer_set_endpoint(struct peer *p, const struct sockaddr *sa,
 	p->endpoint_len = salen;
 }
 
+/* An authenticated packet came from sa: that is where the peer is. */
+static void
+peer_roam(struct peer *p, const struct sockaddr *sa, socklen_t salen)
+{
+	engine_peer_set_endpoint(p, sa, salen);
+	p->confirmed = 1;
+}
+
 void
 engine_peer_set_keepalive(struct engine *e, struct peer *p, uint16_t secs)
 {
@@ -519,6 +527,65 @@ encrypt_to_peer(struct engine *e, struct peer *p, struct wg_keypair *kp,
 	return (0);
 }
 
+socklen_t
+sockaddr_len(const struct sockaddr_storage *ss)
+{
+	return (ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+}
+
+/* Same family, address and port. */
+int
+sockaddr_cmp(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in	*a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6	*a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return (1);
+	if (a->ss_family == AF_INET)
+		return (a4->sin_port != b4->sin_port ||
+		    a4->sin_addr.s_addr != b4->sin_addr.s_addr);
+	if (a->ss_family == AF_INET6)
+		return (a6->sin6_port != b6->sin6_port ||
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) != 0);
+	return (1);
+}
+
+void
+engine_peer_set_candidates(struct engine *e, struct peer *p,
+    const struct sockaddr_storage *cand, unsigned int n)
+{
+	unsigned int	 i;
+	int		 same = n == p->ncand;
+
+	for (i = 0; same && i < n; i++)
+		same = sockaddr_cmp(&cand[i], &p->cand[i]) == 0;
+	if (same)
+		return;
+	if (n > DISCO_ENDPOINTS_MAX)
+		n = DISCO_ENDPOINTS_MAX;
+	memcpy(p->cand, cand, n * sizeof(*cand));
+	p->ncand = n;
+	/* New candidates: prove one again unless a session runs now. */
+	if (wg_peer_send_keypair(&p->wp, engine_now()) == NULL)
+		p->confirmed = 0;
+}
+
+/* Start a handshake now: both sides do so on learning of each other. */
+void
+engine_peer_punch(struct engine *e, struct peer *p)
+{
+	uint64_t	 now = engine_now();
+
+	if (wg_peer_send_keypair(&p->wp, now) != NULL)
+		return;
+	wg_timers_want_handshake(&p->wp, now);
+	peer_kick(e, p, now);
+	tx_flush(e);
+}
+
 static void
 send_initiation(struct engine *e, struct peer *p, uint64_t now)
 {
@@ -526,7 +593,9 @@ send_initiation(struct engine *e, struct peer *p, uint64_t now)
 	struct timespec	 wall;
 	uint32_t	 idx;
 
-	if (p->endpoint_len == 0 || !e->has_key)
+	unsigned int	 i;
+
+	if ((p->endpoint_len == 0 && p->ncand == 0) || !e->has_key)
 		return;
 	if (index_alloc(e, p, &idx) == -1)
 		return;
@@ -537,9 +606,29 @@ send_initiation(struct engine *e, struct peer *p, uint64_t now)
 		return;
 	}
 	log_debug("peer %s: sending handshake initiation", peer_name(p));
-	send_now(e, peer_fd(e, p), msg, sizeof(msg),
-	    (struct sockaddr *)&p->endpoint, p->endpoint_len);
-	p->tx_bytes += sizeof(msg);
+	if (p->endpoint_len > 0) {
+		send_now(e, peer_fd(e, p), msg, sizeof(msg),
+		    (struct sockaddr *)&p->endpoint, p->endpoint_len);
+		p->tx_bytes += sizeof(msg);
+	}
+	/*
+	 * Until one candidate answers, and again when an answer is late,
+	 * the same initiation goes to every candidate: the other side
+	 * does the same, which opens both NATs (hole punching).  The first
+	 * response completes the handshake and its source becomes the
+	 * endpoint.
+	 */
+	if (!p->confirmed || p->wp.timers.handshake_attempts > 1) {
+		for (i = 0; i < p->ncand; i++) {
+			if (p->endpoint_len > 0 && sockaddr_cmp(&p->cand[i],
+			    &p->endpoint) == 0)
+				continue;
+			send_now(e, p->cand[i].ss_family == AF_INET6 ?
+			    e->udp6 : e->udp4, msg, sizeof(msg),
+			    (struct sockaddr *)&p->cand[i],
+			    sockaddr_len(&p->cand[i]));
+		}
+	}
 	wg_timers_initiation_sent(&p->wp, now);
 }
 
@@ -799,8 +888,7 @@ handle_handshake(struct engine *e, struct pkt *in, int type, uint64_t now)
 			return;
 		}
 		p = peer_of(wp);
-		engine_peer_set_endpoint(p, (struct sockaddr *)&in->sa,
-		    in->salen);
+		peer_roam(p, (struct sockaddr *)&in->sa, in->salen);
 		p->rx_bytes += in->len;
 		wg_timers_initiation_received(&p->wp, now);
 		if (index_alloc(e, p, &idx) == -1)
@@ -833,7 +921,7 @@ handle_handshake(struct engine *e, struct pkt *in, int type, uint64_t now)
 		return;
 	}
 	log_debug("peer %s: handshake complete", peer_name(p));
-	engine_peer_set_endpoint(p, (struct sockaddr *)&in->sa, in->salen);
+	peer_roam(p, (struct sockaddr *)&in->sa, in->salen);
 	p->rx_bytes += in->len;
 	clock_gettime(CLOCK_REALTIME, &p->last_handshake);
 	wg_timers_response_received(&p->wp, now);
@@ -905,7 +993,7 @@ handle_data(struct engine *e, struct pkt *in, uint64_t now)
 		return;
 	}
 	/* Authenticated: the peer is wherever this came from (roaming). */
-	engine_peer_set_endpoint(p, (struct sockaddr *)&in->sa, in->salen);
+	peer_roam(p, (struct sockaddr *)&in->sa, in->salen);
 	p->rx_bytes += in->len;
 	if (plen > 0) {
 		plain = in->buf + WG_DATA_HEADER_LEN;

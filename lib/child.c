@@ -61,6 +61,7 @@ child_status(struct child *c, uint32_t peerid)
 	cs.msgs = c->msgs;
 	cs.generation = c->conf.generation;
 	cs.configs = c->configs;
+	strlcpy(cs.state, c->state, sizeof(cs.state));
 	imsg_compose_event(c->iev, IMSG_CHILD_STATUS, peerid, 0, -1, &cs,
 	    sizeof(cs));
 }
@@ -163,6 +164,8 @@ child_run(struct child *c, int argc, char *argv[], const int *syscalls,
 	c->iev = &child_iev;
 	imsgev_init(c->iev, PROC_PARENT_FD, c, child_dispatch_parent);
 	setproctitle("%s", name);
+	if (c->init != NULL)
+		c->init(c);
 
 	sandbox_enter(o.chroot_dir, o.user, syscalls, nsyscalls);
 

@@ -7,6 +7,7 @@
 #define CBP2P_PROC_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,59 @@ enum imsg_type {
 	/* child -> parent */
 	IMSG_CHILD_STATUS,		/* struct child_status */
 	IMSG_CHILD_READY,		/* none: sandboxed and waiting */
+
+	/* parent -> cbdiscod: a transaction, swapped in at DONE */
+	IMSG_CFG_DISCO,			/* struct disco_conf */
+	IMSG_CFG_DISCO_CA,		/* PEM bytes of the registry's CA */
+	IMSG_CFG_DISCO_TOKEN,		/* the registry token */
+	IMSG_CFG_DISCO_ALLOWED,		/* keys of allowed_peers, a chunk */
+	IMSG_CFG_DISCO_DONE,		/* none */
+	IMSG_DISCO_STUN_RESULT,		/* struct sockaddr_storage */
+	IMSG_DISCO_APPROVE,		/* a public key */
+
+	/* cbdiscod -> parent */
+	IMSG_DISCO_STUN_REQ,		/* none: ask the edge our address */
+	IMSG_PEER_SET,			/* struct disco_peer */
+	IMSG_PEER_DEL,			/* a public key */
+	IMSG_DISCO_PENDING,		/* keys waiting for approval, whole */
+
+	/* cbp2pctl -> parent */
+	IMSG_CTL_APPROVE,		/* a public key */
+	IMSG_CTL_PENDING,		/* request: none; reply: keys, END */
+};
+
+#define DISCO_ENDPOINTS_MAX	8	/* candidates per node */
+#define DISCO_AIPS_MAX		16	/* allowed IPs per discovered peer */
+#define DISCO_ALLOWED_CHUNK	256	/* keys per IMSG_CFG_DISCO_ALLOWED */
+#define DISCO_PENDING_MAX	256	/* pending keys reported */
+#define DISCO_CA_MAX		(12 * 1024)
+#define DISCO_TOKEN_MAX		(8 * 1024)
+#define DISCO_HOST_MAX		256
+#define CHILD_STATE_MAX		128
+
+/* What cbdiscod needs beyond struct child_conf; addresses resolved. */
+struct disco_conf {
+	int			 enabled;	/* registry and token present */
+	struct sockaddr_storage	 registry;
+	char			 registry_host[DISCO_HOST_MAX];	/* TLS name */
+	int			 has_stun;
+	char			 hostname[CFG_STR_MAX];
+	struct cidr		 subnet;	/* peers' addresses must lie in */
+	uint32_t		 nallowed_ips;
+	struct cidr		 allowed_ips[DISCO_AIPS_MAX];
+	uint32_t		 nendpoints;	/* local candidates */
+	struct sockaddr_storage	 endpoints[DISCO_ENDPOINTS_MAX];
+	uint16_t		 keepalive;	/* for discovered peers */
+};
+
+/* A discovered peer, as cbdiscod asks the parent to configure it. */
+struct disco_peer {
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint32_t		 nendpoints;
+	struct sockaddr_storage	 endpoints[DISCO_ENDPOINTS_MAX];
+	uint32_t		 nallowed_ips;
+	struct cidr		 allowed_ips[DISCO_AIPS_MAX];
+	uint16_t		 keepalive;
 };
 
 /* The part of the configuration a child may see: no key material. */
@@ -104,6 +158,7 @@ struct child_status {
 	uint64_t	 msgs;		/* imsgs handled from the parent */
 	uint64_t	 generation;	/* of the config it runs */
 	uint64_t	 configs;	/* configurations received */
+	char		 state[CHILD_STATE_MAX];	/* its own one-line summary */
 };
 
 struct ctl_status_main {
@@ -197,8 +252,10 @@ struct child {
 	struct timespec		 started;
 	uint64_t		 msgs;
 	uint64_t		 configs;
+	char			 state[CHILD_STATE_MAX];
 	int			(*dispatch)(struct child *, struct imsg *);
 	void			(*configure)(struct child *);
+	void			(*init)(struct child *);	/* before sandbox */
 	void			*arg;
 };
 

@@ -1,0 +1,497 @@
+/*
+ * The registry client: HTTPS (TLS 1.3 only, the edge's certificate
+ * checked against the configured CA and name) with libevent's HTTP
+ * client, JSON with jansson.  One connection per request: nothing to
+ * resume after an error, and a long poll never blocks a heartbeat.
+ * Every reply is checked before it is believed.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <event.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbdiscod.h"
+#include "log.h"
+
+#define HTTP_OK			200
+#define HTTP_NOT_FOUND		404
+
+enum reg_kind {
+	REQ_REGISTER,
+	REQ_HEARTBEAT,
+	REQ_POLL
+};
+
+struct reg_req {
+	struct disco	*d;
+	enum reg_kind	 kind;
+};
+
+/* The registry's CA, from PEM bytes the parent read for us. */
+int
+reg_ctx_load_ca(struct disco *d)
+{
+	X509_STORE	*store;
+	X509		*x;
+	BIO		*bio;
+	int		 n = 0;
+
+	if (d->ctx != NULL)
+		SSL_CTX_free(d->ctx);
+	if ((d->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return (-1);
+	SSL_CTX_set_min_proto_version(d->ctx, TLS1_3_VERSION);
+	SSL_CTX_set_verify(d->ctx, SSL_VERIFY_PEER, NULL);
+	store = SSL_CTX_get_cert_store(d->ctx);
+	if (d->ca == NULL ||
+	    (bio = BIO_new_mem_buf(d->ca, (int)d->calen)) == NULL)
+		return (-1);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, x) == 1)
+			n++;
+		X509_free(x);
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	return (n > 0 ? 0 : -1);
+}
+
+static void
+endpoint_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char		 host[INET6_ADDRSTRLEN];
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	}
+}
+
+static json_t *
+endpoints_json(struct disco *d)
+{
+	json_t		*a = json_array();
+	char		 buf[CFG_ENDPOINT_MAX];
+	unsigned int	 i;
+
+	/* The reflexive address first: the one most likely to work. */
+	if (d->has_reflexive) {
+		endpoint_str(&d->reflexive, buf, sizeof(buf));
+		json_array_append_new(a, json_string(buf));
+	}
+	for (i = 0; i < d->conf.nendpoints &&
+	    json_array_size(a) < DISCO_ENDPOINTS_MAX; i++) {
+		endpoint_str(&d->conf.endpoints[i], buf, sizeof(buf));
+		json_array_append_new(a, json_string(buf));
+	}
+	return (a);
+}
+
+static void	reg_done(struct evhttp_request *, void *);
+
+static int
+reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
+    const char *path, json_t *body, int timeout)
+{
+	struct bufferevent		*bev;
+	struct evhttp_connection	*evcon;
+	struct evhttp_request		*req;
+	struct evkeyvalq		*h;
+	struct reg_req			*rr;
+	char				 host[INET6_ADDRSTRLEN];
+	char				 auth[DISCO_TOKEN_MAX + 16];
+	char				*js = NULL;
+	SSL				*ssl;
+	struct in_addr			 probe;
+	uint16_t			 port;
+	struct sockaddr_in		*sin = (void *)&d->conf.registry;
+	struct sockaddr_in6		*sin6 = (void *)&d->conf.registry;
+
+	if (d->conf.registry.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		port = ntohs(sin->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		port = ntohs(sin6->sin6_port);
+	}
+	if ((ssl = SSL_new(d->ctx)) == NULL)
+		goto fail;
+	/* The certificate must name the registry as configured. */
+	if (inet_pton(AF_INET, d->conf.registry_host, &probe) == 1 ||
+	    strchr(d->conf.registry_host, ':') != NULL) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
+		    d->conf.registry_host) != 1)
+			goto fail_ssl;
+	} else {
+		SSL_set_tlsext_host_name(ssl, d->conf.registry_host);
+		if (X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl),
+		    d->conf.registry_host, 0) != 1)
+			goto fail_ssl;
+	}
+	if ((bev = bufferevent_openssl_socket_new(event_base_get_current(),
+	    -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)) == NULL)
+		goto fail_ssl;
+	if ((evcon = evhttp_connection_base_bufferevent_new(
+	    event_base_get_current(), NULL, bev, host, port)) == NULL) {
+		bufferevent_free(bev);
+		goto fail;
+	}
+	evhttp_connection_set_timeout(evcon, timeout);
+	evhttp_connection_set_retries(evcon, 0);
+	evhttp_connection_set_max_body_size(evcon, REG_REPLY_MAX);
+	if ((rr = calloc(1, sizeof(*rr))) == NULL) {
+		evhttp_connection_free(evcon);
+		goto fail;
+	}
+	rr->d = d;
+	rr->kind = kind;
+	if ((req = evhttp_request_new(reg_done, rr)) == NULL) {
+		free(rr);
+		evhttp_connection_free(evcon);
+		goto fail;
+	}
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Host", d->conf.registry_host);
+	snprintf(auth, sizeof(auth), "Bearer %s", d->token);
+	evhttp_add_header(h, "Authorization", auth);
+	evhttp_add_header(h, "Connection", "close");
+	if (body != NULL) {
+		if ((js = json_dumps(body, JSON_COMPACT)) == NULL) {
+			evhttp_request_free(req);
+			free(rr);
+			evhttp_connection_free(evcon);
+			goto fail;
+		}
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evbuffer_add(evhttp_request_get_output_buffer(req), js,
+		    strlen(js));
+		free(js);
+	}
+	if (evhttp_make_request(evcon, req, cmd, path) == -1) {
+		free(rr);
+		evhttp_connection_free(evcon);
+		goto fail;
+	}
+	evhttp_connection_free_on_completion(evcon);
+	json_decref(body);
+	return (0);
+fail_ssl:
+	SSL_free(ssl);
+fail:
+	json_decref(body);
+	return (-1);
+}
+
+/* "" when the reply is a JSON object, else why not; *out owned by caller */
+static const char *
+reply_json(struct evhttp_request *req, json_t **out)
+{
+	struct evbuffer	*b = evhttp_request_get_input_buffer(req);
+	size_t		 len = evbuffer_get_length(b);
+	json_t		*j;
+
+	*out = NULL;
+	if (len == 0 || len > REG_REPLY_MAX)
+		return ("empty or oversized reply");
+	if ((j = json_loadb((const char *)evbuffer_pullup(b, len), len,
+	    JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(j)) {
+		json_decref(j);
+		return ("reply is not a JSON object");
+	}
+	*out = j;
+	return ("");
+}
+
+static int
+get_uint(json_t *o, const char *k, uint64_t max, uint64_t *v)
+{
+	json_t	*j = json_object_get(o, k);
+
+	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+	    (uint64_t)json_integer_value(j) > max)
+		return (-1);
+	*v = json_integer_value(j);
+	return (0);
+}
+
+static void
+reg_done(struct evhttp_request *req, void *arg)
+{
+	struct reg_req	*rr = arg;
+	struct disco	*d = rr->d;
+	enum reg_kind	 kind = rr->kind;
+	struct reg_peer	*list;
+	json_t		*j = NULL;
+	const char	*why;
+	char		 err[64];
+	uint64_t	 version, ttl;
+	size_t		 n;
+	int		 code;
+
+	free(rr);
+	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	if (code == 0) {
+		/* No HTTP answer: connection, TLS or timeout. */
+		snprintf(err, sizeof(err), "no answer (connection, TLS or "
+		    "timeout)");
+		goto fail;
+	}
+	if (kind == REQ_HEARTBEAT && code == HTTP_NOT_FOUND) {
+		disco_not_registered(d);
+		return;
+	}
+	if (code != HTTP_OK) {
+		snprintf(err, sizeof(err), "HTTP %d", code);
+		goto fail;
+	}
+	if (*(why = reply_json(req, &j)) != '\0') {
+		d->bad_replies++;
+		snprintf(err, sizeof(err), "%s", why);
+		goto fail;
+	}
+	switch (kind) {
+	case REQ_REGISTER:
+	case REQ_HEARTBEAT:
+		if (get_uint(j, "version", UINT64_MAX >> 1, &version) == -1) {
+			d->bad_replies++;
+			snprintf(err, sizeof(err), "reply without version");
+			goto fail;
+		}
+		if (get_uint(j, "ttl", 86400, &ttl) == -1 || ttl < 3)
+			ttl = REG_TTL_DEFAULT;
+		json_decref(j);
+		if (kind == REQ_REGISTER)
+			disco_registered(d, version, ttl);
+		else
+			d->failures = 0;
+		return;
+	case REQ_POLL:
+		json_decref(j);
+		n = evbuffer_get_length(evhttp_request_get_input_buffer(req));
+		if (reg_parse_peers(d, (const char *)evbuffer_pullup(
+		    evhttp_request_get_input_buffer(req), n), n, &list, &n,
+		    &version) == -1) {
+			d->bad_replies++;
+			snprintf(err, sizeof(err), "malformed peer list");
+			goto fail;
+		}
+		disco_list(d, list, n, version);
+		return;
+	}
+fail:
+	json_decref(j);
+	if (kind == REQ_POLL) {
+		log_debug("registry: peer list: %s", err);
+		disco_poll_failed(d);
+	} else
+		disco_failed(d, err);
+}
+
+void
+reg_register(struct disco *d)
+{
+	json_t		*b, *aips;
+	char		 cidr[64];
+	unsigned int	 i;
+
+	aips = json_array();
+	for (i = 0; i < d->conf.nallowed_ips; i++) {
+		cidr_format(&d->conf.allowed_ips[i], cidr, sizeof(cidr));
+		json_array_append_new(aips, json_string(cidr));
+	}
+	cidr_format(&d->c->conf.address, cidr, sizeof(cidr));
+	b = json_pack("{s:s, s:i, s:o, s:s, s:o}",
+	    "hostname", d->conf.hostname,
+	    "listen_port", (int)d->c->conf.listen_port,
+	    "endpoints", endpoints_json(d),
+	    "address", cidr,
+	    "allowed_ips", aips);
+	if (reg_send(d, REQ_REGISTER, EVHTTP_REQ_POST, "/v1/register", b,
+	    REG_TIMEOUT) == -1)
+		disco_failed(d, "cannot make the request");
+}
+
+void
+reg_heartbeat(struct disco *d)
+{
+	json_t	*b = json_pack("{s:o}", "endpoints", endpoints_json(d));
+
+	if (reg_send(d, REQ_HEARTBEAT, EVHTTP_REQ_POST, "/v1/heartbeat", b,
+	    REG_TIMEOUT) == -1)
+		disco_failed(d, "cannot make the request");
+}
+
+void
+reg_poll(struct disco *d)
+{
+	char	 path[64];
+
+	snprintf(path, sizeof(path), "/v1/peers?since=%llu&wait=%d",
+	    (unsigned long long)d->version, REG_POLL_WAIT);
+	d->polling = 1;
+	if (reg_send(d, REQ_POLL, EVHTTP_REQ_GET, path, NULL,
+	    REG_POLL_WAIT + REG_TIMEOUT) == -1)
+		disco_poll_failed(d);
+}
+
+/* ---- the peer list -------------------------------------------------- */
+
+static int
+parse_endpoint(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	char			 buf[CFG_ENDPOINT_MAX], *p, *end;
+	unsigned long		 port;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return (-1);
+	memset(ss, 0, sizeof(*ss));
+	if (buf[0] == '[') {
+		if ((p = strchr(buf, ']')) == NULL || p[1] != ':')
+			return (-1);
+		*p = '\0';
+		p += 2;
+		if (inet_pton(AF_INET6, buf + 1, &sin6->sin6_addr) != 1)
+			return (-1);
+		sin6->sin6_family = AF_INET6;
+	} else {
+		if ((p = strrchr(buf, ':')) == NULL)
+			return (-1);
+		*p++ = '\0';
+		if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
+			return (-1);
+		sin->sin_family = AF_INET;
+	}
+	errno = 0;
+	port = strtoul(p, &end, 10);
+	if (*p == '\0' || *end != '\0' || errno != 0 || port == 0 ||
+	    port > UINT16_MAX)
+		return (-1);
+	if (ss->ss_family == AF_INET)
+		sin->sin_port = htons(port);
+	else
+		sin6->sin6_port = htons(port);
+	return (0);
+}
+
+/* A peer may route only addresses of the mesh to itself. */
+static int
+in_subnet(const struct disco *d, const struct cidr *c)
+{
+	return (d->conf.subnet.af == 0 || cidr_contains(&d->conf.subnet, c));
+}
+
+static int
+parse_entry(struct disco *d, json_t *e, struct reg_peer *rp)
+{
+	json_t		*j, *v;
+	struct cidr	 c;
+	const char	*s;
+	size_t		 i;
+
+	memset(rp, 0, sizeof(*rp));
+	if (!json_is_object(e) ||
+	    (s = json_string_value(json_object_get(e, "public_key"))) ==
+	    NULL || wgkey_from_b64(rp->public_key, s) == -1)
+		return (-1);
+	memcpy(rp->dp.public_key, rp->public_key, WG_KEY_LEN);
+	j = json_object_get(e, "endpoints");
+	if (j != NULL && !json_is_array(j))
+		return (-1);
+	json_array_foreach(j, i, v) {
+		if (!json_is_string(v) ||
+		    rp->dp.nendpoints == DISCO_ENDPOINTS_MAX)
+			return (-1);
+		if (parse_endpoint(json_string_value(v),
+		    &rp->dp.endpoints[rp->dp.nendpoints]) == -1)
+			return (-1);
+		rp->dp.nendpoints++;
+	}
+	j = json_object_get(e, "allowed_ips");
+	if (j != NULL && !json_is_array(j))
+		return (-1);
+	json_array_foreach(j, i, v) {
+		if (!json_is_string(v) ||
+		    cidr_parse(json_string_value(v), &c) == -1)
+			return (-1);
+		cidr_mask(&c);
+		if (!in_subnet(d, &c) ||
+		    rp->dp.nallowed_ips == DISCO_AIPS_MAX)
+			continue;	/* not ours to give it */
+		rp->dp.allowed_ips[rp->dp.nallowed_ips++] = c;
+	}
+	if ((s = json_string_value(json_object_get(e, "address"))) == NULL ||
+	    cidr_parse(s, &c) == -1)
+		return (-1);
+	/* No usable allowed IPs: its own address, as a host route. */
+	if (rp->dp.nallowed_ips == 0) {
+		c.plen = c.af == AF_INET ? 32 : 128;
+		if (!in_subnet(d, &c))
+			return (-1);
+		rp->dp.allowed_ips[rp->dp.nallowed_ips++] = c;
+	}
+	rp->dp.keepalive = d->conf.keepalive;
+	return (0);
+}
+
+/*
+ * The whole list, or -1 when the reply as a whole is not one; single
+ * entries that are malformed are skipped and counted.
+ */
+int
+reg_parse_peers(struct disco *d, const char *buf, size_t len,
+    struct reg_peer **out, size_t *nout, uint64_t *version)
+{
+	json_t		*j, *peers, *e;
+	struct reg_peer	*list;
+	size_t		 i, n = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if ((j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return (-1);
+	if (!json_is_object(j) || get_uint(j, "version", UINT64_MAX >> 1,
+	    version) == -1 || !json_is_array(peers = json_object_get(j,
+	    "peers")) || json_array_size(peers) > REG_PEERS_MAX) {
+		json_decref(j);
+		return (-1);
+	}
+	if ((list = calloc(json_array_size(peers) + 1, sizeof(*list))) ==
+	    NULL) {
+		json_decref(j);
+		return (-1);
+	}
+	json_array_foreach(peers, i, e) {
+		if (parse_entry(d, e, &list[n]) == -1) {
+			d->bad_entries++;
+			continue;
+		}
+		n++;
+	}
+	json_decref(j);
+	*out = list;
+	*nout = n;
+	return (0);
+}

@@ -1,0 +1,361 @@
+/*
+ * The parent's side of discovery: it tells cbdiscod what it needs
+ * (addresses resolved, the CA and the registry token read from files the
+ * child cannot open), asks the edge for our reflexive address over the
+ * WireGuard socket, and configures the peers cbdiscod reports after
+ * checking every one of them.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cbp2pd.h"
+#include "log.h"
+
+#define PERSISTENT_KEEPALIVE	25	/* seconds, for mesh_config.persistent */
+#define URL_HTTPS		"https://"
+#define HTTPS_PORT		"443"
+#define STUN_PORT		"3478"
+
+/* "host:port", "[v6]:port" or "host" with a default port. */
+static int
+resolve(const char *hostport, const char *defport, struct sockaddr_storage *ss,
+    char *host, size_t hostlen)
+{
+	struct addrinfo	 hints, *res;
+	char		 buf[DISCO_HOST_MAX];
+	const char	*port = defport;
+	char		*p;
+
+	if (strlcpy(buf, hostport, sizeof(buf)) >= sizeof(buf))
+		return (-1);
+	if (buf[0] == '[') {
+		if ((p = strchr(buf, ']')) == NULL)
+			return (-1);
+		*p++ = '\0';
+		if (*p == ':')
+			port = p + 1;
+		memmove(buf, buf + 1, strlen(buf + 1) + 1);
+	} else if ((p = strrchr(buf, ':')) != NULL) {
+		*p = '\0';
+		port = p + 1;
+	}
+	if ((p = strchr(port, '/')) != NULL)
+		*p = '\0';
+	if (host != NULL)
+		strlcpy(host, buf, hostlen);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(buf, port, &hints, &res) != 0)
+		return (-1);
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return (0);
+}
+
+/* Our addresses on this host's interfaces, the tunnel's excepted. */
+static void
+local_endpoints(struct disco_conf *dc, uint16_t port)
+{
+	struct ifaddrs	*ifa, *i;
+	struct sockaddr_in6 *sin6;
+
+	if (getifaddrs(&ifa) == -1) {
+		log_warn("%s: getifaddrs", __func__);
+		return;
+	}
+	for (i = ifa; i != NULL && dc->nendpoints < DISCO_ENDPOINTS_MAX;
+	    i = i->ifa_next) {
+		if (i->ifa_addr == NULL || (i->ifa_flags & IFF_LOOPBACK) ||
+		    !(i->ifa_flags & IFF_UP) ||
+		    strcmp(i->ifa_name, env->conf.ifname) == 0)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			memcpy(&dc->endpoints[dc->nendpoints], i->ifa_addr,
+			    sizeof(struct sockaddr_in));
+			((struct sockaddr_in *)&dc->endpoints[
+			    dc->nendpoints])->sin_port = htons(port);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			sin6 = (struct sockaddr_in6 *)i->ifa_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr))
+				continue;
+			memcpy(&dc->endpoints[dc->nendpoints], sin6,
+			    sizeof(*sin6));
+			((struct sockaddr_in6 *)&dc->endpoints[
+			    dc->nendpoints])->sin6_port = htons(port);
+		} else
+			continue;
+		dc->nendpoints++;
+	}
+	freeifaddrs(ifa);
+}
+
+static int
+read_small(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || st.st_size <= 0 ||
+	    (size_t)st.st_size > max || (*out = malloc(st.st_size)) == NULL) {
+		close(fd);
+		errno = EFBIG;
+		return (-1);
+	}
+	if ((n = read(fd, *out, st.st_size)) != st.st_size) {
+		free(*out);
+		close(fd);
+		errno = EIO;
+		return (-1);
+	}
+	close(fd);
+	*len = n;
+	return (0);
+}
+
+static void
+disco_send(uint32_t type, const void *data, size_t len)
+{
+	if (imsg_compose_event(&env->children[PROC_DISCO].iev, type, 0, 0,
+	    -1, data, len) == -1)
+		fatal("%s: imsg_compose_event", __func__);
+}
+
+/*
+ * The discovery transaction: config, CA, token, allowed peers, done.
+ * Discovery is off unless the token is a p2p-mesh one with
+ * auto_discovery and a registry token, and an edge registry is set.
+ */
+void
+disco_push_config(void)
+{
+	const struct cbp2p_config	*c = &env->conf;
+	const struct token		*t = &c->tok;
+	struct disco_conf		 dc;
+	char				*ca = NULL;
+	size_t				 calen = 0, i, n;
+
+	memset(&dc, 0, sizeof(dc));
+	env->eng.has_stun = 0;
+	if (c->stun[0] != '\0') {
+		if (resolve(c->stun, STUN_PORT, &env->eng.stun_server, NULL,
+		    0) == 0)
+			env->eng.has_stun = dc.has_stun = 1;
+		else
+			log_warnx("discovery: stun %s does not resolve",
+			    c->stun);
+	}
+	dc.enabled = t->conn_type == CONN_P2P_MESH && t->auto_discovery &&
+	    c->registry[0] != '\0' && t->registry_token != NULL &&
+	    strlen(t->registry_token) < DISCO_TOKEN_MAX;
+	if (dc.enabled && resolve(c->registry + strlen(URL_HTTPS), HTTPS_PORT,
+	    &dc.registry, dc.registry_host, sizeof(dc.registry_host)) == -1) {
+		log_warnx("discovery: registry %s does not resolve; "
+		    "discovery off", c->registry);
+		dc.enabled = 0;
+	}
+	if (dc.enabled && c->ca_file[0] != '\0' && read_small(c->ca_file,
+	    DISCO_CA_MAX, &ca, &calen) == -1) {
+		log_warn("discovery: CA %s; discovery off", c->ca_file);
+		dc.enabled = 0;
+	}
+	if (t->conn_type == CONN_P2P_MESH && !dc.enabled)
+		log_warnx("discovery off: needs edge.registry, edge.ca and "
+		    "a token with auto_discovery and a registry_token");
+	if (gethostname(dc.hostname, sizeof(dc.hostname)) == -1)
+		strlcpy(dc.hostname, "cbp2p", sizeof(dc.hostname));
+	dc.subnet = t->subnet.af != 0 ? t->subnet : t->address;
+	for (i = 0; i < t->nallowed_ips && i < DISCO_AIPS_MAX; i++)
+		dc.allowed_ips[dc.nallowed_ips++] = t->allowed_ips[i];
+	if (dc.nallowed_ips == 0) {
+		dc.allowed_ips[0] = t->address;
+		dc.allowed_ips[0].plen = t->address.af == AF_INET ? 32 : 128;
+		dc.nallowed_ips = 1;
+	}
+	local_endpoints(&dc, env->eng.port);
+	dc.keepalive = t->persistent ? PERSISTENT_KEEPALIVE : 0;
+
+	disco_send(IMSG_CFG_DISCO, &dc, sizeof(dc));
+	if (ca != NULL) {
+		disco_send(IMSG_CFG_DISCO_CA, ca, calen);
+		free(ca);
+	}
+	if (dc.enabled)
+		disco_send(IMSG_CFG_DISCO_TOKEN, t->registry_token,
+		    strlen(t->registry_token));
+	for (i = 0; i < t->nallowed_peers; i += n) {
+		n = t->nallowed_peers - i;
+		if (n > DISCO_ALLOWED_CHUNK)
+			n = DISCO_ALLOWED_CHUNK;
+		disco_send(IMSG_CFG_DISCO_ALLOWED, t->allowed_peers[i],
+		    n * WG_KEY_LEN);
+	}
+	disco_send(IMSG_CFG_DISCO_DONE, NULL, 0);
+}
+
+/* ---- STUN over the WireGuard socket --------------------------------- */
+
+static void
+stun_answer(const uint8_t *pkt, size_t len, const struct sockaddr *from,
+    socklen_t fromlen)
+{
+	struct engine		*e = &env->eng;
+	struct sockaddr_storage	 mapped;
+	char			 buf[CFG_ENDPOINT_MAX];
+
+	if (!e->stun_pending || stun_parse_response(pkt, len, e->stun_txid,
+	    &mapped) == -1)
+		return;
+	e->stun_pending = 0;
+	sockaddr_format((struct sockaddr *)&mapped, buf, sizeof(buf));
+	log_debug("stun: the edge sees us at %s", buf);
+	disco_send(IMSG_DISCO_STUN_RESULT, &mapped, sizeof(mapped));
+}
+
+int
+engine_stun_request(struct engine *e)
+{
+	uint8_t		 req[STUN_MAX_MSG];
+	size_t		 len;
+	int		 fd;
+
+	if (!e->has_stun)
+		return (-1);
+	randombytes_buf(e->stun_txid, sizeof(e->stun_txid));
+	if ((len = stun_build_request(req, sizeof(req), e->stun_txid)) == 0)
+		return (-1);
+	fd = e->stun_server.ss_family == AF_INET6 ? e->udp6 : e->udp4;
+	if (fd == -1)
+		return (-1);
+	/* The STUN port is the edge's own, not the registry's. */
+	if (sendto(fd, req, len, 0, (struct sockaddr *)&e->stun_server,
+	    sockaddr_len(&e->stun_server)) == -1) {
+		log_debug("stun: sendto: %s", strerror(errno));
+		return (-1);
+	}
+	e->stun_cb = stun_answer;
+	e->stun_pending = 1;
+	return (0);
+}
+
+/* ---- peers from cbdiscod -------------------------------------------- */
+
+static int
+endpoint_ok(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin = (const void *)ss;
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (sin->sin_port != 0);
+	if (ss->ss_family == AF_INET6)
+		return (sin6->sin6_port != 0);
+	return (0);
+}
+
+static int
+cidr_ok(const struct cidr *c)
+{
+	return ((c->af == AF_INET && c->plen <= 32) ||
+	    (c->af == AF_INET6 && c->plen <= 128));
+}
+
+static void
+disco_peer_set(const struct disco_peer *dp)
+{
+	struct engine	*e = &env->eng;
+	struct peer	*p;
+	char		 err[CFG_ERR_MAX];
+	unsigned int	 i;
+	int		 isnew = 0;
+
+	/* cbdiscod is unprivileged: check what it says before using it. */
+	if (dp->nendpoints > DISCO_ENDPOINTS_MAX ||
+	    dp->nallowed_ips > DISCO_AIPS_MAX)
+		fatalx("%s: cbdiscod sent an oversized peer", __func__);
+	for (i = 0; i < dp->nendpoints; i++)
+		if (!endpoint_ok(&dp->endpoints[i]))
+			fatalx("%s: cbdiscod sent a bad endpoint", __func__);
+	for (i = 0; i < dp->nallowed_ips; i++)
+		if (!cidr_ok(&dp->allowed_ips[i]))
+			fatalx("%s: cbdiscod sent a bad prefix", __func__);
+
+	if ((p = engine_peer_find(e, dp->public_key)) == NULL) {
+		if ((p = engine_peer_add(e, dp->public_key, err,
+		    sizeof(err))) == NULL) {
+			log_warnx("discovery: peer not added: %s", err);
+			return;
+		}
+		p->from_disco = 1;
+		isnew = 1;
+	} else if (p->from_token)
+		return;		/* the token's word stands */
+	engine_peer_set_candidates(e, p, dp->endpoints, dp->nendpoints);
+	engine_peer_clear_aips(e, p);
+	for (i = 0; i < dp->nallowed_ips; i++)
+		if (engine_peer_add_aip(e, p, &dp->allowed_ips[i]) == -1)
+			log_warnx("discovery: allowed IPs limit reached");
+	if (p->keepalive != dp->keepalive)
+		engine_peer_set_keepalive(e, p, dp->keepalive);
+	if (isnew)
+		engine_peer_punch(e, p);
+}
+
+int
+disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
+{
+	struct disco_peer	 dp;
+	struct peer		*p;
+	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
+
+	if (ch->id != PROC_DISCO)
+		return (0);
+	switch (imsg->hdr.type) {
+	case IMSG_DISCO_STUN_REQ:
+		if (len != 0)
+			fatalx("%s: bad STUN request", __func__);
+		engine_stun_request(&env->eng);
+		return (1);
+	case IMSG_PEER_SET:
+		if (len != sizeof(dp))
+			fatalx("%s: bad peer length %zu", __func__, len);
+		memcpy(&dp, imsg->data, sizeof(dp));
+		disco_peer_set(&dp);
+		return (1);
+	case IMSG_PEER_DEL:
+		if (len != WG_KEY_LEN)
+			fatalx("%s: bad peer key length", __func__);
+		if ((p = engine_peer_find(&env->eng, imsg->data)) != NULL &&
+		    p->from_disco)
+			engine_peer_remove(&env->eng, p);
+		return (1);
+	case IMSG_DISCO_PENDING:
+		if (len % WG_KEY_LEN != 0 ||
+		    len / WG_KEY_LEN > DISCO_PENDING_MAX)
+			fatalx("%s: bad pending list", __func__);
+		memcpy(env->pending, imsg->data, len);
+		env->npending = len / WG_KEY_LEN;
+		return (1);
+	}
+	return (0);
+}

@@ -3,7 +3,7 @@
 
 usage: natprobe.py udp-reflect [-b ADDR] [-L SECONDS] PORT
        natprobe.py tcp-reflect [-b ADDR] [-L SECONDS] PORT
-       natprobe.py udp-probe [-l LPORT] [-t SECONDS] HOST:PORT...
+       natprobe.py udp-probe [-l LPORT] [-t SECONDS] [-w SECONDS] HOST:PORT...
        natprobe.py tcp-probe [-t SECONDS] HOST:PORT
        natprobe.py punch -l LPORT -r HOST:PORT -o MINE -i PEERS [-t SECONDS]
 
@@ -11,7 +11,9 @@ The reflectors answer every datagram (or connection) with the source
 address and port they saw, "ADDR:PORT", print "ready" once bound, and
 exit after -L seconds (default 300).  udp-probe sends from one socket
 (bound to LPORT, 0 for any) to each HOST:PORT in turn, retrying every
-0.2 s, and prints one line per destination: what that reflector saw.
+0.2 s, and prints one line per destination: what that reflector saw;
+with -w it then listens that long on the same socket and prints
+"from ADDR:PORT" for every datagram that still comes in.
 tcp-probe prints what a TCP reflector saw.  punch learns its public
 endpoint from the reflector -r, writes it to the file MINE, waits for
 the peer's file PEERS, then both sides send to each other's public
@@ -104,6 +106,16 @@ def udp_probe(a):
             rc = 1
         else:
             out(seen)
+    end = time.monotonic() + a.wait
+    while time.monotonic() < end:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        try:
+            data, src = s.recvfrom(2048)
+        except socket.timeout:
+            break
+        except ConnectionRefusedError:
+            continue
+        out("from %s:%d" % src)
     return rc
 
 
@@ -185,6 +197,7 @@ def main():
     r = sub.add_parser("udp-probe")
     r.add_argument("-l", "--lport", type=int, default=0)
     r.add_argument("-t", "--timeout", type=float, default=3)
+    r.add_argument("-w", "--wait", type=float, default=0)
     r.add_argument("dest", nargs="+")
     r = sub.add_parser("tcp-probe")
     r.add_argument("-t", "--timeout", type=float, default=3)

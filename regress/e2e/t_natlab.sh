@@ -135,8 +135,21 @@ public_cone_body()
 	# one mapping, and Linux masquerade kept the port.
 	atf_check -o inline:"203.0.113.12:40000\n203.0.113.12:40000\n" \
 	    $NL exec c $PROBE udp-probe -l 40000 203.0.113.1:3478 203.0.113.11:3479
-	# Filtering: a listener behind the NAT cannot be reached from
-	# outside, though it answers from inside.
+	# Filtering is per connection: with a mapping 203.0.113.12:40003
+	# made towards the edge's port 3478, the edge's port 3479 cannot
+	# use it.
+	$NL exec c $PROBE udp-probe -l 40003 -w 2 203.0.113.1:3478 \
+	    > listen.out 2>&1 &
+	lp=$!
+	cb_until 5 grep -qx "203.0.113.12:40003" listen.out ||
+	    atf_fail "no mapping:" $(cat listen.out)
+	atf_check -s exit:1 -o inline:"timeout\n" \
+	    $NL exec edge $PROBE udp-probe -t 1 -l 3479 203.0.113.12:40003
+	wait $lp
+	cat listen.out
+	grep -q "^from" listen.out && atf_fail "unsolicited datagram came in"
+	# A listener behind the NAT cannot be reached from outside, though
+	# it answers from inside.
 	nl_serve c r3 udp-reflect -L 50 40001
 	atf_check -s exit:1 -o inline:"timeout\n" \
 	    $NL exec edge $PROBE udp-probe -t 1 203.0.113.12:40001

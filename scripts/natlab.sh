@@ -195,6 +195,7 @@ node_info()
 	    sed -n 's/.*alias natlab \(.*\)$/\1/p' |
 	    awk -v n="$1" '$1 == n { print; exit }')
 	[ -n "$line" ] || return 1
+	# shellcheck disable=SC2086 # fields on purpose
 	set -- $line
 	KIND=$2 IDX=$3 MTU=$4
 }
@@ -219,6 +220,7 @@ all_nodes()
 	    sed -n 's/.*alias natlab \(.*\)$/\1/p'
 }
 
+# shellcheck disable=SC2086,SC2116 # pid lists split on purpose
 cmd_down()
 {
 	nss=$(lab_namespaces)
@@ -240,7 +242,9 @@ cmd_down()
 			sleep 0.1
 			i=$((i + 1))
 		done
-		[ -n "$alive" ] && kill -9 $alive 2>/dev/null || true
+		if [ -n "$alive" ]; then
+			kill -9 $alive 2>/dev/null || true
+		fi
 	fi
 	for ns in $nss; do
 		ip netns del "$ns" 2>/dev/null || true
@@ -248,11 +252,14 @@ cmd_down()
 	[ -z "$(lab_namespaces)" ] || die "could not remove: $(lab_namespaces)"
 }
 
+# OUT_i and OUTDEV_i (set and read with eval): node i's outermost
+# namespace and its interface on the internet.
+# shellcheck disable=SC2034,SC2154
 cmd_up()
 {
 	[ $# -ge 1 ] || usage
 	[ -z "$(lab_namespaces)" ] ||
-	    die "lab '$PFX' exists ($(echo $(lab_namespaces))):" \
+	    die "lab '$PFX' exists ($(lab_namespaces | paste -sd' ' -)):" \
 	    "$PROG -p $PFX down first"
 	# Check every spec before building anything.
 	i=0 names=" "
@@ -280,8 +287,9 @@ cmd_up()
 		/mtu=*)
 			m=${opt#/mtu=}
 			case $m in ''|*[!0-9]*) die "bad mtu in '$spec'" ;; esac
-			[ "$m" -ge 576 ] && [ "$m" -le 1500 ] ||
-			    die "mtu in '$spec' not in 576..1500"
+			if [ "$m" -lt 576 ] || [ "$m" -gt 1500 ]; then
+				die "mtu in '$spec' not in 576..1500"
+			fi
 			;;
 		*) die "bad option '$opt' in '$spec' (only /mtu=N)" ;;
 		esac

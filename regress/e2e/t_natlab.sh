@@ -75,7 +75,7 @@ cli_body()
 		# shellcheck disable=SC2086
 		atf_check -s exit:1 -o empty -e match:"natlab.sh: " \
 		    "$NATLAB" -p "$p" up $bad
-		[ -z "$(ip netns list | grep "^$p-")" ] ||
+		! ip netns list | grep -q "^$p-" ||
 		    atf_fail "'$bad' left namespaces behind"
 	done
 	atf_check -s exit:2 -e match:usage "$NATLAB" up a:public
@@ -84,7 +84,8 @@ cli_body()
 	atf_check -s exit:1 -e match:"lab '$p' exists" \
 	    "$NATLAB" -p "$p" up z:public
 	[ "$(ip netns list | grep -c "^$p-")" = 10 ] ||
-	    atf_fail "expected 10 namespaces:" $(ip netns list | grep "^$p-")
+	    atf_fail "expected 10 namespaces: $(ip netns list | grep "^$p-" |
+	    paste -sd' ' -)"
 	atf_check -o inline:"203.0.113.11\n" $NL addr a
 	atf_check -o inline:"192.168.2.2\n" $NL addr b
 	atf_check -o inline:"203.0.113.12\n" $NL pub b
@@ -106,7 +107,7 @@ cli_body()
 	cb_until 5 has_pids "$p-a" ||
 	    atf_fail "sleep did not start in $p-a"
 	atf_check $NL down
-	[ -z "$(ip netns list | grep "^$p-")" ] || atf_fail "down left some"
+	! ip netns list | grep -q "^$p-" || atf_fail "down left some"
 	atf_check $NL down
 }
 cli_cleanup()
@@ -142,7 +143,7 @@ public_cone_body()
 	    > listen.out 2>&1 &
 	lp=$!
 	cb_until 5 grep -qx "203.0.113.12:40003" listen.out ||
-	    atf_fail "no mapping:" $(cat listen.out)
+	    atf_fail "no mapping: $(paste -sd' ' listen.out)"
 	atf_check -s exit:1 -o inline:"timeout\n" \
 	    $NL exec edge $PROBE udp-probe -t 1 -l 3479 203.0.113.12:40003
 	wait $lp
@@ -179,7 +180,7 @@ symmetric_body()
 	try=0 differ=
 	while [ $try -lt 3 ]; do
 		$NL exec s $PROBE udp-probe -l $((40000 + try)) 203.0.113.1:3478 \
-		    203.0.113.12:3478 > seen || atf_fail "probe:" $(cat seen)
+		    203.0.113.12:3478 > seen || atf_fail "probe: $(paste -sd' ' seen)"
 		cat seen
 		a=$(sed -n 1p seen) b=$(sed -n 2p seen)
 		[ "${a%:*}" = 203.0.113.11 ] && [ "${b%:*}" = 203.0.113.11 ] ||
@@ -266,14 +267,14 @@ mtu_body()
 	# The node's own link is 1500: only the router can tell it.
 	atf_check -o match:"mtu 1500" $NL exec m ip link show eth0
 	atf_check -s exit:1 -o match:"mtu ?= ?1280" -e ignore \
-	    $NL exec m ping -M do -c 2 -i 0.2 -W 1 -s 1300 203.0.113.1
-	atf_check -o ignore $NL exec m ping -M do -c 1 -W 2 -s 1200 203.0.113.1
+	    $NL exec m ping -M "do" -c 2 -i 0.2 -W 1 -s 1300 203.0.113.1
+	atf_check -o ignore $NL exec m ping -M "do" -c 1 -W 2 -s 1200 203.0.113.1
 	atf_check -s exit:1 -o ignore -e match:"mtu=1280" \
-	    $NL exec edge ping -M do -c 1 -W 1 -s 1300 203.0.113.11
-	atf_check -o ignore $NL exec edge ping -M do -c 1 -W 2 -s 1200 \
+	    $NL exec edge ping -M "do" -c 1 -W 1 -s 1300 203.0.113.11
+	atf_check -o ignore $NL exec edge ping -M "do" -c 1 -W 2 -s 1200 \
 	    203.0.113.11
 	# The other node keeps a 1500 path.
-	atf_check -o ignore $NL exec o ping -M do -c 1 -W 2 -s 1400 203.0.113.1
+	atf_check -o ignore $NL exec o ping -M "do" -c 1 -W 2 -s 1400 203.0.113.1
 }
 mtu_cleanup()
 {

@@ -67,7 +67,7 @@ backoff(struct disco *d)
 void
 disco_update_state(struct disco *d)
 {
-	char		 since[32];
+	char		 since[16];
 	struct tm	 tm;
 
 	switch (d->state) {

@@ -148,12 +148,12 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 		    d->conf.registry_host, 0) != 1)
 			goto fail_ssl;
 	}
-	if ((bev = bufferevent_openssl_socket_new(event_base_get_current(),
+	if ((bev = bufferevent_openssl_socket_new(d->c->base,
 	    -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)) == NULL)
 		goto fail_ssl;
 	if ((evcon = evhttp_connection_base_bufferevent_new(
-	    event_base_get_current(), NULL, bev, host, port)) == NULL) {
+	    d->c->base, NULL, bev, host, port)) == NULL) {
 		bufferevent_free(bev);
 		goto fail;
 	}

@@ -73,7 +73,7 @@ fmt_uptime(uint64_t secs, char *buf, size_t len)
 
 /* One table, two renderings: text and JSON. */
 static void
-show_status(const struct ctl_status_main *m, const struct child_status *cs,
+show_status(const struct ctl_status_main *m, struct child_status *cs,
     int ncs)
 {
 	json_t		*o, *arr, *drops;

@@ -33,8 +33,6 @@
 #include "cbp2pd.h"
 #include "log.h"
 
-#define STUN_MAGIC		0x2112a442
-#define STUN_HEADER_LEN		20
 #define IPV4_HEADER_MIN		20
 #define IPV6_HEADER_LEN		40
 
@@ -799,17 +797,6 @@ engine_tun_cb(int fd, short event, void *arg)
 
 /* ---- UDP -> tun ----------------------------------------------------- */
 
-static int
-is_stun(const uint8_t *pkt, size_t len)
-{
-	uint32_t	 magic;
-
-	if (len < STUN_HEADER_LEN || (pkt[0] & 0xc0) != 0)
-		return (0);
-	memcpy(&magic, pkt + 4, sizeof(magic));
-	return (ntohl(magic) == STUN_MAGIC);
-}
-
 /* Address bytes then port bytes: what the cookie is bound to. */
 static size_t
 cookie_src(const struct sockaddr_storage *ss, uint8_t *out)
@@ -1041,7 +1028,7 @@ engine_udp_cb(int fd, short event, void *arg)
 			drop(e, DROP_SHORT);
 			continue;
 		}
-		if (is_stun(in->buf, in->len)) {
+		if (stun_is_stun(in->buf, in->len)) {
 			e->stun_seen++;
 			if (e->stun_cb != NULL)
 				e->stun_cb(in->buf, in->len,

@@ -153,7 +153,7 @@ child_run(struct child *c, int argc, char *argv[], const int *syscalls,
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 
 	/* Everything that opens descriptors happens before the sandbox. */
-	event_init();
+	c->base = event_init();
 	signal_set(&ev_term, SIGTERM, child_sig, c);
 	signal_set(&ev_int, SIGINT, child_sig, c);
 	signal_set(&ev_hup, SIGHUP, child_sig, c);

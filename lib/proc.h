@@ -102,7 +102,7 @@ enum imsg_type {
 #define DISCO_CA_MAX		(12 * 1024)
 #define DISCO_TOKEN_MAX		(8 * 1024)
 #define DISCO_HOST_MAX		256
-#define CHILD_STATE_MAX		128
+#define CHILD_STATE_MAX		192
 
 /* What cbdiscod needs beyond struct child_conf; addresses resolved. */
 struct disco_conf {
@@ -246,6 +246,7 @@ int	 sandbox_check_dir(const char *, char *, size_t);
  */
 struct child {
 	enum proc_id		 id;
+	struct event_base	*base;
 	struct imsgev		*iev;
 	struct child_conf	 conf;
 	int			 have_conf;

@@ -251,7 +251,8 @@ cb_wggo()
 		[ $i -lt $WAIT_STEPS ] || atf_fail "wireguard-go did not start"
 		sleep 0.1
 	done
-	wg set "$ifn" private-key "$key" listen-port "$port" ||
+	# wireguard-go answers on its socket a moment before it can bind.
+	cb_until 5 wg set "$ifn" private-key "$key" listen-port "$port" ||
 	    atf_fail "wg set $ifn"
 	ip -n "$ns" addr add "$addr" dev "$ifn"
 	ip -n "$ns" link set "$ifn" up

@@ -64,7 +64,7 @@ child_conf_fill(struct child_conf *cc)
 	cc->persistent = t->persistent;
 	cc->auto_approve = t->auto_approve;
 	cc->max_peers = t->max_peers;
-	cc->listen_port = t->listen_port;
+	cc->listen_port = env->eng.port;	/* the port bound, if 0 asked */
 	cc->mtu = t->mtu;
 	memcpy(cc->public_key, t->public_key, sizeof(cc->public_key));
 	cc->address = t->address;

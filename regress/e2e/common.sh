@@ -337,3 +337,102 @@ cb_wga()
 	wg show "cb$$a" "$@"
 }
 
+
+# ---- a mesh behind NATs, with an edge ------------------------------------
+
+NATLAB=$TOP/scripts/natlab.sh
+EDGE_IP=203.0.113.1
+
+# cb_edge_certs: a test CA and a certificate for the edge's address.
+cb_edge_certs()
+{
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout ca.key -out ca.crt -subj /CN=cbp2p-test-ca \
+	    -days 2 2>/dev/null || atf_fail "CA"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout edge.key -out edge.csr -subj /CN=edge 2>/dev/null ||
+	    atf_fail "edge key"
+	printf 'subjectAltName=IP:%s\n' "$EDGE_IP" > edge.ext
+	openssl x509 -req -in edge.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -out edge.crt -days 2 -extfile edge.ext \
+	    2>/dev/null || atf_fail "edge certificate"
+	chmod 600 edge.key
+}
+
+# cb_edge_start [EXTRA-YAML]: cbedged in the lab's edge namespace.
+cb_edge_start()
+{
+	mkdir -p "$PWD/empty"
+	chmod 755 "$PWD/empty"
+	cat > edge.yaml <<YAML
+listen: $EDGE_IP:8443
+stun_listen: $EDGE_IP:3478
+certificate: $PWD/edge.crt
+key: $PWD/edge.key
+verify_key: $PWD/keys/es256.pub
+verify_alg: ES256
+issuer: cbp2p-test
+user: _cbp2p
+chroot: $PWD/empty
+${1:-}
+YAML
+	ip netns exec "$LAB-edge" "$OBJ/cbedged" -d -v -f "$PWD/edge.yaml" \
+	    > edge.log 2>&1 < /dev/null &
+	echo $! > edge.pid
+	cb_until 10 ip netns exec "$LAB-edge" python3 -c "
+import socket; socket.create_connection(('$EDGE_IP', 8443), 1)" ||
+	    { cat edge.log; atf_fail "cbedged did not start"; }
+}
+
+cb_edge_stop()
+{
+	[ -f edge.pid ] || return 0
+	kill "$(cat edge.pid)" 2>/dev/null
+	cb_wait_exit "$(cat edge.pid)"
+	rm -f edge.pid
+}
+
+# cb_mesh_node NAME ADDR [JQ-FILTER]: keys, a p2p-mesh token (with its
+# registry token) and a configuration for node NAME of the lab; the
+# filter edits the claims (whitelist, routing).
+cb_mesh_node()
+{
+	# sh has no locals: the helpers called below reuse name and addr.
+	mn=$1 ma=$2 mf=${3:-.}
+	cb_wgkeys "$mn"
+	cb_claims "$mn" p2p-mesh "$ma/24"
+	jq --arg a "$ma/32" '.mesh_config.routing = "direct" |
+	    .wireguard_config.allowed_ips = [$a]' "$mn.claims" |
+	    jq "$mf" > "$mn.claims.new" || atf_fail "claims filter"
+	mv "$mn.claims.new" "$mn.claims"
+	"$CBP2PCTL" token -r -a ES256 -k keys/es256.key "$mn.claims" \
+	    > "$mn.jwt" || atf_fail "token for $mn"
+	chmod 600 "$mn.jwt"
+	cb_config "$mn" ES256 keys "edge:
+  registry: https://$EDGE_IP:8443
+  stun: $EDGE_IP:3478
+  ca: $PWD/ca.crt"
+	"$NATLAB" -p "$LAB" ns "$mn" > "$mn.ns"
+}
+
+# cb_mesh_cleanup: daemons, the edge, the lab.
+cb_mesh_cleanup()
+{
+	for f in *.pid; do
+		[ -f "$f" ] || continue
+		pid=$(cat "$f")
+		for c in $(pgrep -P "$pid" 2>/dev/null); do
+			kill -9 "$c" 2>/dev/null
+		done
+		kill -9 "$pid" 2>/dev/null
+	done
+	[ -f lab ] && "$NATLAB" -p "$(cat lab)" down
+	cb_ns_cleanup
+	return 0
+}
+
+# Peers of node NAME, their keys, one per line.
+cb_peer_keys()
+{
+	cb_ctl "$1" -j peers | jq -r '.[].public_key' | sort
+}

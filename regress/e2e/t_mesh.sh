@@ -1,0 +1,225 @@
+#! /usr/bin/atf-sh
+# p2p-mesh: nodes holding only a token find each other through cbedged
+# and talk directly, also behind NAT (the lab of scripts/natlab.sh).
+
+common()
+{
+	. "$(atf_get_srcdir)/common.sh"
+	LAB=m$$
+}
+
+# mesh_up SPEC...: the lab, the edge, and a node for each NAME:KIND;
+# node i gets 10.99.0.i.  MESH_FILTER_<name> edits a node's claims.
+mesh_up()
+{
+	echo "$LAB" > lab
+	"$NATLAB" -p "$LAB" up "$@" > lab.out 2>&1 ||
+	    { cat lab.out; atf_fail "natlab up"; }
+	cb_user
+	cb_issuer_keys keys
+	cb_edge_certs
+	cb_edge_start "${EDGE_EXTRA:-}"
+	i=1
+	for spec in "$@"; do
+		n=${spec%%:*}
+		eval "f=\${MESH_FILTER_$n:-.}"
+		cb_mesh_node "$n" "10.99.0.$i" "$f"
+		i=$((i + 1))
+	done
+	for spec in "$@"; do
+		cb_start "${spec%%:*}"
+	done
+}
+
+# can_ping NODE ADDR: true when NODE reaches ADDR through the tunnel.
+can_ping()
+{
+	ip netns exec "$(cat "$1.ns")" ping -c 1 -W 1 "$2" >/dev/null 2>&1
+}
+
+wait_ping()
+{
+	cb_until "${3:-30}" can_ping "$1" "$2" ||
+	    atf_fail "$1 cannot reach $2: $(cb_ctl "$1" status)"
+}
+
+atf_test_case direct_nat cleanup
+direct_nat_head()
+{
+	atf_set descr "three p2p-mesh nodes, two behind their own NAT, reach each other directly"
+	atf_set require.user root
+	atf_set timeout 120
+}
+direct_nat_body()
+{
+	common
+	mesh_up n1:public n2:cone n3:cone
+	for a in n1 n2 n3; do
+		i=1
+		for b in n1 n2 n3; do
+			[ "$a" = "$b" ] || wait_ping "$a" "10.99.0.$i"
+			i=$((i + 1))
+		done
+	done
+	for n in n1 n2 n3; do
+		[ "$(cb_peer_keys $n | wc -l)" = 2 ] ||
+		    atf_fail "$n does not have two peers"
+	done
+	# n2's path to n3 goes to n3's NAT, not through the edge.
+	n3pub=$("$NATLAB" -p "$LAB" pub n3)
+	wg show "cb$$n2" endpoints
+	wg show "cb$$n2" endpoints | grep "$(cat n3.pub)" |
+	    grep -q "	$n3pub:[0-9]*$" ||
+	    atf_fail "n2 does not reach n3 at its NAT address $n3pub"
+	cb_ctl n2 status | grep "registered, mesh version" ||
+	    atf_fail "cbdiscod does not say it is registered"
+}
+direct_nat_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case whitelist cleanup
+whitelist_head()
+{
+	atf_set descr "allowed_peers, auto_approve false and max_peers"
+	atf_set require.user root
+	atf_set timeout 120
+}
+whitelist_body()
+{
+	common
+	cb_user
+	# Keys first: the whitelists name them.
+	for n in n1 n2 n3 n4; do cb_wgkeys "$n.k"; done
+	k1=$(cat n1.k.pub) k2=$(cat n2.k.pub) k4=$(cat n4.k.pub)
+	# n1 and n2 allow each other only; n3 is outside every list.  n4
+	# approves nobody by itself and takes at most one peer.
+	MESH_FILTER_n1=".peer_whitelist.allowed_peers = [\"$k2\"]"
+	MESH_FILTER_n2=".peer_whitelist.allowed_peers = [\"$k1\", \"$k4\"]"
+	MESH_FILTER_n4=".peer_whitelist.auto_approve = false |
+	    .peer_whitelist.max_peers = 1"
+	export MESH_FILTER_n1 MESH_FILTER_n2 MESH_FILTER_n4
+	for n in n1 n2 n3 n4; do
+		cp "$n.k.priv" "$n.priv.keep"
+		cp "$n.k.pub" "$n.pub.keep"
+	done
+	# cb_mesh_node makes fresh keys: give it these instead.
+	cb_wgkeys()
+	{
+		cp "$1.priv.keep" "$1.priv"
+		cp "$1.pub.keep" "$1.pub"
+	}
+	mesh_up n1:public n2:cone n3:public n4:public
+	wait_ping n1 10.99.0.2
+	wait_ping n2 10.99.0.1
+	# n3: nobody configures it, so it reaches nobody.
+	sleep 3
+	! can_ping n3 10.99.0.1 || atf_fail "n3 reached n1"
+	! can_ping n3 10.99.0.2 || atf_fail "n3 reached n2"
+	cb_peer_keys n1 | grep -q "$(cat n3.pub)" && atf_fail "n1 has n3"
+	[ "$(cb_peer_keys n1)" = "$k2" ] || atf_fail "n1 has other peers"
+	cb_ctl n1 pending | grep -q "$(cat n3.pub)" ||
+	    atf_fail "n3 is not pending at n1"
+	# n4: everyone pending until approved, and then one peer at most.
+	[ -z "$(cb_peer_keys n4)" ] || atf_fail "n4 configured a peer itself"
+	[ "$(cb_ctl n4 pending | wc -l)" = 3 ] ||
+	    atf_fail "n4 should have 3 pending peers"
+	! can_ping n2 10.99.0.4 || atf_fail "n2 reached n4 before approval"
+	atf_check -s exit:0 -o match:approved "$CBP2PCTL" -s n4.sock \
+	    approve "$k2"
+	wait_ping n2 10.99.0.4
+	wait_ping n4 10.99.0.2
+	atf_check -s exit:0 -o ignore "$CBP2PCTL" -s n4.sock approve "$k1"
+	sleep 2
+	[ "$(cb_peer_keys n4 | wc -l)" = 1 ] ||
+	    atf_fail "n4 exceeds max_peers 1"
+	cb_ctl n4 pending | grep -q "$k1" || atf_fail "n1 not pending at n4"
+}
+whitelist_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case expiry cleanup
+expiry_head()
+{
+	atf_set descr "a node that dies leaves the others' lists within the TTL; it comes back on restart"
+	atf_set require.user root
+	atf_set timeout 120
+}
+expiry_body()
+{
+	common
+	EDGE_EXTRA="ttl: 4"
+	mesh_up n1:public n2:cone n3:cone
+	wait_ping n1 10.99.0.3
+	n3=$(cat n3.pub)
+	pid=$(cat n3.pid)
+	for c in $(pgrep -P "$pid"); do kill -9 "$c"; done
+	kill -9 "$pid"
+	start=$(date +%s)
+	cb_until 15 sh -c "! $CBP2PCTL -j -s n1.sock peers | grep -q '$n3'" ||
+	    atf_fail "n3 still a peer of n1"
+	took=$(($(date +%s) - start))
+	echo "n3 left n1's peers after $took s (ttl 4)"
+	[ "$(cb_peer_keys n2 | grep -c "$n3")" = 0 ] ||
+	    cb_until 5 sh -c "! $CBP2PCTL -j -s n2.sock peers | grep -q '$n3'" ||
+	    atf_fail "n3 still a peer of n2"
+	cb_start n3
+	wait_ping n1 10.99.0.3
+	wait_ping n3 10.99.0.2
+}
+expiry_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case edge_restart cleanup
+edge_restart_head()
+{
+	atf_set descr "direct paths work while cbedged is down; nodes register again when it returns"
+	atf_set require.user root
+	atf_set timeout 150
+}
+edge_restart_body()
+{
+	common
+	mesh_up n1:public n2:cone
+	wait_ping n1 10.99.0.2
+	wait_ping n2 10.99.0.1
+	cb_edge_stop
+	cb_until 40 sh -c "$CBP2PCTL -s n2.sock status | grep -q 'registry unreachable'" ||
+	    atf_fail "n2 does not report the registry down"
+	cb_ctl n2 status
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+	cb_ping "$(cat n2.ns)" 10.99.0.1
+	[ "$(cb_peer_keys n1)" = "$(cat n2.pub)" ] || atf_fail "n1 lost n2"
+	cb_edge_start
+	cb_until 60 sh -c "$CBP2PCTL -s n1.sock status | grep -q 'registered, mesh' && $CBP2PCTL -s n2.sock status | grep -q 'registered, mesh'" ||
+	    atf_fail "nodes did not register again"
+	[ "$(ip netns exec "$LAB-edge" python3 -c "
+import http.client, json, ssl
+c = ssl.create_default_context(cafile='ca.crt')
+h = http.client.HTTPSConnection('$EDGE_IP', 8443, context=c, timeout=5)
+h.request('GET', '/v1/health')
+print(json.loads(h.getresponse().read())['registrations'])")" = 2 ] ||
+	    atf_fail "the edge does not hold both registrations"
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+}
+edge_restart_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case direct_nat
+	atf_add_test_case whitelist
+	atf_add_test_case expiry
+	atf_add_test_case edge_restart
+}

@@ -1127,8 +1127,244 @@ ATF_TC_BODY(names, tc)
 	ATF_CHECK_STREQ(routing_mode_name(ROUTING_RELAY), "relay");
 }
 
+/* A registry token's claims (doc/registry.md) for a fresh key. */
+static json_t *
+regclaims_new(uint8_t pub[WG_KEY_LEN])
+{
+	uint8_t	 priv[WG_KEY_LEN];
+	json_t	*c;
+
+	wgkey_generate(priv);
+	ATF_REQUIRE(wgkey_public(pub, priv) == 0);
+	c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
+	    "iss", ISSUER, "aud", AUDIENCE, "sub", "node-1",
+	    "exp", (json_int_t)(NOW + HOUR), "nbf", (json_int_t)(NOW - 60),
+	    "token_use", "registry", "public_key", b64key(pub),
+	    "mesh", "10.99.0.0/16");
+	ATF_REQUIRE(c != NULL);
+	sodium_memzero(priv, sizeof(priv));
+	return (c);
+}
+
+static int
+regverify(const char *tok, enum jwt_keyalg alg, const void *key,
+    size_t keylen, struct regtoken *rt, char *err)
+{
+	return (regtoken_verify(tok, strlen(tok), alg, key, keylen, ISSUER,
+	    AUDIENCE, NOW, rt, err, CFG_ERR_MAX));
+}
+
+/* Mint c under HS256; regtoken_verify must refuse it naming want. */
+static void
+regrefused(json_t *c, const char *want)
+{
+	struct regtoken	 rt;
+	char		 err[CFG_ERR_MAX] = "", *tok;
+
+	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
+	memset(&rt, 0xa5, sizeof(rt));
+	ATF_REQUIRE_EQ(regverify(tok, KEYALG_HS256, hs_secret, HS_LEN, &rt,
+	    err), -1);
+	require_err(err, want);
+	ATF_REQUIRE_MSG(all_zero(&rt, sizeof(rt)), "regtoken not cleared");
+	free(tok);
+	json_decref(c);
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_accept);
+ATF_TC_BODY(regtoken_accept, tc)
+{
+	static const enum jwt_keyalg algs[] = { KEYALG_RS256, KEYALG_ES256,
+	    KEYALG_HS256 };
+	struct keypair	 kp;
+	struct regtoken	 rt;
+	uint8_t		 pub[WG_KEY_LEN];
+	const void	*skey, *vkey;
+	size_t		 slen, vlen, i;
+	char		 err[CFG_ERR_MAX], *tok;
+	json_t		*c;
+
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		memset(&kp, 0, sizeof(kp));
+		skey = vkey = hs_secret;
+		slen = vlen = HS_LEN;
+		if (algs[i] != KEYALG_HS256) {
+			keypair_gen(&kp, algs[i]);
+			skey = kp.priv;
+			slen = kp.privlen;
+			vkey = kp.pub;
+			vlen = kp.publen;
+		}
+		c = regclaims_new(pub);
+		tok = mint(c, algs[i], skey, slen);
+		if (regverify(tok, algs[i], vkey, vlen, &rt, err) != 0)
+			atf_tc_fail("%s: %s", keyalg_name(algs[i]), err);
+		ATF_CHECK(memcmp(rt.public_key, pub, WG_KEY_LEN) == 0);
+		ATF_CHECK_STREQ(rt.mesh, "10.99.0.0/16");
+		ATF_CHECK_STREQ(rt.sub, "node-1");
+		ATF_CHECK_EQ(rt.exp, NOW + HOUR);
+		/* Signed by one key, refused by another algorithm's. */
+		if (algs[i] != KEYALG_HS256)
+			ATF_CHECK_EQ(regverify(tok, KEYALG_HS256, hs_secret,
+			    HS_LEN, &rt, err), -1);
+		free(tok);
+		json_decref(c);
+		keypair_free(&kp);
+	}
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_mesh_longest);
+ATF_TC_BODY(regtoken_mesh_longest, tc)
+{
+	struct regtoken	 rt;
+	uint8_t		 pub[WG_KEY_LEN];
+	char		 err[CFG_ERR_MAX], *tok;
+	json_t		*c;
+
+	/* The longest mesh and every allowed character. */
+	c = regclaims_new(pub);
+	claims_set(c, "mesh", json_string("Az09._:/-"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
+	if (regverify(tok, KEYALG_HS256, hs_secret, HS_LEN, &rt, err) != 0)
+		atf_tc_fail("%s", err);
+	ATF_CHECK_EQ(strlen(rt.mesh), REGTOKEN_MESH_MAX);
+	free(tok);
+	json_decref(c);
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_node_token);
+ATF_TC_BODY(regtoken_node_token, tc)
+{
+	uint8_t	 pub[WG_KEY_LEN];
+	json_t	*c;
+
+	/* A node token holds a private key: never a registry token. */
+	c = claims_new("p2p-mesh", pub);
+	claims_set(c, "token_use", json_string("registry"));
+	claims_set(c, "public_key", json_string(b64key(pub)));
+	claims_set(c, "mesh", json_string("m"));
+	regrefused(c, "wireguard_config");
+	regrefused(claims_new("p2p-mesh", NULL), "wireguard_config");
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_token_use);
+ATF_TC_BODY(regtoken_token_use, tc)
+{
+	uint8_t	 pub[WG_KEY_LEN];
+	json_t	*c;
+
+	c = regclaims_new(pub);
+	claims_set(c, "token_use", NULL);
+	regrefused(c, "token_use");
+	c = regclaims_new(pub);
+	claims_set(c, "token_use", json_string("node"));
+	regrefused(c, "token_use");
+	c = regclaims_new(pub);
+	claims_set(c, "token_use", json_integer(1));
+	regrefused(c, "token_use");
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_public_key);
+ATF_TC_BODY(regtoken_public_key, tc)
+{
+	uint8_t	 pub[WG_KEY_LEN];
+	json_t	*c;
+
+	c = regclaims_new(pub);
+	claims_set(c, "public_key", NULL);
+	regrefused(c, "public_key");
+	c = regclaims_new(pub);
+	claims_set(c, "public_key", json_string("not base64!"));
+	regrefused(c, "public_key");
+	c = regclaims_new(pub);
+	/* 31 bytes of base64. */
+	claims_set(c, "public_key", json_string(
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="));
+	regrefused(c, "public_key");
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_mesh);
+ATF_TC_BODY(regtoken_mesh, tc)
+{
+	uint8_t	 pub[WG_KEY_LEN];
+	char	 longmesh[REGTOKEN_MESH_MAX + 2];
+	json_t	*c;
+
+	c = regclaims_new(pub);
+	claims_set(c, "mesh", NULL);
+	regrefused(c, "mesh");
+	c = regclaims_new(pub);
+	claims_set(c, "mesh", json_string(""));
+	regrefused(c, "mesh");
+	c = regclaims_new(pub);
+	claims_set(c, "mesh", json_string("a mesh"));
+	regrefused(c, "mesh");
+	c = regclaims_new(pub);
+	claims_set(c, "mesh", json_string("mesh\"x"));
+	regrefused(c, "mesh");
+	c = regclaims_new(pub);
+	claims_set(c, "mesh", json_integer(7));
+	regrefused(c, "mesh");
+	memset(longmesh, 'm', sizeof(longmesh) - 1);
+	longmesh[sizeof(longmesh) - 1] = '\0';
+	c = regclaims_new(pub);
+	claims_set(c, "mesh", json_string(longmesh));
+	regrefused(c, "mesh");
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_expired);
+ATF_TC_BODY(regtoken_expired, tc)
+{
+	uint8_t	 pub[WG_KEY_LEN];
+	json_t	*c;
+
+	c = regclaims_new(pub);
+	claims_set(c, "exp", json_integer(NOW - 1));
+	regrefused(c, "exp");
+	c = regclaims_new(pub);
+	claims_set(c, "exp", json_integer(NOW));
+	regrefused(c, "exp");
+	c = regclaims_new(pub);
+	claims_set(c, "exp", NULL);
+	regrefused(c, "exp");
+	c = regclaims_new(pub);
+	claims_set(c, "nbf", json_integer(NOW + 60));
+	regrefused(c, "nbf");
+	c = regclaims_new(pub);
+	claims_set(c, "iss", json_string("https://other.example"));
+	regrefused(c, "iss");
+}
+
+ATF_TC_WITHOUT_HEAD(regtoken_other_key);
+ATF_TC_BODY(regtoken_other_key, tc)
+{
+	static const unsigned char other[] =
+	    "another-secret-another-secret-another-secret";
+	struct regtoken	 rt;
+	uint8_t		 pub[WG_KEY_LEN];
+	char		 err[CFG_ERR_MAX], *tok;
+	json_t		*c;
+
+	c = regclaims_new(pub);
+	tok = mint(c, KEYALG_HS256, other, sizeof(other) - 1);
+	ATF_CHECK_EQ(regverify(tok, KEYALG_HS256, hs_secret, HS_LEN, &rt,
+	    err), -1);
+	require_err(err, "signature");
+	free(tok);
+	json_decref(c);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, regtoken_accept);
+	ATF_TP_ADD_TC(tp, regtoken_mesh_longest);
+	ATF_TP_ADD_TC(tp, regtoken_node_token);
+	ATF_TP_ADD_TC(tp, regtoken_token_use);
+	ATF_TP_ADD_TC(tp, regtoken_public_key);
+	ATF_TP_ADD_TC(tp, regtoken_mesh);
+	ATF_TP_ADD_TC(tp, regtoken_expired);
+	ATF_TP_ADD_TC(tp, regtoken_other_key);
 	ATF_TP_ADD_TC(tp, accept_rs256);
 	ATF_TP_ADD_TC(tp, accept_es256);
 	ATF_TP_ADD_TC(tp, accept_hs256);

@@ -1,0 +1,300 @@
+/*
+ * cbedged: the edge server of a cbp2p mesh.  Started as root, it reads
+ * its configuration, loads the TLS certificate and key and the token
+ * verification key, binds its sockets, and then chroots, drops to the
+ * unprivileged user and installs its seccomp filter before the event
+ * loop reads the first byte from the network.
+ */
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <err.h>
+#include <errno.h>
+#include <pwd.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "cbedged.h"
+#include "log.h"
+#include "proc.h"
+
+#ifndef nitems
+#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
+#endif
+
+#define FDS_PER_POLL	2	/* a long poll's connection, and slack */
+
+static struct edge	 edge_env;
+struct edge		*edge = &edge_env;
+
+/* Beyond the sandbox's common list: serving TCP connections. */
+static const int edge_syscalls[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(shutdown),
+	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
+	SCMP_SYS(getpeername),
+};
+
+static __dead void
+usage(void)
+{
+	extern char	*__progname;
+
+	fprintf(stderr, "usage: %s [-dnv] [-f file]\n", __progname);
+	exit(1);
+}
+
+/* "a.b.c.d:port" or "[v6]:port", validated by the parser, into ss. */
+static int
+addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	char			 host[CFG_ENDPOINT_MAX];
+	const char		*colon, *end;
+	unsigned long		 port;
+	size_t			 len;
+
+	memset(ss, 0, sizeof(*ss));
+	if ((colon = strrchr(s, ':')) == NULL)
+		return (-1);
+	port = strtoul(colon + 1, NULL, 10);
+	if (port == 0 || port > UINT16_MAX)
+		return (-1);
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL || end + 1 != colon)
+			return (-1);
+		len = (size_t)(end - s - 1);
+		if (len >= sizeof(host))
+			return (-1);
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return (-1);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof(*sin6);
+		return (0);
+	}
+	len = (size_t)(colon - s);
+	if (len >= sizeof(host))
+		return (-1);
+	memcpy(host, s, len);
+	host[len] = '\0';
+	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return (-1);
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	*sslen = sizeof(*sin);
+	return (0);
+}
+
+int
+edge_bind(const char *addr, int type, char *err, size_t errlen)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 fd, on = 1, off = 0;
+
+	if (addr_parse(addr, &ss, &sslen) == -1) {
+		snprintf(err, errlen, "%s: not a numeric address:port", addr);
+		return (-1);
+	}
+	if ((fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR,
+	    &on, sizeof(on)) == -1)
+		goto fail;
+	/* "[::]:port" serves IPv4 too. */
+	if (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &off, sizeof(off)) == -1)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, sslen) == -1)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, EDGE_HTTP_BACKLOG) == -1)
+		goto fail;
+	return (fd);
+fail:
+	snprintf(err, errlen, "%s: %s", addr, strerror(errno));
+	close(fd);
+	return (-1);
+}
+
+static void
+edge_sig(int sig, short ev, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("received signal %d, exiting", sig);
+		event_base_loopbreak(edge->base);
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: cbedged does not reload; restart it to "
+		    "change its configuration");
+		break;
+	}
+}
+
+/* The chroot: made empty if missing, then checked. */
+static void
+prepare_chroot(const char *dir)
+{
+	char	 err[CFG_ERR_MAX];
+
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if (sandbox_check_dir(dir, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+}
+
+/* Long polls hold connections: bound them by the descriptors we have. */
+static size_t
+polls_max(void)
+{
+	struct rlimit	 rl;
+	size_t		 n = EDGE_POLLS_MAX;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (rl.rlim_cur != RLIM_INFINITY &&
+		    rl.rlim_cur / FDS_PER_POLL < n)
+			n = rl.rlim_cur / FDS_PER_POLL;
+	}
+	return (n);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct event		*ev_term, *ev_int, *ev_hup;
+	struct reg_limits	 limits;
+	char			 err[CFG_ERR_MAX];
+	const char		*conffile = EDGE_DEFAULT_CONF;
+	uint8_t			 hashkey[16];
+	int			 ch, noaction = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			edge->foreground = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	edge->http_fd = edge->stun_fd = -1;
+
+	if (edge_conf_load(conffile, &edge->conf, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if ((edge->ssl_ctx = httpd_tls_init(&edge->conf, err,
+	    sizeof(err))) == NULL)
+		errx(1, "%s", err);
+	if (noaction) {
+		fprintf(stderr, "configuration OK\n");
+		SSL_CTX_free(edge->ssl_ctx);
+		edge_conf_free(&edge->conf);
+		exit(0);
+	}
+	if (geteuid() != 0)
+		errx(1, "need root privileges");
+	if (getpwnam(edge->conf.user) == NULL)
+		errx(1, "unknown user %s", edge->conf.user);
+
+	log_init(edge->foreground, LOG_DAEMON);
+	log_procinit("cbedged");
+	log_setjson(edge->conf.log_format == LOGFMT_JSON);
+	log_setverbose(verbose > edge->conf.log_verbose ? verbose :
+	    edge->conf.log_verbose);
+	prepare_chroot(edge->conf.chroot_dir);
+	edge->polls_max = polls_max();
+
+	/* Bind now, so that an address in use is said on the terminal. */
+	if ((edge->http_fd = edge_bind(edge->conf.listen, SOCK_STREAM, err,
+	    sizeof(err))) == -1)
+		fatalx("listen %s", err);
+	if (stund_init(edge, err, sizeof(err)) == -1)
+		fatalx("stun_listen %s", err);
+	if (!edge->foreground && daemon(0, 0) == -1)
+		fatal("daemon");
+
+	if ((edge->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	limits.ttl = edge->conf.ttl;
+	limits.max_peers_per_mesh = edge->conf.max_peers_per_mesh;
+	limits.max_meshes = edge->conf.max_meshes;
+	if ((edge->reg = registry_new(&limits, httpd_mesh_changed,
+	    edge)) == NULL)
+		fatal("registry_new");
+	arc4random_buf(hashkey, sizeof(hashkey));
+	ratelimit_init(&edge->http_rl, edge->conf.rate, edge->conf.burst,
+	    hashkey);
+	arc4random_buf(hashkey, sizeof(hashkey));
+	ratelimit_init(&edge->stun_rl, edge->conf.rate, edge->conf.burst,
+	    hashkey);
+	if (httpd_init(edge, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+
+	if ((ev_term = evsignal_new(edge->base, SIGTERM, edge_sig,
+	    NULL)) == NULL ||
+	    (ev_int = evsignal_new(edge->base, SIGINT, edge_sig,
+	    NULL)) == NULL ||
+	    (ev_hup = evsignal_new(edge->base, SIGHUP, edge_sig,
+	    NULL)) == NULL)
+		fatalx("evsignal_new failed");
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	sandbox_enter(edge->conf.chroot_dir, edge->conf.user, edge_syscalls,
+	    nitems(edge_syscalls));
+	httpd_start(edge);
+	stund_start(edge);
+	log_info("started: registry on https://%s, ttl %u s, up to %zu long "
+	    "polls", edge->conf.listen, edge->conf.ttl, edge->polls_max);
+
+	event_base_dispatch(edge->base);
+
+	httpd_shutdown(edge);
+	stund_shutdown(edge);
+	registry_free(edge->reg);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_base_free(edge->base);
+	edge_conf_free(&edge->conf);
+	log_info("exiting");
+	return (0);
+}

@@ -1,0 +1,638 @@
+/*
+ * The registry over HTTPS: libevent's evhttp on an OpenSSL bufferevent
+ * per connection, TLS 1.3 only.  Every request goes through one
+ * handler: rate limit, route, method, size, token, then the registry.
+ * Every refusal is a 4xx with {"error": "..."}, counted by reason, and
+ * changes nothing.  Long polls wait on a list until their mesh changes
+ * or their timer fires.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "cbedged.h"
+#include "log.h"
+
+#define BEARER		"Bearer "
+#define ADDR_STR_MAX	64
+#define KEY_PREFIX	8	/* characters of a key in log lines */
+#define POLLS_PER_PEER	2	/* a reconnecting node may hold two */
+
+enum route_id {
+	R_REGISTER,
+	R_HEARTBEAT,
+	R_PEERS,
+	R_LEAVE,
+	R_HEALTH
+};
+
+static const struct route {
+	const char	*path;
+	enum route_id	 id;
+	int		 method;
+	const char	*allow;
+} routes[] = {
+	{ "/v1/register",	R_REGISTER,	EVHTTP_REQ_POST,	"POST" },
+	{ "/v1/heartbeat",	R_HEARTBEAT,	EVHTTP_REQ_POST,	"POST" },
+	{ "/v1/peers",		R_PEERS,	EVHTTP_REQ_GET,		"GET" },
+	{ "/v1/peers/self",	R_LEAVE,	EVHTTP_REQ_DELETE,	"DELETE" },
+	{ "/v1/health",		R_HEALTH,	EVHTTP_REQ_GET,		"GET" },
+};
+
+static void	 poll_answer(struct edge *, struct poll *);
+
+uint64_t
+edge_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static const char *
+ssl_error(void)
+{
+	static char	 buf[256];
+	unsigned long	 e;
+
+	if ((e = ERR_get_error()) == 0)
+		return ("unknown error");
+	ERR_error_string_n(e, buf, sizeof(buf));
+	ERR_clear_error();
+	return (buf);
+}
+
+/*
+ * The TLS context: TLS 1.3 only, certificate and key loaded now (as
+ * root, before the chroot hides them), no session resumption (no ticket
+ * keys to keep, no cache to bound).
+ */
+SSL_CTX *
+httpd_tls_init(const struct edge_conf *c, char *err, size_t errlen)
+{
+	struct stat	 st;
+	SSL_CTX		*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new: %s", ssl_error());
+		return (NULL);
+	}
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
+		snprintf(err, errlen, "TLS 1.3: %s", ssl_error());
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_use_certificate_chain_file(ctx, c->certificate) != 1) {
+		snprintf(err, errlen, "certificate %s: %s", c->certificate,
+		    ssl_error());
+		goto fail;
+	}
+	if (stat(c->key, &st) == -1) {
+		snprintf(err, errlen, "key %s: %s", c->key, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 &&
+	    st.st_uid != geteuid()) || (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "key %s: must be a regular file owned "
+		    "by root, mode 0600 or stricter", c->key);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1) {
+		snprintf(err, errlen, "key %s: %s", c->key, ssl_error());
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "key %s does not match certificate %s",
+		    c->key, c->certificate);
+		goto fail;
+	}
+	return (ctx);
+fail:
+	SSL_CTX_free(ctx);
+	return (NULL);
+}
+
+/*
+ * One TLS bufferevent per connection.  evhttp would fall back to a plain
+ * one if we returned NULL, so a failure here is fatal: never serve the
+ * registry in clear text.
+ */
+static struct bufferevent *
+httpd_bevcb(struct event_base *base, void *arg)
+{
+	struct edge		*e = arg;
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if ((ssl = SSL_new(e->ssl_ctx)) == NULL)
+		fatalx("%s: SSL_new: %s", __func__, ssl_error());
+	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		fatalx("%s: cannot make a TLS bufferevent", __func__);
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
+}
+
+/* The rate limiter's key: the IPv4 address, or the IPv6 one. */
+size_t
+edge_addr_key(const struct sockaddr *sa, uint8_t key[RATELIMIT_KEY_MAX])
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+
+	if (sa == NULL)
+		return (0);
+	switch (sa->sa_family) {
+	case AF_INET:
+		sin = (const struct sockaddr_in *)sa;
+		memcpy(key, &sin->sin_addr, 4);
+		return (4);
+	case AF_INET6:
+		sin6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memcpy(key, &sin6->sin6_addr.s6_addr[12], 4);
+			return (4);
+		}
+		memcpy(key, &sin6->sin6_addr, 16);
+		return (16);
+	}
+	return (0);
+}
+
+static const char *
+peer_name(struct evhttp_request *req, char *buf, size_t len)
+{
+	struct evhttp_connection	*evcon;
+	char				*addr = NULL;
+	ev_uint16_t			 port = 0;
+
+	if ((evcon = evhttp_request_get_connection(req)) == NULL) {
+		strlcpy(buf, "(gone)", len);
+		return (buf);
+	}
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	snprintf(buf, len, "%s:%u", addr != NULL ? addr : "?", port);
+	return (buf);
+}
+
+static const char *
+status_phrase(int status)
+{
+	switch (status) {
+	case 200:
+		return ("OK");
+	case 400:
+		return ("Bad Request");
+	case 401:
+		return ("Unauthorized");
+	case 403:
+		return ("Forbidden");
+	case 404:
+		return ("Not Found");
+	case 405:
+		return ("Method Not Allowed");
+	case 409:
+		return ("Conflict");
+	case 413:
+		return ("Payload Too Large");
+	case 429:
+		return ("Too Many Requests");
+	default:
+		return ("Service Unavailable");
+	}
+}
+
+/* Send j (its reference is taken); NULL j means we ran out of memory. */
+static void
+send_json(struct evhttp_request *req, int status, json_t *j)
+{
+	static const char	 oom[] = "{\"error\": \"out of memory\"}\n";
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evbuffer		*out = evhttp_request_get_output_buffer(req);
+	char			*s = NULL;
+
+	if (j != NULL)
+		s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (s == NULL) {
+		status = reg_reason_status(REG_NO_MEMORY);
+		evbuffer_add(out, oom, sizeof(oom) - 1);
+	} else {
+		evbuffer_add(out, s, strlen(s));
+		evbuffer_add(out, "\n", 1);
+		free(s);
+	}
+	evhttp_send_reply(req, status, status_phrase(status), NULL);
+}
+
+static void
+refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
+    const char *msg)
+{
+	char	 who[ADDR_STR_MAX];
+
+	e->refused[r]++;
+	log_debug("refused %s from %s: %d %s: %s",
+	    evhttp_request_get_uri(req), peer_name(req, who, sizeof(who)),
+	    reg_reason_status(r), reg_reason_name(r), msg);
+	send_json(req, reg_reason_status(r), json_pack("{s:s}", "error",
+	    msg));
+}
+
+/*
+ * The bearer token: a registry token, verified.  A well-signed token
+ * that is not a registry token (a node token, another token_use) is
+ * 403; anything else wrong with it is 401.
+ */
+static enum reg_reason
+authorize(struct edge *e, struct evhttp_request *req, struct regtoken *tok,
+    char *err, size_t errlen)
+{
+	static const char	*forbidden[] = { "token: wireguard_config:",
+	    "token: token_use:" };
+	const struct edge_conf	*c = &e->conf;
+	const char		*h;
+	size_t			 i, len;
+
+	h = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (h == NULL || strncasecmp(h, BEARER, sizeof(BEARER) - 1) != 0) {
+		snprintf(err, errlen, "missing Authorization: Bearer token");
+		return (REG_BAD_TOKEN);
+	}
+	h += sizeof(BEARER) - 1;
+	while (*h == ' ')
+		h++;
+	if ((len = strlen(h)) == 0 || len > TOKEN_MAX_LEN) {
+		snprintf(err, errlen, "malformed bearer token");
+		return (REG_BAD_TOKEN);
+	}
+	if (regtoken_verify(h, len, c->verify_alg, c->verify_key,
+	    c->verify_key_len, c->issuer, c->audience, time(NULL), tok, err,
+	    errlen) == -1) {
+		for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
+			if (strncmp(err, forbidden[i],
+			    strlen(forbidden[i])) == 0)
+				return (REG_FORBIDDEN);
+		return (REG_BAD_TOKEN);
+	}
+	return (REG_OK);
+}
+
+static const char *
+key_prefix(const struct regtoken *tok, char *buf)
+{
+	char	 b64[WG_KEY_B64_LEN + 1];
+
+	wgkey_to_b64(b64, tok->public_key);
+	strlcpy(buf, b64, KEY_PREFIX + 1);
+	return (buf);
+}
+
+static void
+health(struct edge *e, struct evhttp_request *req)
+{
+	json_t	*refused, *j;
+	int	 r;
+
+	if ((refused = json_object()) == NULL) {
+		send_json(req, 503, NULL);
+		return;
+	}
+	for (r = REG_OK + 1; r < REG_REASON_MAX; r++)
+		json_object_set_new(refused, reg_reason_name(r),
+		    json_integer((json_int_t)e->refused[r]));
+	j = json_pack("{s:I, s:I, s:o, s:{s:I, s:I}, s:I}",
+	    "registrations", (json_int_t)registry_nodes(e->reg),
+	    "meshes", (json_int_t)registry_meshes(e->reg),
+	    "refused", refused,
+	    "stun", "answered", (json_int_t)e->stun_answered,
+	    "refused", (json_int_t)e->stun_refused,
+	    "long_polls", (json_int_t)e->npolls);
+	send_json(req, 200, j);
+}
+
+static int
+parse_u64(const char *s, uint64_t *v)
+{
+	char		*end;
+	uintmax_t	 n;
+
+	if (s[0] < '0' || s[0] > '9')
+		return (-1);
+	errno = 0;
+	n = strtoumax(s, &end, 10);
+	if (*end != '\0' || errno != 0 || n > UINT64_MAX)
+		return (-1);
+	*v = (uint64_t)n;
+	return (0);
+}
+
+static void
+poll_free(struct edge *e, struct poll *p)
+{
+	TAILQ_REMOVE(&e->polls, p, entry);
+	e->npolls--;
+	event_free(p->timer);
+	free(p);
+}
+
+static void
+poll_answer(struct edge *e, struct poll *p)
+{
+	send_json(p->req, 200, registry_peers(e->reg, &p->tok));
+	poll_free(e, p);
+}
+
+static void
+poll_timeout(int fd, short ev, void *arg)
+{
+	poll_answer(edge, arg);
+}
+
+/* The registry's change callback: wake the long polls of that mesh. */
+void
+httpd_mesh_changed(const char *mesh, uint64_t version, void *arg)
+{
+	struct edge	*e = arg;
+	struct poll	*p, *np;
+
+	log_debug("mesh %s: version %" PRIu64, mesh, version);
+	TAILQ_FOREACH_SAFE(p, &e->polls, entry, np) {
+		if (strcmp(p->tok.mesh, mesh) == 0 && p->since != version)
+			poll_answer(e, p);
+	}
+}
+
+static void
+peers(struct edge *e, struct evhttp_request *req, const struct regtoken *tok)
+{
+	struct evkeyvalq	 q;
+	struct evkeyval		*kv;
+	struct poll		*p;
+	const char		*query;
+	uint64_t		 since = 0, wait = 0, version;
+	struct timeval		 tv;
+	size_t			 inmesh = 0;
+	int			 have_since = 0, have_wait = 0;
+
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
+		refuse(e, req, REG_BAD_REQUEST, "malformed query string");
+		goto done;
+	}
+	TAILQ_FOREACH(kv, &q, next) {
+		if (strcmp(kv->key, "since") == 0 && !have_since) {
+			if (parse_u64(kv->value, &since) == -1) {
+				refuse(e, req, REG_BAD_REQUEST, "since: must "
+				    "be a version number");
+				goto done;
+			}
+			have_since = 1;
+		} else if (strcmp(kv->key, "wait") == 0 && !have_wait) {
+			if (parse_u64(kv->value, &wait) == -1 ||
+			    wait > REG_WAIT_MAX) {
+				refuse(e, req, REG_BAD_REQUEST, "wait: must "
+				    "be 0..30 seconds");
+				goto done;
+			}
+			have_wait = 1;
+		} else {
+			refuse(e, req, REG_BAD_REQUEST, "unknown or repeated "
+			    "query parameter");
+			goto done;
+		}
+	}
+	/* Our own bound may be shorter than the protocol's. */
+	if (wait > e->conf.long_poll_max)
+		wait = e->conf.long_poll_max;
+	version = registry_version(e->reg, tok->mesh);
+	if (!have_since || wait == 0 || since != version) {
+		send_json(req, 200, registry_peers(e->reg, tok));
+		goto done;
+	}
+
+	TAILQ_FOREACH(p, &e->polls, entry)
+		if (strcmp(p->tok.mesh, tok->mesh) == 0)
+			inmesh++;
+	if (e->npolls >= e->polls_max || inmesh >=
+	    (size_t)e->conf.max_peers_per_mesh * POLLS_PER_PEER) {
+		refuse(e, req, REG_POLL_LIMIT, "too many long polls waiting; "
+		    "poll again later");
+		goto done;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->timer = evtimer_new(e->base, poll_timeout, p)) == NULL) {
+		free(p);
+		send_json(req, 503, NULL);
+		goto done;
+	}
+	p->req = req;
+	p->tok = *tok;
+	p->since = since;
+	tv.tv_sec = (time_t)wait;
+	tv.tv_usec = 0;
+	evtimer_add(p->timer, &tv);
+	TAILQ_INSERT_TAIL(&e->polls, p, entry);
+	e->npolls++;
+done:
+	evhttp_clear_headers(&q);
+}
+
+static void
+httpd_request(struct evhttp_request *req, void *arg)
+{
+	struct edge		*e = arg;
+	struct evhttp_connection *evcon;
+	const struct evhttp_uri	*uri;
+	const struct route	*rt = NULL;
+	struct evbuffer		*in;
+	struct regtoken		 tok;
+	json_t			*reply = NULL;
+	const char		*path, *body;
+	char			 err[REG_ERR_MAX], msg[REG_ERR_MAX];
+	char			 kp[KEY_PREFIX + 1];
+	uint8_t			 key[RATELIMIT_KEY_MAX];
+	size_t			 i, keylen, len;
+	enum reg_reason		 r;
+
+	evcon = evhttp_request_get_connection(req);
+	keylen = edge_addr_key(evcon != NULL ?
+	    evhttp_connection_get_addr(evcon) : NULL, key);
+	if (keylen == 0 || !ratelimit_allow(&e->http_rl, key, keylen,
+	    edge_now_ms() * 1000000)) {
+		snprintf(msg, sizeof(msg), "over %u requests per second from "
+		    "this address", e->conf.rate);
+		refuse(e, req, REG_RATE_LIMITED, msg);
+		return;
+	}
+
+	uri = evhttp_request_get_evhttp_uri(req);
+	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	for (i = 0; path != NULL && i < sizeof(routes) / sizeof(routes[0]);
+	    i++)
+		if (strcmp(path, routes[i].path) == 0)
+			rt = &routes[i];
+	if (rt == NULL) {
+		refuse(e, req, REG_NOT_FOUND, "unknown path");
+		return;
+	}
+	if ((int)evhttp_request_get_command(req) != rt->method) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", rt->allow);
+		snprintf(msg, sizeof(msg), "method not allowed: %s only",
+		    rt->allow);
+		refuse(e, req, REG_BAD_METHOD, msg);
+		return;
+	}
+	if (rt->id == R_HEALTH) {
+		health(e, req);
+		return;
+	}
+	in = evhttp_request_get_input_buffer(req);
+	if ((len = evbuffer_get_length(in)) > e->conf.max_body) {
+		snprintf(msg, sizeof(msg), "body over %u bytes",
+		    e->conf.max_body);
+		refuse(e, req, REG_TOO_LARGE, msg);
+		return;
+	}
+	if ((r = authorize(e, req, &tok, err, sizeof(err))) != REG_OK) {
+		refuse(e, req, r, err);
+		return;
+	}
+	body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	if (body == NULL) {
+		send_json(req, 503, NULL);
+		return;
+	}
+
+	switch (rt->id) {
+	case R_REGISTER:
+		r = registry_register(e->reg, &tok, body, len, edge_now_ms(),
+		    &reply, err, sizeof(err));
+		break;
+	case R_HEARTBEAT:
+		r = registry_heartbeat(e->reg, &tok, body, len,
+		    edge_now_ms(), &reply, err, sizeof(err));
+		break;
+	case R_LEAVE:
+		r = registry_leave(e->reg, &tok, &reply, err, sizeof(err));
+		break;
+	case R_PEERS:
+		peers(e, req, &tok);
+		return;
+	default:
+		r = REG_NOT_FOUND;
+		strlcpy(err, "unknown path", sizeof(err));
+		break;
+	}
+	if (r != REG_OK) {
+		refuse(e, req, r, err);
+		return;
+	}
+	log_debug("%s: %s in mesh %s", rt->path, key_prefix(&tok, kp),
+	    tok.mesh);
+	send_json(req, 200, reply);
+}
+
+static void
+httpd_sweep(int fd, short ev, void *arg)
+{
+	struct edge	*e = arg;
+	size_t		 n;
+
+	if ((n = registry_expire(e->reg, edge_now_ms())) > 0)
+		log_info("expired %zu registration%s", n, n == 1 ? "" : "s");
+}
+
+int
+httpd_init(struct edge *e, char *err, size_t errlen)
+{
+	if ((e->http = evhttp_new(e->base)) == NULL) {
+		snprintf(err, errlen, "evhttp_new failed");
+		return (-1);
+	}
+	evhttp_set_bevcb(e->http, httpd_bevcb, e);
+	evhttp_set_gencb(e->http, httpd_request, e);
+	/* Every method reaches us, so a wrong one gets our JSON 405. */
+	evhttp_set_allowed_methods(e->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
+	/*
+	 * evhttp's own cap is a few times ours: up to it a body too large
+	 * gets our JSON 413; beyond it evhttp answers 413 itself (its own
+	 * HTML body, not counted), reading and dropping the rest of the
+	 * body first so that the client sees the answer.
+	 */
+	evhttp_set_max_body_size(e->http,
+	    (ev_ssize_t)e->conf.max_body * EDGE_BODY_SLACK);
+	evhttp_set_flags(e->http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_max_headers_size(e->http, EDGE_HEADERS_MAX);
+	evhttp_set_timeout(e->http, EDGE_HTTP_TIMEOUT);
+	evhttp_set_default_content_type(e->http, "application/json");
+	if (evhttp_accept_socket(e->http, e->http_fd) == -1) {
+		snprintf(err, errlen, "cannot accept on %s", e->conf.listen);
+		return (-1);
+	}
+	if ((e->sweep_ev = event_new(e->base, -1, EV_PERSIST, httpd_sweep,
+	    e)) == NULL) {
+		snprintf(err, errlen, "event_new failed");
+		return (-1);
+	}
+	TAILQ_INIT(&e->polls);
+	return (0);
+}
+
+void
+httpd_start(struct edge *e)
+{
+	struct timeval	 tv = { EDGE_SWEEP_MS / 1000, 0 };
+
+	event_add(e->sweep_ev, &tv);
+}
+
+void
+httpd_shutdown(struct edge *e)
+{
+	struct poll	*p;
+
+	while ((p = TAILQ_FIRST(&e->polls)) != NULL)
+		poll_answer(e, p);
+	if (e->sweep_ev != NULL)
+		event_free(e->sweep_ev);
+	if (e->http != NULL)
+		evhttp_free(e->http);
+	if (e->ssl_ctx != NULL)
+		SSL_CTX_free(e->ssl_ctx);
+	e->sweep_ev = NULL;
+	e->http = NULL;
+	e->ssl_ctx = NULL;
+}

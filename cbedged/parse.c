@@ -1,0 +1,571 @@
+/*
+ * cbedged.yaml: one mapping of scalars, read with libyaml's event API so
+ * that every key keeps its line for the error.  Unknown and duplicate
+ * keys, wrong node kinds and aliases are refused; then the verification
+ * key is read, so that -n checks everything a start would.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "cbedged.h"
+#include "log.h"
+
+#ifndef CBP2P_USER
+#define CBP2P_USER	"_cbp2p"
+#endif
+
+#define USER_MAX_LEN	32	/* useradd(8) limit */
+#define ECHO_MAX	64
+
+enum keytype {
+	T_ADDR,		/* numeric "address:port" to bind */
+	T_PATH,
+	T_STR,
+	T_UINT,
+	T_ALG,
+	T_USER,
+	T_CHROOT,
+	T_LEVEL,
+	T_FORMAT
+};
+
+struct keydef {
+	const char	*name;
+	enum keytype	 type;
+	size_t		 off;		/* in struct edge_conf */
+	size_t		 len;		/* of a string member */
+	uint32_t	 min, max;	/* of a number */
+};
+
+#define S(m)		offsetof(struct edge_conf, m), \
+			sizeof(((struct edge_conf *)0)->m)
+#define N(m)		offsetof(struct edge_conf, m), 0
+
+static const struct keydef keytab[] = {
+	{ "listen",		T_ADDR,	S(listen), 0, 0 },
+	{ "stun_listen",	T_ADDR,	S(stun_listen), 0, 0 },
+	{ "certificate",	T_PATH,	S(certificate), 0, 0 },
+	{ "key",		T_PATH,	S(key), 0, 0 },
+	{ "verify_key",		T_PATH,	S(verify_key_file), 0, 0 },
+	{ "verify_alg",		T_ALG,	N(verify_alg), 0, 0 },
+	{ "issuer",		T_STR,	S(issuer), 0, 0 },
+	{ "audience",		T_STR,	S(audience), 0, 0 },
+	{ "user",		T_USER,	S(user), 0, 0 },
+	{ "chroot",		T_CHROOT, S(chroot_dir), 0, 0 },
+	{ "ttl",		T_UINT,	N(ttl), EDGE_TTL_MIN, EDGE_TTL_MAX },
+	{ "max_body",		T_UINT,	N(max_body), EDGE_BODY_MIN,
+	    EDGE_BODY_MAX },
+	{ "max_peers_per_mesh",	T_UINT,	N(max_peers_per_mesh), 1,
+	    EDGE_PEERS_MAX },
+	{ "max_meshes",		T_UINT,	N(max_meshes), 1, EDGE_MESHES_MAX },
+	{ "rate",		T_UINT,	N(rate), 1, EDGE_RATE_MAX },
+	{ "burst",		T_UINT,	N(burst), 1, EDGE_RATE_MAX },
+	{ "long_poll_max",	T_UINT,	N(long_poll_max), 0, REG_WAIT_MAX },
+	{ "log_level",		T_LEVEL, N(log_verbose), 0, 0 },
+	{ "log_format",		T_FORMAT, N(log_format), 0, 0 },
+};
+
+#define NKEYS		(sizeof(keytab) / sizeof(keytab[0]))
+
+struct parse {
+	struct edge_conf	*conf;
+	yaml_parser_t		 parser;
+	char			 dir[PATH_MAX];
+	size_t			 seen[NKEYS];	/* line of each key */
+	char			*err;
+	size_t			 errlen;
+};
+
+static int	 perr(struct parse *, size_t, const char *, const char *, ...)
+		    __attribute__((__format__ (printf, 4, 5)));
+
+static const char *
+echo(const char *s, char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len && i < ECHO_MAX; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ?
+		    s[i] : '?';
+	buf[i] = '\0';
+	return (buf);
+}
+
+/* "file:line: key: why"; line 0 leaves the line out. */
+static int
+perr(struct parse *p, size_t line, const char *key, const char *fmt, ...)
+{
+	char	 why[CFG_ERR_MAX], at[32] = "";
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(at, sizeof(at), ":%zu", line);
+	if (key != NULL)
+		snprintf(p->err, p->errlen, "%s%s: %s: %s", p->conf->path, at,
+		    key, why);
+	else
+		snprintf(p->err, p->errlen, "%s%s: %s", p->conf->path, at,
+		    why);
+	return (-1);
+}
+
+static int
+name_valid(const char *s)
+{
+	size_t	 i;
+
+	if (s[0] == '\0' || s[0] == '-' || strlen(s) > USER_MAX_LEN)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '_' && s[i] != '-')
+			return (0);
+	return (1);
+}
+
+/* A numeric address we can bind: "a.b.c.d:port" or "[v6]:port". */
+static int
+bind_addr_valid(const char *s)
+{
+	char		 host[CFG_ENDPOINT_MAX];
+	unsigned char	 a[sizeof(struct in6_addr)];
+	const char	*end;
+	size_t		 len;
+
+	if (!endpoint_valid(s) || strlen(s) >= sizeof(host))
+		return (0);
+	if (s[0] == '[') {
+		end = strchr(s, ']');
+		len = (size_t)(end - s - 1);
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		return (inet_pton(AF_INET6, host, a) == 1);
+	}
+	end = strrchr(s, ':');
+	len = (size_t)(end - s);
+	memcpy(host, s, len);
+	host[len] = '\0';
+	return (inet_pton(AF_INET, host, a) == 1);
+}
+
+static int
+set_key(struct parse *p, const struct keydef *k, size_t line,
+    const char *val)
+{
+	char		*base = (char *)p->conf, *dst = base + k->off;
+	char		 e[ECHO_MAX + 1], *end;
+	unsigned long	 n;
+	size_t		 i;
+	int		 v;
+
+	switch (k->type) {
+	case T_ADDR:
+		if (!bind_addr_valid(val))
+			return (perr(p, line, k->name, "\"%s\" is not a "
+			    "numeric address:port or [address]:port",
+			    echo(val, e, sizeof(e))));
+		strlcpy(dst, val, k->len);
+		return (0);
+	case T_CHROOT:
+		if (val[0] != '/')
+			return (perr(p, line, k->name, "must be an absolute "
+			    "path"));
+		/* FALLTHROUGH */
+	case T_PATH:
+		if (val[0] == '/')
+			n = (unsigned long)snprintf(dst, k->len, "%s", val);
+		else
+			n = (unsigned long)snprintf(dst, k->len, "%s/%s",
+			    p->dir, val);
+		if (n >= k->len)
+			return (perr(p, line, k->name, "path too long"));
+		return (0);
+	case T_STR:
+		for (i = 0; val[i] != '\0'; i++)
+			if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
+				return (perr(p, line, k->name, "contains "
+				    "control characters"));
+		if (strlcpy(dst, val, k->len) >= k->len)
+			return (perr(p, line, k->name, "longer than %zu "
+			    "bytes", k->len - 1));
+		return (0);
+	case T_USER:
+		if (!name_valid(val))
+			return (perr(p, line, k->name, "\"%s\" is not a valid "
+			    "user name", echo(val, e, sizeof(e))));
+		strlcpy(dst, val, k->len);
+		return (0);
+	case T_UINT:
+		errno = 0;
+		n = strtoul(val, &end, 10);
+		if (!isdigit((unsigned char)val[0]) || *end != '\0' ||
+		    errno != 0 || n < k->min || n > k->max)
+			return (perr(p, line, k->name, "\"%s\" is not a "
+			    "number %u..%u", echo(val, e, sizeof(e)), k->min,
+			    k->max));
+		memcpy(dst, &(uint32_t){ (uint32_t)n }, sizeof(uint32_t));
+		return (0);
+	case T_ALG:
+		if (keyalg_parse(val, &p->conf->verify_alg) == -1)
+			return (perr(p, line, k->name, "unknown value \"%s\" "
+			    "(RS256, ES256 or HS256)", echo(val, e,
+			    sizeof(e))));
+		return (0);
+	case T_LEVEL:
+		if (strcmp(val, "info") == 0 || strcmp(val, "warning") == 0)
+			v = 0;
+		else if (strcmp(val, "debug") == 0)
+			v = 1;
+		else
+			return (perr(p, line, k->name, "unknown value \"%s\" "
+			    "(info, debug or warning)", echo(val, e,
+			    sizeof(e))));
+		p->conf->log_verbose = v;
+		return (0);
+	case T_FORMAT:
+		if (strcmp(val, "text") == 0)
+			p->conf->log_format = LOGFMT_TEXT;
+		else if (strcmp(val, "json") == 0)
+			p->conf->log_format = LOGFMT_JSON;
+		else
+			return (perr(p, line, k->name, "unknown value \"%s\" "
+			    "(text or json)", echo(val, e, sizeof(e))));
+		return (0);
+	}
+	return (perr(p, line, k->name, "internal error"));
+}
+
+static int
+next_event(struct parse *p, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&p->parser, ev))
+		return (perr(p, p->parser.problem_mark.line + 1, NULL,
+		    "syntax error: %s", p->parser.problem != NULL ?
+		    p->parser.problem : "unknown"));
+	return (0);
+}
+
+static const char *
+event_kind(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SEQUENCE_START_EVENT:
+		return ("a sequence");
+	case YAML_MAPPING_START_EVENT:
+		return ("a mapping");
+	case YAML_ALIAS_EVENT:
+		return ("an alias (not supported)");
+	default:
+		return ("not a scalar");
+	}
+}
+
+/* A plain empty, "~" or "null" scalar is YAML's null. */
+static int
+scalar_null(const yaml_event_t *ev)
+{
+	const char	*v = (const char *)ev->data.scalar.value;
+
+	return (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0));
+}
+
+/* The body of the top-level mapping, whose MAPPING_START was read. */
+static int
+parse_mapping(struct parse *p)
+{
+	yaml_event_t	 kev, vev;
+	const char	*val;
+	char		 e[ECHO_MAX + 1];
+	size_t		 kline, k;
+	int		 empty_ok;
+
+	for (;;) {
+		if (next_event(p, &kev) == -1)
+			return (-1);
+		if (kev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&kev);
+			return (0);
+		}
+		kline = kev.start_mark.line + 1;
+		if (kev.type != YAML_SCALAR_EVENT) {
+			perr(p, kline, NULL, "keys must be scalars, found %s",
+			    event_kind(&kev));
+			yaml_event_delete(&kev);
+			return (-1);
+		}
+		for (k = 0; k < NKEYS; k++)
+			if (strcmp(keytab[k].name,
+			    (const char *)kev.data.scalar.value) == 0)
+				break;
+		if (k == NKEYS) {
+			perr(p, kline, echo((const char *)
+			    kev.data.scalar.value, e, sizeof(e)),
+			    "unknown key");
+			yaml_event_delete(&kev);
+			return (-1);
+		}
+		yaml_event_delete(&kev);
+		if (p->seen[k])
+			return (perr(p, kline, keytab[k].name, "duplicate key "
+			    "(first on line %zu)", p->seen[k]));
+		p->seen[k] = kline;
+
+		if (next_event(p, &vev) == -1)
+			return (-1);
+		if (vev.type != YAML_SCALAR_EVENT) {
+			perr(p, kline, keytab[k].name, "must be a scalar, "
+			    "found %s", event_kind(&vev));
+			goto fail;
+		}
+		val = (const char *)vev.data.scalar.value;
+		if (strlen(val) != vev.data.scalar.length) {
+			perr(p, kline, keytab[k].name, "contains a NUL byte");
+			goto fail;
+		}
+		/* An empty issuer or audience means "accept any". */
+		empty_ok = keytab[k].type == T_STR;
+		if (scalar_null(&vev))
+			val = "";
+		if (val[0] == '\0' && !empty_ok) {
+			perr(p, kline, keytab[k].name, "empty value");
+			goto fail;
+		}
+		if (set_key(p, &keytab[k], kline, val) == -1)
+			goto fail;
+		yaml_event_delete(&vev);
+	}
+fail:
+	yaml_event_delete(&vev);
+	return (-1);
+}
+
+static int
+parse_yaml(struct parse *p, FILE *fp)
+{
+	yaml_event_t	 ev;
+	int		 docs = 0;
+
+	if (!yaml_parser_initialize(&p->parser))
+		return (perr(p, 0, NULL, "cannot initialise the YAML parser"));
+	yaml_parser_set_input_file(&p->parser, fp);
+	for (;;) {
+		if (next_event(p, &ev) == -1)
+			goto fail;
+		switch (ev.type) {
+		case YAML_STREAM_START_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			break;
+		case YAML_STREAM_END_EVENT:
+			yaml_event_delete(&ev);
+			yaml_parser_delete(&p->parser);
+			return (0);
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				perr(p, ev.start_mark.line + 1, NULL,
+				    "more than one YAML document");
+				goto fail_ev;
+			}
+			break;
+		case YAML_MAPPING_START_EVENT:
+			yaml_event_delete(&ev);
+			if (parse_mapping(p) == -1)
+				goto fail;
+			continue;
+		case YAML_SCALAR_EVENT:
+			/* An empty document: required keys will be missing. */
+			if (scalar_null(&ev))
+				break;
+			/* FALLTHROUGH */
+		default:
+			perr(p, ev.start_mark.line + 1, NULL, "the top level "
+			    "must be a mapping of keys to values");
+			goto fail_ev;
+		}
+		yaml_event_delete(&ev);
+	}
+fail_ev:
+	yaml_event_delete(&ev);
+fail:
+	yaml_parser_delete(&p->parser);
+	return (-1);
+}
+
+/*
+ * Read the verification key.  An HS256 secret mints identities: it must
+ * be a root-owned (or our own) file nobody else can read.
+ */
+static int
+read_verify_key(struct parse *p)
+{
+	struct edge_conf	*c = p->conf;
+	struct stat		 st;
+	unsigned char		*buf = NULL;
+	size_t			 len = 0;
+	ssize_t			 n;
+	int			 fd, secret = c->verify_alg == KEYALG_HS256;
+	const char		*path = c->verify_key_file;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return (perr(p, 0, "verify_key", "%s: %s", path,
+		    strerror(errno)));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		perr(p, 0, "verify_key", "%s: not a regular file", path);
+		goto fail;
+	}
+	if (secret && ((st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & 077) != 0)) {
+		perr(p, 0, "verify_key", "%s: an HS256 secret must be owned "
+		    "by root and mode 0600 or stricter", path);
+		goto fail;
+	}
+	if ((buf = malloc(VERIFY_KEY_MAX_LEN + 1)) == NULL) {
+		perr(p, 0, "verify_key", "%s", strerror(errno));
+		goto fail;
+	}
+	while ((n = read(fd, buf + len, VERIFY_KEY_MAX_LEN + 1 - len)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			perr(p, 0, "verify_key", "%s: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+		len += (size_t)n;
+		if (len > VERIFY_KEY_MAX_LEN) {
+			perr(p, 0, "verify_key", "%s: larger than %d bytes",
+			    path, VERIFY_KEY_MAX_LEN);
+			goto fail;
+		}
+	}
+	close(fd);
+	/* "echo secret > file" leaves a newline that is not the secret. */
+	if (secret)
+		while (len > 0 && (buf[len - 1] == '\n' ||
+		    buf[len - 1] == '\r'))
+			len--;
+	if (len == 0 || (secret && len < HS256_SECRET_MIN_LEN)) {
+		freezero(buf, VERIFY_KEY_MAX_LEN + 1);
+		return (perr(p, 0, "verify_key", "%s: %s", path, secret ?
+		    "HS256 secret too short" : "empty"));
+	}
+	buf[len] = '\0';
+	c->verify_key = buf;
+	c->verify_key_len = len;
+	return (0);
+fail:
+	if (buf != NULL)
+		freezero(buf, VERIFY_KEY_MAX_LEN + 1);
+	close(fd);
+	return (-1);
+}
+
+static void
+set_defaults(struct edge_conf *c)
+{
+	strlcpy(c->listen, EDGE_DEFAULT_LISTEN, sizeof(c->listen));
+	strlcpy(c->stun_listen, EDGE_DEFAULT_STUN, sizeof(c->stun_listen));
+	c->verify_alg = KEYALG_RS256;
+	strlcpy(c->user, CBP2P_USER, sizeof(c->user));
+	strlcpy(c->chroot_dir, CFG_DEFAULT_CHROOT, sizeof(c->chroot_dir));
+	c->ttl = EDGE_DEFAULT_TTL;
+	c->max_body = EDGE_DEFAULT_MAX_BODY;
+	c->max_peers_per_mesh = EDGE_DEFAULT_PEERS;
+	c->max_meshes = EDGE_DEFAULT_MESHES;
+	c->rate = EDGE_DEFAULT_RATE;
+	c->burst = EDGE_DEFAULT_BURST;
+	c->long_poll_max = EDGE_DEFAULT_POLL;
+	c->log_format = LOGFMT_TEXT;
+}
+
+int
+edge_conf_load(const char *path, struct edge_conf *conf, char *err,
+    size_t errlen)
+{
+	static const char *required[] = { "certificate", "key",
+	    "verify_key" };
+	struct parse	 p;
+	struct stat	 st;
+	FILE		*fp = NULL;
+	char		*slash;
+	size_t		 i, k;
+
+	memset(conf, 0, sizeof(*conf));
+	memset(&p, 0, sizeof(p));
+	p.conf = conf;
+	p.err = err;
+	p.errlen = errlen;
+	set_defaults(conf);
+	if (strlcpy(conf->path, path, sizeof(conf->path)) >=
+	    sizeof(conf->path)) {
+		snprintf(err, errlen, "config path too long");
+		goto fail;
+	}
+	strlcpy(p.dir, path, sizeof(p.dir));
+	if ((slash = strrchr(p.dir, '/')) == NULL)
+		strlcpy(p.dir, ".", sizeof(p.dir));
+	else if (slash == p.dir)
+		p.dir[1] = '\0';
+	else
+		*slash = '\0';
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		perr(&p, 0, NULL, "%s", strerror(errno));
+		goto fail;
+	}
+	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+		perr(&p, 0, NULL, "not a regular file");
+		goto fail;
+	}
+	if (parse_yaml(&p, fp) == -1)
+		goto fail;
+	fclose(fp);
+	fp = NULL;
+
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		for (k = 0; k < NKEYS; k++)
+			if (strcmp(keytab[k].name, required[i]) == 0)
+				break;
+		if (!p.seen[k]) {
+			perr(&p, 0, required[i], "required key missing");
+			goto fail;
+		}
+	}
+	if (conf->burst < 1)
+		conf->burst = 1;
+	if (read_verify_key(&p) == -1)
+		goto fail;
+	return (0);
+fail:
+	if (fp != NULL)
+		fclose(fp);
+	edge_conf_free(conf);
+	return (-1);
+}
+
+void
+edge_conf_free(struct edge_conf *conf)
+{
+	if (conf->verify_key != NULL)
+		freezero(conf->verify_key, VERIFY_KEY_MAX_LEN + 1);
+	conf->verify_key = NULL;
+	conf->verify_key_len = 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * The STUN responder: RFC 5389 Binding requests on UDP, answered with
+ * the source address seen (XOR-MAPPED-ADDRESS).  Parsing and building
+ * are lib/stun.c's; here are only the socket, a per-source rate limit
+ * (an answer is larger than the request: no amplifier for spoofed
+ * floods) and the counters.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "cbedged.h"
+#include "log.h"
+
+#ifdef HAVE_LIB_STUN
+#include "stun.h"
+
+static void
+stund_read(int fd, short ev, void *arg)
+{
+	struct edge		*e = arg;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	uint8_t			 buf[EDGE_STUN_BUF], out[STUN_MAX_MSG];
+	uint8_t			 txid[STUN_TXID_LEN], key[RATELIMIT_KEY_MAX];
+	ssize_t			 n;
+	size_t			 len, keylen;
+	int			 i;
+
+	for (i = 0; i < EDGE_STUN_BATCH; i++) {
+		sslen = sizeof(ss);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&ss,
+		    &sslen);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				log_warn("%s: recvfrom", __func__);
+			return;
+		}
+		keylen = edge_addr_key((struct sockaddr *)&ss, key);
+		if (keylen == 0 || !ratelimit_allow(&e->stun_rl, key, keylen,
+		    edge_now_ms() * 1000000)) {
+			e->stun_refused++;
+			continue;
+		}
+		if (stun_parse_request(buf, (size_t)n, txid) == -1 ||
+		    (len = stun_build_response(out, sizeof(out), txid,
+		    (struct sockaddr *)&ss)) == 0) {
+			e->stun_refused++;
+			continue;
+		}
+		if (sendto(fd, out, len, 0, (struct sockaddr *)&ss,
+		    sslen) == -1) {
+			log_debug("%s: sendto: %s", __func__,
+			    strerror(errno));
+			continue;
+		}
+		e->stun_answered++;
+	}
+}
+
+int
+stund_init(struct edge *e, char *err, size_t errlen)
+{
+	if ((e->stun_fd = edge_bind(e->conf.stun_listen, SOCK_DGRAM, err,
+	    errlen)) == -1)
+		return (-1);
+	return (0);
+}
+
+void
+stund_start(struct edge *e)
+{
+	if ((e->stun_ev = event_new(e->base, e->stun_fd, EV_READ | EV_PERSIST,
+	    stund_read, e)) == NULL)
+		fatalx("%s: event_new", __func__);
+	event_add(e->stun_ev, NULL);
+}
+
+#else	/* !HAVE_LIB_STUN */
+
+/*
+ * lib/stun.c is written on its own branch; until it is merged this
+ * build has no STUN and says so, and binds nothing for it.
+ */
+int
+stund_init(struct edge *e, char *err, size_t errlen)
+{
+	e->stun_fd = -1;
+	return (0);
+}
+
+void
+stund_start(struct edge *e)
+{
+	log_warnx("stun: not built in (no lib/stun.c): stun_listen %s "
+	    "unused", e->conf.stun_listen);
+}
+
+#endif	/* HAVE_LIB_STUN */
+
+void
+stund_shutdown(struct edge *e)
+{
+	if (e->stun_ev != NULL)
+		event_free(e->stun_ev);
+	if (e->stun_fd != -1)
+		close(e->stun_fd);
+	e->stun_ev = NULL;
+	e->stun_fd = -1;
+}

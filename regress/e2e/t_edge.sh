@@ -1,0 +1,505 @@
+#! /usr/bin/atf-sh
+# cbedged end to end: the registry over HTTPS (doc/registry.md), its
+# refusals, limits and TLS, the STUN responder, and its sandbox.
+# cbedged runs in namespace E (10.201.0.1); clients run in namespace C
+# (10.201.0.2, and 10.201.0.3 for floods).
+
+EDGE_ADDR=10.201.0.1
+EDGE_PORT=8443
+STUN_PORT=3478
+
+common()
+{
+	. "$(atf_get_srcdir)/common.sh"
+	CBEDGED=$OBJ/cbedged
+	CLI="$(atf_get_srcdir)/edgecli.py"
+}
+
+# A test CA and a server certificate for the edge's address.
+edge_certs()
+{
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout ca.key -out ca.crt -days 2 \
+	    -subj /CN=cbp2p-test-ca >/dev/null 2>&1 || atf_fail "CA"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout edge.key -out edge.csr -subj "/CN=$EDGE_ADDR" \
+	    >/dev/null 2>&1 || atf_fail "server key"
+	printf 'subjectAltName=IP:%s\n' "$EDGE_ADDR" > san.ext
+	openssl x509 -req -in edge.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -out edge.crt -days 2 -extfile san.ext \
+	    >/dev/null 2>&1 || atf_fail "server certificate"
+	chmod 600 edge.key ca.key
+}
+
+# edge_conf [EXTRA-YAML]: edge.yaml
+edge_conf()
+{
+	mkdir -p "$PWD/empty"
+	chmod 755 "$PWD/empty"
+	cat > edge.yaml <<YAML
+# cbedged test configuration
+listen: $EDGE_ADDR:$EDGE_PORT
+stun_listen: $EDGE_ADDR:$STUN_PORT
+certificate: $PWD/edge.crt
+key: $PWD/edge.key
+verify_key: $PWD/keys/es256.pub
+verify_alg: ES256
+issuer: cbp2p-test
+user: _cbp2p
+chroot: $PWD/empty
+log_level: debug
+${1:-rate: 1000
+burst: 2000}
+YAML
+}
+
+# edge_setup [EXTRA-YAML]: namespaces, keys, certificates, cbedged.
+edge_setup()
+{
+	cb_user
+	cb_issuer_keys keys
+	E=$(cb_ns e)
+	C=$(cb_ns c)
+	cb_veth "$E" $EDGE_ADDR/24 "$C" 10.201.0.2/24
+	ip -n "$C" addr add 10.201.0.3/24 dev eth0
+	edge_certs
+	edge_conf "${1:-}"
+	edge_start
+}
+
+edge_start()
+{
+	ip netns exec "$E" "$CBEDGED" -d -f "$PWD/edge.yaml" \
+	    > edge.log 2>&1 &
+	echo $! > edge.pid
+	i=0
+	until ereq GET /v1/health 2>/dev/null | grep -q '"status": 200'; do
+		if ! kill -0 "$(cat edge.pid)" 2>/dev/null; then
+			cat edge.log
+			atf_fail "cbedged exited during start-up"
+		fi
+		i=$((i + 1))
+		[ $i -lt $WAIT_STEPS ] || { cat edge.log; atf_fail "cbedged \
+did not answer"; }
+		sleep 0.1
+	done
+}
+
+edge_cleanup()
+{
+	. "$(atf_get_srcdir)/common.sh"
+	[ -f edge.pid ] && kill -9 "$(cat edge.pid)" 2>/dev/null
+	[ -f poll.pid ] && kill -9 "$(cat poll.pid)" 2>/dev/null
+	cb_ns_cleanup
+}
+
+# ereq [-s SRC] [-t TOKEN] [-d BODY] METHOD PATH: one request from C.
+ereq()
+{
+	ip netns exec "$C" env EDGE=$EDGE_ADDR:$EDGE_PORT EDGE_CA="$PWD/ca.crt" \
+	    python3 "$CLI" req "$@"
+}
+
+# expect STATUS ereq-ARGS: the status must match; a refusal must carry
+# a JSON {"error": "..."}.  The reply is left in last.json.
+expect()
+{
+	want=$1
+	shift
+	ereq "$@" > last.json || atf_fail "edgecli: $*"
+	got=$(jq -r .status last.json)
+	if [ "$got" != "$want" ]; then
+		cat last.json
+		tail -20 edge.log
+		atf_fail "$* answered $got, expected $want"
+	fi
+	if [ "$want" != 200 ] && [ "$want" != 413 -o -z "${LOOSE:-}" ]; then
+		jq -e '(.body.error | type) == "string" and
+		    (.ctype | startswith("application/json"))' last.json \
+		    >/dev/null || { cat last.json; atf_fail "$*: no JSON \
+error"; }
+	fi
+}
+
+# reg_token NAME [MESH] [EXTRA-CLAIMS]: WireGuard keys and NAME.jwt, a
+# registry token signed by the issuer's ES256 key (or $SIGNER).
+reg_token()
+{
+	name=$1 mesh=${2:-mesh-1} extra=${3:-}
+	[ -f "$name.pub" ] || cb_wgkeys "$name"
+	now=$(date +%s)
+	cat > "$name.rclaims" <<JSON
+{"iss": "cbp2p-test", "sub": "$name", "exp": $((now + 3600)),
+ "token_use": "registry", "public_key": "$(cat "$name.pub")",
+ "mesh": "$mesh"$extra}
+JSON
+	"$CBP2PCTL" token -a ES256 -k "${SIGNER:-keys/es256.key}" \
+	    "$name.rclaims" > "$name.jwt" || atf_fail "token for $name"
+}
+
+# reg_body NAME N: a registration body for node N of the mesh.
+reg_body()
+{
+	printf '{"hostname": "%s", "listen_port": 51820, ' "$1"
+	printf '"endpoints": ["192.0.2.%s:51820"], ' "$2"
+	printf '"address": "10.99.0.%s/24", "allowed_ips": ["10.99.0.%s/32"]}' \
+	    "$2" "$2"
+}
+
+register()
+{
+	expect 200 -t "$1.jwt" -d "$(reg_body "$1" "$2")" POST /v1/register
+}
+
+# hostnames NAME: the hostnames NAME sees, sorted, one line.
+hostnames()
+{
+	ereq -t "$1.jwt" GET /v1/peers |
+	    jq -r '[.body.peers[].hostname] | sort | join(",")'
+}
+
+health()
+{
+	ereq GET /v1/health | jq -r ".body$1"
+}
+
+atf_test_case registry cleanup
+registry_head()
+{
+	atf_set descr "register, list, heartbeat, long poll, leave, SIGTERM"
+	atf_set require.user root
+	atf_set timeout 120
+}
+registry_body()
+{
+	common
+	edge_setup
+	reg_token a
+	reg_token b
+	reg_token c
+	reg_token x other-mesh
+	register a 2
+	register b 3
+	register x 9
+	[ "$(hostnames a)" = b ] || atf_fail "a sees $(hostnames a)"
+	[ "$(hostnames b)" = a ] || atf_fail "b sees $(hostnames b)"
+	[ "$(hostnames x)" = "" ] || atf_fail "meshes leak: $(hostnames x)"
+	expect 200 -t a.jwt GET /v1/peers
+	jq -e --arg k "$(cat b.pub)" '.body.peers[0] |
+	    .public_key == $k and .listen_port == 51820 and
+	    .endpoints == ["192.0.2.3:51820"] and .address == "10.99.0.3/24"
+	    and .allowed_ips == ["10.99.0.3/32"]' last.json >/dev/null ||
+	    { cat last.json; atf_fail "b's entry is not what b registered"; }
+	[ "$(health .registrations)" = 3 ] || atf_fail "registrations"
+	[ "$(health .meshes)" = 2 ] || atf_fail "meshes"
+
+	# Heartbeats: an empty one keeps the version, new endpoints bump it.
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	expect 200 -t a.jwt -d '{}' POST /v1/heartbeat
+	[ "$(jq .body.version last.json)" = "$v" ] || atf_fail "version moved"
+	[ "$(jq .body.ttl last.json)" = 90 ] || atf_fail "ttl"
+	expect 200 -t b.jwt -d '{"endpoints": ["198.51.100.3:4000"]}' \
+	    POST /v1/heartbeat
+	[ "$(jq .body.version last.json)" -gt "$v" ] || atf_fail "no bump"
+	expect 200 -t a.jwt GET /v1/peers
+	jq -e '.body.peers[0].endpoints == ["198.51.100.3:4000"]' last.json \
+	    >/dev/null || atf_fail "new endpoints not listed"
+
+	# A long poll returns at once when c registers.
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	ereq -t a.jwt GET "/v1/peers?since=$v&wait=25" > poll.json &
+	echo $! > poll.pid
+	i=0
+	until [ "$(health .long_polls)" = 1 ]; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || atf_fail "the long poll is not waiting"
+		sleep 0.1
+	done
+	register c 4
+	cb_until 5 jq -e .status poll.json ||
+	    atf_fail "the long poll did not wake up"
+	jq -e --argjson v "$v" '.status == 200 and .body.version > $v and
+	    ([.body.peers[].hostname] | sort) == ["b", "c"] and
+	    .elapsed < 5' poll.json >/dev/null ||
+	    { cat poll.json; atf_fail "long poll answer"; }
+
+	# A long poll with nothing new runs out after wait seconds.
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	expect 200 -t a.jwt GET "/v1/peers?since=$v&wait=1"
+	jq -e --argjson v "$v" '.body.version == $v and .elapsed >= 0.9' \
+	    last.json >/dev/null || { cat last.json; atf_fail "wait=1"; }
+	# A stale since answers at once.
+	expect 200 -t a.jwt GET "/v1/peers?since=1&wait=20"
+	jq -e '.elapsed < 5' last.json >/dev/null || atf_fail "stale since"
+
+	# Leave: b is gone for the others; its heartbeat is then 404.
+	expect 200 -t b.jwt DELETE /v1/peers/self
+	[ "$(hostnames a)" = c ] || atf_fail "after leave a sees $(hostnames a)"
+	expect 404 -t b.jwt -d '{}' POST /v1/heartbeat
+	expect 200 -t b.jwt DELETE /v1/peers/self
+
+	kill -TERM "$(cat edge.pid)"
+	cb_wait_exit "$(cat edge.pid)" || atf_fail "SIGTERM did not stop it"
+	wait "$(cat edge.pid)"
+	rc=$?
+	[ $rc = 0 ] || { cat edge.log; atf_fail "exit status $rc"; }
+}
+registry_cleanup()
+{
+	edge_cleanup
+}
+
+atf_test_case expiry cleanup
+expiry_head()
+{
+	atf_set descr "a node that stops heartbeating expires after the ttl"
+	atf_set require.user root
+	atf_set timeout 60
+}
+expiry_body()
+{
+	common
+	edge_setup "ttl: 3
+rate: 1000
+burst: 2000"
+	reg_token a
+	reg_token b
+	register a 2
+	register b 3
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	start=$(date +%s)
+	i=0
+	# a keeps heartbeating; b is silent.  ttl + one sweep + slack.
+	while [ "$(hostnames a)" = b ]; do
+		expect 200 -t a.jwt -d '{}' POST /v1/heartbeat
+		i=$((i + 1))
+		[ $i -lt 30 ] || atf_fail "b did not expire"
+		sleep 0.5
+	done
+	took=$(($(date +%s) - start))
+	[ $took -ge 2 ] || atf_fail "b expired after $took s, before the ttl"
+	[ $took -le 6 ] || atf_fail "b expired after $took s"
+	[ "$(hostnames a)" = "" ] || atf_fail "a sees $(hostnames a)"
+	[ "$(ereq -t a.jwt GET /v1/peers | jq .body.version)" -gt "$v" ] ||
+	    atf_fail "expiry did not bump the version"
+	expect 404 -t b.jwt -d '{}' POST /v1/heartbeat
+	[ "$(health .registrations)" = 1 ] || atf_fail "registrations"
+	grep -q "expired 1 registration" edge.log || atf_fail "no log line"
+}
+expiry_cleanup()
+{
+	edge_cleanup
+}
+
+atf_test_case refusals cleanup
+refusals_head()
+{
+	atf_set descr "bad input gets the right 4xx, JSON, counted, no change"
+	atf_set require.user root
+	atf_set timeout 120
+}
+refusals_body()
+{
+	common
+	edge_setup
+	reg_token a
+	reg_token b
+	reg_token c
+	register a 2
+	register b 3
+	ereq -t a.jwt GET /v1/peers | jq -S .body > before.json
+	good=$(reg_body a 2)
+
+	# Bodies.
+	expect 400 -t a.jwt -d '{"hostname":' POST /v1/register
+	expect 400 -t a.jwt -d '[1, 2]' POST /v1/register
+	expect 400 -t a.jwt -d '{"hostname": "a", "listen_port": 70000,
+	    "address": "10.99.0.2/24"}' POST /v1/register
+	expect 400 -t a.jwt -d '{"hostname": "a", "listen_port": 1,
+	    "address": "10.99.0.2/24", "endpoints": ["host.example:1"]}' \
+	    POST /v1/register
+	expect 400 -t a.jwt -d '{"hostname": "a", "listen_port": 1,
+	    "address": "10.99.0.2/24", "allowed_ips": ["10.0.0.0/40"]}' \
+	    POST /v1/register
+	expect 400 -t a.jwt -d '{"hostname": "a", "listen_port": 1,
+	    "address": "10.99.0.2/24", "admin": true}' POST /v1/register
+	expect 400 -t a.jwt -d '{"endpoints": "1.2.3.4:5"}' POST /v1/heartbeat
+	expect 413 -t a.jwt -z 20000 POST /v1/register
+	# Far over the limit evhttp itself refuses it, without our JSON.
+	LOOSE=1
+	expect 413 -t a.jwt -z 200000 POST /v1/register
+	LOOSE=
+	# A body naming another node's key.
+	expect 403 -t a.jwt -d "$(reg_body a 2 | sed "s|^{|{\"public_key\": \
+\"$(cat b.pub)\", |")" POST /v1/register
+
+	# Tokens.
+	expect 401 -d "$good" POST /v1/register
+	echo "not.a.jwt" > junk.jwt
+	expect 401 -t junk.jwt -d "$good" POST /v1/register
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out other.key 2>/dev/null || atf_fail "openssl"
+	cp a.pub o.pub
+	SIGNER=other.key
+	reg_token o
+	SIGNER=
+	expect 401 -t o.jwt -d "$good" POST /v1/register
+	cp a.pub old.pub
+	reg_token old mesh-1 ', "nbf": 1000'
+	sed -i 's/"exp": [0-9]*/"exp": 1000/' old.rclaims
+	"$CBP2PCTL" token -a ES256 -k keys/es256.key old.rclaims > old.jwt
+	expect 401 -t old.jwt -d "$good" POST /v1/register
+	jq -e '.body.error | test("exp")' last.json >/dev/null ||
+	    atf_fail "expired token: $(cat last.json)"
+	cp a.pub u.pub
+	reg_token u
+	sed -i 's/"registry"/"node"/' u.rclaims
+	"$CBP2PCTL" token -a ES256 -k keys/es256.key u.rclaims > u.jwt
+	expect 403 -t u.jwt -d "$good" POST /v1/register
+	cb_wgkeys n
+	cb_claims n p2p-mesh 10.99.0.7/24
+	cb_token n ES256 keys
+	expect 403 -t n.jwt -d "$good" POST /v1/register
+	jq -e '.body.error | test("node token")' last.json >/dev/null ||
+	    atf_fail "node token: $(cat last.json)"
+
+	# Paths, methods, queries, state.
+	expect 404 -t a.jwt DELETE "/v1/peers/$(cat b.pub)"
+	expect 404 -t a.jwt GET /v1/nothing
+	expect 404 GET /
+	expect 405 -t a.jwt GET /v1/register
+	expect 405 -t a.jwt PUT /v1/peers
+	expect 405 -t a.jwt DELETE /v1/health
+	expect 400 -t a.jwt GET "/v1/peers?since=1&wait=31"
+	expect 400 -t a.jwt GET "/v1/peers?colour=red"
+	expect 404 -t c.jwt -d '{}' POST /v1/heartbeat
+
+	ereq -t a.jwt GET /v1/peers | jq -S .body > after.json
+	cmp -s before.json after.json ||
+	    { diff before.json after.json; atf_fail "refusals changed state"; }
+	[ "$(health .registrations)" = 2 ] || atf_fail "registrations"
+	ereq GET /v1/health > health.json
+	jq -e '.body.refused | .bad_request >= 9 and .too_large >= 1 and
+	    .bad_token >= 4 and .forbidden >= 3 and .not_found >= 3 and
+	    .bad_method >= 3 and .not_registered >= 1' health.json \
+	    >/dev/null || { cat health.json; atf_fail "refusal counters"; }
+	# The daemon survived all of it, sandbox and all.
+	kill -0 "$(cat edge.pid)" || atf_fail "cbedged died"
+}
+refusals_cleanup()
+{
+	edge_cleanup
+}
+
+atf_test_case ratelimit cleanup
+ratelimit_head()
+{
+	atf_set descr "a flood from one address gets 429, others do not"
+	atf_set require.user root
+	atf_set timeout 60
+}
+ratelimit_body()
+{
+	common
+	edge_setup "rate: 5
+burst: 10"
+	ip netns exec "$C" env EDGE=$EDGE_ADDR:$EDGE_PORT \
+	    EDGE_CA="$PWD/ca.crt" python3 "$CLI" flood -s 10.201.0.3 -n 60 \
+	    /v1/health > flood.json || atf_fail "flood"
+	jq -e '."429" >= 30 and ."200" <= 25' flood.json >/dev/null ||
+	    { cat flood.json; atf_fail "the flood was not limited"; }
+	# Another source is not affected.
+	expect 200 -s 10.201.0.2 GET /v1/health
+	jq -e '.body.refused.rate_limited >= 30' last.json >/dev/null ||
+	    { cat last.json; atf_fail "rate_limited not counted"; }
+}
+ratelimit_cleanup()
+{
+	edge_cleanup
+}
+
+atf_test_case sandbox cleanup
+sandbox_head()
+{
+	atf_set descr "TLS 1.3 only, unprivileged, chrooted, seccomp; -n"
+	atf_set require.user root
+	atf_set timeout 60
+}
+sandbox_body()
+{
+	common
+	edge_setup
+	ip netns exec "$C" env EDGE=$EDGE_ADDR:$EDGE_PORT \
+	    EDGE_CA="$PWD/ca.crt" python3 "$CLI" tls12 ||
+	    atf_fail "a TLS 1.2 client was served"
+	pid=$(cat edge.pid)
+	uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+	[ "$uid" = "$(id -u _cbp2p)" ] || atf_fail "runs as uid $uid"
+	grep -q '^Seccomp:[[:space:]]*2' "/proc/$pid/status" ||
+	    atf_fail "no seccomp filter"
+	grep -q '^NoNewPrivs:[[:space:]]*1' "/proc/$pid/status" ||
+	    atf_fail "no no_new_privs"
+	[ "$(readlink "/proc/$pid/root")" = "$PWD/empty" ] ||
+	    atf_fail "not chrooted"
+	# Still alive after serving: no system call outside the filter.
+	expect 200 GET /v1/health
+	kill -0 "$pid" || atf_fail "cbedged died"
+
+	atf_check -s exit:0 -e match:"configuration OK" \
+	    "$CBEDGED" -n -f edge.yaml
+	printf 'listen: 10.0.0.1:1\ncolour: red\n' > bad.yaml
+	atf_check -s exit:1 -e match:"bad.yaml:2: colour: unknown key" \
+	    "$CBEDGED" -n -f bad.yaml
+	printf 'ttl: 0\n' > bad.yaml
+	atf_check -s exit:1 -e match:"bad.yaml:1: ttl:" \
+	    "$CBEDGED" -n -f bad.yaml
+	printf 'listen: edge.example:1\n' > bad.yaml
+	atf_check -s exit:1 -e match:"bad.yaml:1: listen:" \
+	    "$CBEDGED" -n -f bad.yaml
+	grep -v '^key:' edge.yaml > nokey.yaml
+	atf_check -s exit:1 -e match:"key: required key missing" \
+	    "$CBEDGED" -n -f nokey.yaml
+}
+sandbox_cleanup()
+{
+	edge_cleanup
+}
+
+atf_test_case stun cleanup
+stun_head()
+{
+	atf_set descr "STUN Binding requests get the sender's address"
+	atf_set require.user root
+	atf_set timeout 60
+}
+stun_body()
+{
+	common
+	[ -f "$TOP/lib/stun.c" ] ||
+	    atf_skip "lib/stun.c is not merged yet: cbedged has no STUN"
+	edge_setup
+	for i in 1 2 3; do
+		ip netns exec "$C" python3 "$CLI" stun $EDGE_ADDR $STUN_PORT \
+		    > stun.out || { cat stun.out; atf_fail "STUN answer"; }
+	done
+	ip netns exec "$C" python3 "$CLI" garbage $EDGE_ADDR $STUN_PORT ||
+	    atf_fail "junk on the STUN port was answered"
+	ereq GET /v1/health > health.json
+	jq -e '.body.stun.answered == 3 and .body.stun.refused >= 6' \
+	    health.json >/dev/null || { cat health.json; atf_fail "counters"; }
+	kill -0 "$(cat edge.pid)" || atf_fail "cbedged died"
+}
+stun_cleanup()
+{
+	edge_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case registry
+	atf_add_test_case expiry
+	atf_add_test_case refusals
+	atf_add_test_case ratelimit
+	atf_add_test_case sandbox
+	atf_add_test_case stun
+}

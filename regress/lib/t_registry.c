@@ -1,0 +1,393 @@
+/*
+ * The registry state machine (lib/registry.c) with a fake clock:
+ * register, list, heartbeat, leave, expiry, limits, strict bodies, and
+ * that every refusal leaves the state as it was.
+ */
+
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <atf-c.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "registry.h"
+
+#define TTL		90
+#define SEC		1000	/* ms */
+#define MESH		"10.99.0.0/24"
+
+#define BODY_A	"{\"hostname\": \"node-a\", \"listen_port\": 51820, " \
+		"\"endpoints\": [\"192.0.2.7:51820\", \"[2001:db8::7]:51820\"], " \
+		"\"address\": \"10.99.0.2/24\", " \
+		"\"allowed_ips\": [\"10.99.0.2/32\"]}"
+#define BODY_B	"{\"hostname\": \"node-b\", \"listen_port\": 51821, " \
+		"\"address\": \"10.99.0.3/24\"}"
+
+struct changes {
+	int		 n;
+	char		 mesh[REGTOKEN_MESH_MAX + 1];
+	uint64_t	 version;
+};
+
+static void
+changed(const char *mesh, uint64_t version, void *arg)
+{
+	struct changes	*c = arg;
+
+	c->n++;
+	strlcpy(c->mesh, mesh, sizeof(c->mesh));
+	c->version = version;
+}
+
+static struct registry *
+reg_new(uint32_t peers, uint32_t meshes, struct changes *c)
+{
+	struct reg_limits	 l = { TTL, peers, meshes };
+	struct registry		*reg;
+
+	ATF_REQUIRE((reg = registry_new(&l, changed, c)) != NULL);
+	return (reg);
+}
+
+static struct regtoken
+tok(const char *mesh, int id)
+{
+	struct regtoken	 t;
+
+	memset(&t, 0, sizeof(t));
+	memset(t.public_key, id, sizeof(t.public_key));
+	strlcpy(t.mesh, mesh, sizeof(t.mesh));
+	return (t);
+}
+
+static uint64_t
+reg_ok(struct registry *reg, const struct regtoken *t, const char *body,
+    uint64_t now)
+{
+	json_t		*reply;
+	char		 err[REG_ERR_MAX];
+	uint64_t	 v;
+
+	if (registry_register(reg, t, body, strlen(body), now, &reply, err,
+	    sizeof(err)) != REG_OK)
+		atf_tc_fail("register: %s", err);
+	ATF_REQUIRE(reply != NULL);
+	ATF_CHECK_EQ(json_integer_value(json_object_get(reply, "ttl")), TTL);
+	v = (uint64_t)json_integer_value(json_object_get(reply, "version"));
+	json_decref(reply);
+	return (v);
+}
+
+/* The peer list as compact JSON, for before/after comparisons. */
+static char *
+peers_dump(struct registry *reg, const struct regtoken *t)
+{
+	json_t	*j;
+	char	*s;
+
+	ATF_REQUIRE((j = registry_peers(reg, t)) != NULL);
+	ATF_REQUIRE((s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)) !=
+	    NULL);
+	json_decref(j);
+	return (s);
+}
+
+static size_t
+npeers(struct registry *reg, const struct regtoken *t)
+{
+	json_t	*j;
+	size_t	 n;
+
+	ATF_REQUIRE((j = registry_peers(reg, t)) != NULL);
+	n = json_array_size(json_object_get(j, "peers"));
+	json_decref(j);
+	return (n);
+}
+
+ATF_TC_WITHOUT_HEAD(register_and_list);
+ATF_TC_BODY(register_and_list, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+	struct regtoken	 other = tok("other-mesh", 3);
+	json_t		*j, *p;
+	char		 key[WG_KEY_B64_LEN + 1];
+	uint64_t	 v1, v2;
+
+	v1 = reg_ok(reg, &a, BODY_A, 0);
+	ATF_CHECK_EQ(c.n, 1);
+	ATF_CHECK_STREQ(c.mesh, MESH);
+	v2 = reg_ok(reg, &b, BODY_B, 0);
+	ATF_CHECK(v2 > v1);
+	ATF_CHECK_EQ(registry_nodes(reg), 2);
+	ATF_CHECK_EQ(registry_meshes(reg), 1);
+
+	/* a sees b, not itself; all members are there. */
+	ATF_REQUIRE((j = registry_peers(reg, &a)) != NULL);
+	ATF_CHECK_EQ(json_integer_value(json_object_get(j, "version")),
+	    (json_int_t)v2);
+	ATF_REQUIRE_EQ(json_array_size(json_object_get(j, "peers")), 1);
+	p = json_array_get(json_object_get(j, "peers"), 0);
+	wgkey_to_b64(key, b.public_key);
+	ATF_CHECK_STREQ(json_string_value(json_object_get(p, "public_key")),
+	    key);
+	ATF_CHECK_STREQ(json_string_value(json_object_get(p, "hostname")),
+	    "node-b");
+	ATF_CHECK_EQ(json_integer_value(json_object_get(p, "listen_port")),
+	    51821);
+	ATF_CHECK_STREQ(json_string_value(json_object_get(p, "address")),
+	    "10.99.0.3/24");
+	ATF_CHECK_EQ(json_array_size(json_object_get(p, "endpoints")), 0);
+	json_decref(j);
+
+	ATF_REQUIRE((j = registry_peers(reg, &b)) != NULL);
+	p = json_array_get(json_object_get(j, "peers"), 0);
+	ATF_CHECK_STREQ(json_string_value(json_array_get(json_object_get(p,
+	    "endpoints"), 1)), "[2001:db8::7]:51820");
+	ATF_CHECK_STREQ(json_string_value(json_array_get(json_object_get(p,
+	    "allowed_ips"), 0)), "10.99.0.2/32");
+	json_decref(j);
+
+	/* Meshes do not see each other. */
+	ATF_CHECK_EQ(npeers(reg, &other), 0);
+
+	/* The same registration again changes nothing; a new one does. */
+	ATF_CHECK_EQ(reg_ok(reg, &a, BODY_A, SEC), v2);
+	ATF_CHECK(reg_ok(reg, &a, BODY_B, SEC) > v2);
+	ATF_CHECK_EQ(registry_nodes(reg), 2);
+	registry_free(reg);
+}
+
+ATF_TC_WITHOUT_HEAD(heartbeat_and_leave);
+ATF_TC_BODY(heartbeat_and_leave, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+	json_t		*reply;
+	char		 err[REG_ERR_MAX];
+	const char	*eps = "{\"endpoints\": [\"198.51.100.1:4000\"]}";
+	char		*dump;
+	uint64_t	 v;
+
+	ATF_CHECK_EQ(registry_heartbeat(reg, &a, "", 0, 0, &reply, err,
+	    sizeof(err)), REG_NOT_REGISTERED);
+	reg_ok(reg, &a, BODY_A, 0);
+	v = reg_ok(reg, &b, BODY_B, 0);
+
+	/* An empty heartbeat keeps the version. */
+	ATF_REQUIRE_EQ(registry_heartbeat(reg, &a, "{}", 2, SEC, &reply, err,
+	    sizeof(err)), REG_OK);
+	ATF_CHECK_EQ(json_integer_value(json_object_get(reply, "version")),
+	    (json_int_t)v);
+	json_decref(reply);
+	ATF_REQUIRE_EQ(registry_heartbeat(reg, &a, "", 0, SEC, &reply, err,
+	    sizeof(err)), REG_OK);
+	json_decref(reply);
+
+	/* New endpoints: a new version. */
+	ATF_REQUIRE_EQ(registry_heartbeat(reg, &a, eps, strlen(eps), SEC,
+	    &reply, err, sizeof(err)), REG_OK);
+	ATF_CHECK(json_integer_value(json_object_get(reply, "version")) >
+	    (json_int_t)v);
+	json_decref(reply);
+	dump = peers_dump(reg, &b);
+	ATF_CHECK(strstr(dump, "198.51.100.1:4000") != NULL);
+	free(dump);
+
+	v = registry_version(reg, MESH);
+	ATF_REQUIRE_EQ(registry_leave(reg, &a, &reply, err, sizeof(err)),
+	    REG_OK);
+	ATF_CHECK(json_integer_value(json_object_get(reply, "version")) >
+	    (json_int_t)v);
+	json_decref(reply);
+	ATF_CHECK_EQ(npeers(reg, &b), 0);
+	/* Leaving again is harmless. */
+	ATF_REQUIRE_EQ(registry_leave(reg, &a, &reply, err, sizeof(err)),
+	    REG_OK);
+	json_decref(reply);
+
+	/* The last node gone, the mesh goes; versions still grow. */
+	v = registry_version(reg, MESH);
+	ATF_REQUIRE_EQ(registry_leave(reg, &b, &reply, err, sizeof(err)),
+	    REG_OK);
+	json_decref(reply);
+	ATF_CHECK_EQ(registry_meshes(reg), 0);
+	ATF_CHECK(registry_version(reg, MESH) > v);
+	v = registry_version(reg, MESH);
+	ATF_CHECK(reg_ok(reg, &a, BODY_A, 2 * SEC) > v);
+	registry_free(reg);
+}
+
+ATF_TC_WITHOUT_HEAD(expiry);
+ATF_TC_BODY(expiry, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+	json_t		*reply;
+	char		 err[REG_ERR_MAX];
+	uint64_t	 v;
+
+	reg_ok(reg, &a, BODY_A, 0);
+	v = reg_ok(reg, &b, BODY_B, 10 * SEC);
+	ATF_CHECK_EQ(registry_expire(reg, (TTL - 1) * SEC), 0);
+	/* a heartbeats, b does not. */
+	ATF_REQUIRE_EQ(registry_heartbeat(reg, &a, "{}", 2, 50 * SEC, &reply,
+	    err, sizeof(err)), REG_OK);
+	json_decref(reply);
+	c.n = 0;
+	ATF_CHECK_EQ(registry_expire(reg, (TTL + 10) * SEC), 1);
+	ATF_CHECK_EQ(c.n, 1);
+	ATF_CHECK(c.version > v);
+	ATF_CHECK_EQ(registry_nodes(reg), 1);
+	ATF_CHECK_EQ(npeers(reg, &a), 0);
+	ATF_CHECK_EQ(registry_heartbeat(reg, &b, "{}", 2, 100 * SEC, &reply,
+	    err, sizeof(err)), REG_NOT_REGISTERED);
+	ATF_CHECK_EQ(registry_expire(reg, (TTL + 50) * SEC), 1);
+	ATF_CHECK_EQ(registry_nodes(reg), 0);
+	ATF_CHECK_EQ(registry_meshes(reg), 0);
+	registry_free(reg);
+}
+
+ATF_TC_WITHOUT_HEAD(limits);
+ATF_TC_BODY(limits, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(2, 2, &c);
+	struct regtoken	 a = tok("m1", 1), b = tok("m1", 2), d = tok("m1", 4);
+	struct regtoken	 e = tok("m2", 5), f = tok("m3", 6);
+	json_t		*reply;
+	char		 err[REG_ERR_MAX];
+
+	reg_ok(reg, &a, BODY_A, 0);
+	reg_ok(reg, &b, BODY_B, 0);
+	ATF_CHECK_EQ(registry_register(reg, &d, BODY_B, strlen(BODY_B), 0,
+	    &reply, err, sizeof(err)), REG_MESH_FULL);
+	ATF_CHECK_EQ(reply, NULL);
+	/* Replacing an entry needs no room. */
+	reg_ok(reg, &b, BODY_A, 0);
+	reg_ok(reg, &e, BODY_A, 0);
+	ATF_CHECK_EQ(registry_register(reg, &f, BODY_B, strlen(BODY_B), 0,
+	    &reply, err, sizeof(err)), REG_MESHES_FULL);
+	ATF_CHECK_EQ(registry_nodes(reg), 3);
+	ATF_CHECK_EQ(registry_meshes(reg), 2);
+	ATF_CHECK_EQ(reg_reason_status(REG_MESH_FULL), 409);
+	ATF_CHECK_STREQ(reg_reason_name(REG_MESHES_FULL), "meshes_full");
+	registry_free(reg);
+}
+
+/* Bodies refused with reason want; the state must not move. */
+static void
+refused(struct registry *reg, const struct regtoken *t, const char *body,
+    enum reg_reason want)
+{
+	struct regtoken	 b = tok(MESH, 2);
+	json_t		*reply = NULL;
+	char		 err[REG_ERR_MAX] = "", *before, *after;
+	uint64_t	 v = registry_version(reg, MESH);
+	enum reg_reason	 r;
+
+	before = peers_dump(reg, &b);
+	r = registry_register(reg, t, body, strlen(body), 5 * SEC, &reply,
+	    err, sizeof(err));
+	ATF_CHECK_MSG(r == want, "%s: %s (%d), want %d", body, err, r, want);
+	ATF_CHECK(reply == NULL);
+	ATF_CHECK_MSG(err[0] != '\0' && strchr(err, '\n') == NULL,
+	    "error line: \"%s\"", err);
+	after = peers_dump(reg, &b);
+	ATF_CHECK_STREQ(before, after);
+	ATF_CHECK_EQ(registry_version(reg, MESH), v);
+	free(before);
+	free(after);
+}
+
+ATF_TC_WITHOUT_HEAD(bad_bodies);
+ATF_TC_BODY(bad_bodies, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+	char		 key[WG_KEY_B64_LEN + 1], body[512];
+	json_t		*reply;
+	char		 err[REG_ERR_MAX];
+
+	reg_ok(reg, &a, BODY_A, 0);
+	reg_ok(reg, &b, BODY_B, 0);
+	refused(reg, &a, "", REG_BAD_REQUEST);
+	refused(reg, &a, "{", REG_BAD_REQUEST);
+	refused(reg, &a, "[]", REG_BAD_REQUEST);
+	refused(reg, &a, "null", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"hostname\": \"y\", "
+	    "\"listen_port\": 1, \"address\": \"10.0.0.1/32\"}",
+	    REG_BAD_REQUEST);
+	refused(reg, &a, "{\"listen_port\": 1, \"address\": \"10.0.0.1/32\"}",
+	    REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\"}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"a\\nb\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\"}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 0, "
+	    "\"address\": \"10.0.0.1/32\"}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 65536, "
+	    "\"address\": \"10.0.0.1/32\"}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": \"1\", "
+	    "\"address\": \"10.0.0.1/32\"}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1.5, "
+	    "\"address\": \"10.0.0.1/32\"}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/33\"}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1}",
+	    REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"endpoints\": "
+	    "[\"example.com:1\"]}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"endpoints\": "
+	    "[\"192.0.2.1:0\"]}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"endpoints\": "
+	    "[\"1.1.1.1:1\", \"1.1.1.1:2\", \"1.1.1.1:3\", \"1.1.1.1:4\", "
+	    "\"1.1.1.1:5\", \"1.1.1.1:6\", \"1.1.1.1:7\", \"1.1.1.1:8\", "
+	    "\"1.1.1.1:9\"]}", REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"allowed_ips\": [\"10.0.0.0\"]}",
+	    REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"color\": \"red\"}",
+	    REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"public_key\": \"abc\"}",
+	    REG_BAD_REQUEST);
+	/* Naming another node's key: forbidden. */
+	wgkey_to_b64(key, b.public_key);
+	snprintf(body, sizeof(body), "{\"hostname\": \"x\", \"listen_port\": "
+	    "1, \"address\": \"10.0.0.1/32\", \"public_key\": \"%s\"}", key);
+	refused(reg, &a, body, REG_FORBIDDEN);
+	/* Its own key is fine. */
+	wgkey_to_b64(key, a.public_key);
+	snprintf(body, sizeof(body), "{\"hostname\": \"x\", \"listen_port\": "
+	    "1, \"address\": \"10.0.0.1/32\", \"public_key\": \"%s\"}", key);
+	reg_ok(reg, &a, body, SEC);
+
+	ATF_CHECK_EQ(registry_heartbeat(reg, &a, "{\"x\": 1}", 8, SEC,
+	    &reply, err, sizeof(err)), REG_BAD_REQUEST);
+	ATF_CHECK_EQ(registry_heartbeat(reg, &a, "{\"endpoints\": 1}", 16,
+	    SEC, &reply, err, sizeof(err)), REG_BAD_REQUEST);
+	registry_free(reg);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, register_and_list);
+	ATF_TP_ADD_TC(tp, heartbeat_and_leave);
+	ATF_TP_ADD_TC(tp, expiry);
+	ATF_TP_ADD_TC(tp, limits);
+	ATF_TP_ADD_TC(tp, bad_bodies);
+	return (atf_no_error());
+}

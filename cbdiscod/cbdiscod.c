@@ -102,6 +102,9 @@ disco_registered(struct disco *d, uint64_t version, unsigned int ttl)
 	d->failures = 0;
 	d->ttl = ttl;
 	timer_in(&d->ev_heartbeat, ttl / 3);
+	/* STUN answered while we registered: tell the registry now. */
+	if (d->has_reflexive && !d->reflexive_told)
+		reg_heartbeat(d);
 	if (!d->polling)
 		reg_poll(d);
 	disco_update_state(d);
@@ -415,6 +418,7 @@ disco_dispatch(struct child *c, struct imsg *imsg)
 		    sizeof(ss)) != 0) {
 			d->reflexive = ss;
 			d->has_reflexive = 1;
+			d->reflexive_told = 0;
 			log_info("discovery: reflexive address learnt");
 			/* Tell the registry, so peers can punch to it. */
 			if (d->state == REG_REGISTERED)

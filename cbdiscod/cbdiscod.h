@@ -66,6 +66,7 @@ struct disco {
 	int			 polling;
 	struct sockaddr_storage	 reflexive;
 	int			 has_reflexive;
+	int			 reflexive_told;	/* the registry has it */
 	struct event		 ev_heartbeat;
 	struct event		 ev_retry;
 	struct event		 ev_poll;

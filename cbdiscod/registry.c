@@ -95,6 +95,7 @@ endpoints_json(struct disco *d)
 	unsigned int	 i;
 
 	/* The reflexive address first: the one most likely to work. */
+	d->reflexive_told = d->has_reflexive;
 	if (d->has_reflexive) {
 		endpoint_str(&d->reflexive, buf, sizeof(buf));
 		json_array_append_new(a, json_string(buf));

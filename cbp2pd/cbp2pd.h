@@ -194,7 +194,7 @@ int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
 int	 engine_stun_request(struct engine *);
 void	 engine_peer_set_candidates(struct engine *, struct peer *,
 	    const struct sockaddr_storage *, unsigned int);
-void	 engine_peer_punch(struct engine *, struct peer *);
+void	 engine_peer_punch(struct engine *, struct peer *, int);
 
 /* uapi.c */
 int	 uapi_init(const char *);

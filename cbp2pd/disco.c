@@ -287,7 +287,6 @@ disco_peer_set(const struct disco_peer *dp)
 	struct peer	*p;
 	char		 err[CFG_ERR_MAX];
 	unsigned int	 i;
-	int		 isnew = 0;
 
 	/* cbdiscod is unprivileged: check what it says before using it. */
 	if (dp->nendpoints > DISCO_ENDPOINTS_MAX ||
@@ -307,18 +306,16 @@ disco_peer_set(const struct disco_peer *dp)
 			return;
 		}
 		p->from_disco = 1;
-		isnew = 1;
 	} else if (p->from_token)
 		return;		/* the token's word stands */
-	engine_peer_set_candidates(e, p, dp->endpoints, dp->nendpoints);
 	engine_peer_clear_aips(e, p);
 	for (i = 0; i < dp->nallowed_ips; i++)
 		if (engine_peer_add_aip(e, p, &dp->allowed_ips[i]) == -1)
 			log_warnx("discovery: allowed IPs limit reached");
 	if (p->keepalive != dp->keepalive)
 		engine_peer_set_keepalive(e, p, dp->keepalive);
-	if (isnew)
-		engine_peer_punch(e, p);
+	/* New places to reach it (a new peer has none): punch now. */
+	engine_peer_set_candidates(e, p, dp->endpoints, dp->nendpoints);
 }
 
 int

@@ -556,7 +556,7 @@ engine_peer_set_candidates(struct engine *e, struct peer *p,
     const struct sockaddr_storage *cand, unsigned int n)
 {
 	unsigned int	 i;
-	int		 same = n == p->ncand;
+	int		 same = n == p->ncand, known = 0;
 
 	for (i = 0; same && i < n; i++)
 		same = sockaddr_cmp(&cand[i], &p->cand[i]) == 0;
@@ -566,18 +566,29 @@ engine_peer_set_candidates(struct engine *e, struct peer *p,
 		n = DISCO_ENDPOINTS_MAX;
 	memcpy(p->cand, cand, n * sizeof(*cand));
 	p->ncand = n;
-	/* New candidates: prove one again unless a session runs now. */
-	if (wg_peer_send_keypair(&p->wp, engine_now()) == NULL)
+	for (i = 0; i < n && p->endpoint_len > 0; i++)
+		known |= sockaddr_cmp(&cand[i], &p->endpoint) == 0;
+	/*
+	 * The peer now announces places where we do not talk to it: it
+	 * restarted or moved.  Punch towards them at once instead of
+	 * waiting for the session we hold to time out.
+	 */
+	if (!known) {
 		p->confirmed = 0;
+		engine_peer_punch(e, p, 1);
+	}
 }
 
-/* Start a handshake now: both sides do so on learning of each other. */
+/*
+ * Start a handshake now: both sides do so on learning of each other.
+ * Unless forced, a peer with a working session is left alone.
+ */
 void
-engine_peer_punch(struct engine *e, struct peer *p)
+engine_peer_punch(struct engine *e, struct peer *p, int force)
 {
 	uint64_t	 now = engine_now();
 
-	if (wg_peer_send_keypair(&p->wp, now) != NULL)
+	if (!force && wg_peer_send_keypair(&p->wp, now) != NULL)
 		return;
 	wg_timers_want_handshake(&p->wp, now);
 	peer_kick(e, p, now);

@@ -175,8 +175,8 @@ cb_ns_cleanup()
 cb_wait_ready()
 {
 	name=$1
-	i=0
-	while [ $i -lt $WAIT_STEPS ]; do
+	_wr_i=0
+	while [ $_wr_i -lt $WAIT_STEPS ]; do
 		if [ -S "$name.sock" ] &&
 		    "$CBP2PCTL" -j -s "$name.sock" status > "$name.status" \
 		    2>/dev/null &&
@@ -189,7 +189,7 @@ cb_wait_ready()
 			atf_fail "cbp2pd $name exited during start-up"
 		fi
 		sleep 0.1
-		i=$((i + 1))
+		_wr_i=$((_wr_i + 1))
 	done
 	cat "$name.log"
 	atf_fail "cbp2pd $name did not become ready"
@@ -211,13 +211,13 @@ cb_children()
 # Wait for pid to exit; its exit status is left in cb_rc.
 cb_wait_exit()
 {
-	pid=$1
-	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt $WAIT_STEPS ]; do
+	_cw_pid=$1
+	_cw_i=0
+	while kill -0 "$_cw_pid" 2>/dev/null && [ $_cw_i -lt $WAIT_STEPS ]; do
 		sleep 0.1
-		i=$((i + 1))
+		_cw_i=$((_cw_i + 1))
 	done
-	kill -0 "$pid" 2>/dev/null && return 1
+	kill -0 "$_cw_pid" 2>/dev/null && return 1
 	return 0
 }
 
@@ -276,12 +276,13 @@ cb_ping()
 # cb_until SECONDS COMMAND...: retry a command until it succeeds.
 cb_until()
 {
-	limit=$(($1 * 10))
+	# sh has no locals: names of our own, so callers' loops survive.
+	_cu_limit=$(($1 * 10))
 	shift
-	i=0
+	_cu_i=0
 	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt $limit ] || return 1
+		_cu_i=$((_cu_i + 1))
+		[ $_cu_i -lt $_cu_limit ] || return 1
 		sleep 0.1
 	done
 	return 0

@@ -19,12 +19,12 @@ mesh_up()
 	cb_issuer_keys keys
 	cb_edge_certs
 	cb_edge_start "${EDGE_EXTRA:-}"
-	i=1
+	ni=1
 	for spec in "$@"; do
 		n=${spec%%:*}
 		eval "f=\${MESH_FILTER_$n:-.}"
-		cb_mesh_node "$n" "10.99.0.$i" "$f"
-		i=$((i + 1))
+		cb_mesh_node "$n" "10.99.0.$ni" "$f"
+		ni=$((ni + 1))
 	done
 	for spec in "$@"; do
 		cb_start "${spec%%:*}"
@@ -55,10 +55,10 @@ direct_nat_body()
 	common
 	mesh_up n1:public n2:cone n3:cone
 	for a in n1 n2 n3; do
-		i=1
+		bi=1
 		for b in n1 n2 n3; do
-			[ "$a" = "$b" ] || wait_ping "$a" "10.99.0.$i"
-			i=$((i + 1))
+			[ "$a" = "$b" ] || wait_ping "$a" "10.99.0.$bi"
+			bi=$((bi + 1))
 		done
 	done
 	for n in n1 n2 n3; do

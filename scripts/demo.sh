@@ -1,69 +1,50 @@
 #!/bin/sh
-# make demo: bring cbp2p up on this machine and show it working.
+# make demo: a cbp2p mesh on this machine, shown working.
 #
 # usage: scripts/demo.sh [up|down]
 #
-# Two nodes, each in its own network namespace joined by a veth pair,
-# each running cbp2pd with a freshly minted ES256 server-server token that
-# names the other as its peer.  They handshake, ping each other through
-# the tunnel, and show themselves through cbp2pctl and wg(8).  The mesh
-# with an edge, discovery and NAT joins this script as those land.
+# Builds a NAT lab (scripts/natlab.sh) with an edge and three nodes:
+# alpha on the "internet", beta and gamma each behind its own NAT router
+# (nftables masquerade).  cbedged runs on the edge (registry over TLS 1.3
+# and STUN); each node runs cbp2pd with nothing but a p2p-mesh token.
+# The nodes register, learn each other, punch through the NATs and talk
+# directly; the table shows each node's peers, endpoints, path and RTT.
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$TOP/obj/bin
+NATLAB=$TOP/scripts/natlab.sh
+LAB=cbdemo
 DEMO=${CBP2P_DEMO_DIR:-/tmp/cbp2p-demo}
-NODES="alpha beta"
-
-ns_of() { echo "cbdemo-$1"; }
+EDGE=203.0.113.1
+NODES="alpha beta gamma"
+WAIT=60		# seconds for the mesh to come up
 
 down()
 {
-	for n in $NODES; do
-		if [ -f "$DEMO/$n.pid" ]; then
-			kill "$(cat "$DEMO/$n.pid")" 2>/dev/null || true
-		fi
+	for f in "$DEMO"/*.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
 	done
 	sleep 0.5
-	for n in $NODES; do
-		ip netns del "$(ns_of $n)" 2>/dev/null || true
-	done
+	"$NATLAB" -p "$LAB" down 2>/dev/null || true
 	rm -rf "$DEMO"
 }
 
-# claims NAME ADDR PORT PEER PEER-ENDPOINT PEER-ADDR
-claims()
+addr_of()
 {
-	now=$(date +%s)
-	cat > "$1.claims" <<JSON
-{
-	"iss": "cbp2p-demo", "sub": "$1",
-	"exp": $((now + 86400)), "nbf": $((now - 60)),
-	"connection_type": "server-server",
-	"wireguard_config": {
-		"private_key": "$(cat "$1.key")",
-		"public_key": "$(cat "$1.pub")",
-		"allowed_ips": ["$2/32"], "listen_port": $3
-	},
-	"peer_whitelist": { "allowed_peers": ["$(cat "$4.pub")"],
-	    "auto_approve": false, "max_peers": 8 },
-	"network_config": { "subnet": "10.77.0.0/24",
-	    "address": "$2/24", "mtu": 1420 },
-	"peers": [ { "public_key": "$(cat "$4.pub")", "endpoint": "$5",
-	    "allowed_ips": ["$6/32"], "persistent_keepalive": 25 } ]
+	case $1 in
+	alpha)	echo 10.77.0.1 ;;
+	beta)	echo 10.77.0.2 ;;
+	gamma)	echo 10.77.0.3 ;;
+	esac
 }
-JSON
-	"$BIN/cbp2pctl" token -a ES256 -k issuer.key "$1.claims" > "$1.jwt"
-	cat > "$1.yaml" <<YAML
-token_file: $DEMO/$1.jwt
-verify_key: $DEMO/issuer.pub
-verify_alg: ES256
-issuer: cbp2p-demo
-interface: cbdemo-$1
-control_socket: $DEMO/$1.sock
-chroot: $DEMO/empty
-log_level: info
-YAML
+
+name_of_key()
+{
+	for n in $NODES; do
+		[ "$(cat "$DEMO/$n.pub")" = "$1" ] && { echo "$n"; return; }
+	done
+	echo "?"
 }
 
 up()
@@ -76,84 +57,131 @@ up()
 	cd "$DEMO"
 	umask 077
 
-	echo "== an issuer key (ES256); nodes get only its public half"
+	echo "== the lab: an edge, alpha in the open, beta and gamma behind NAT"
+	"$NATLAB" -p "$LAB" up alpha:public beta:cone gamma:cone
+	"$NATLAB" -p "$LAB" show
+
+	echo "== keys: an ES256 issuer, a CA and certificate for the edge"
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 	    -out issuer.key 2>/dev/null
 	openssl pkey -in issuer.key -pubout -out issuer.pub 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout ca.key -out ca.crt -subj /CN=cbp2p-demo-ca -days 30 \
+	    2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout edge.key -out edge.csr -subj /CN=edge 2>/dev/null
+	printf 'subjectAltName=IP:%s\n' "$EDGE" > edge.ext
+	openssl x509 -req -in edge.csr -CA ca.crt -CAkey ca.key \
+	    -CAcreateserial -out edge.crt -days 30 -extfile edge.ext 2>/dev/null
+
+	cat > edge.yaml <<YAML
+listen: $EDGE:8443
+stun_listen: $EDGE:3478
+certificate: $DEMO/edge.crt
+key: $DEMO/edge.key
+verify_key: $DEMO/issuer.pub
+verify_alg: ES256
+issuer: cbp2p-demo
+chroot: $DEMO/empty
+YAML
+	echo "== cbedged on the edge ($EDGE: registry 8443/tcp, STUN 3478/udp)"
+	"$NATLAB" -p "$LAB" exec edge "$BIN/cbedged" -d -f "$DEMO/edge.yaml" \
+	    > edge.log 2>&1 < /dev/null &
+	echo $! > edge.pid
+
+	echo "== a p2p-mesh token for each node (with its registry token)"
+	now=$(date +%s)
 	for n in $NODES; do
 		"$BIN/cbp2pctl" keygen > "$n.key"
 		"$BIN/cbp2pctl" pubkey < "$n.key" > "$n.pub"
-		printf '   %-6s public key %s\n' "$n" "$(cat "$n.pub")"
+		a=$(addr_of "$n")
+		cat > "$n.claims" <<JSON
+{
+	"iss": "cbp2p-demo", "sub": "$n",
+	"exp": $((now + 86400)), "nbf": $((now - 60)),
+	"connection_type": "p2p-mesh",
+	"wireguard_config": { "private_key": "$(cat "$n.key")",
+	    "public_key": "$(cat "$n.pub")", "allowed_ips": ["$a/32"] },
+	"mesh_config": { "auto_discovery": true, "persistent": true,
+	    "routing": "direct", "encryption": "chacha20-poly1305" },
+	"peer_whitelist": { "allowed_peers": [], "auto_approve": true,
+	    "max_peers": 16 },
+	"network_config": { "subnet": "10.77.0.0/24", "address": "$a/24",
+	    "mtu": 1420 }
+}
+JSON
+		"$BIN/cbp2pctl" token -r -a ES256 -k issuer.key "$n.claims" \
+		    > "$n.jwt"
+		cat > "$n.yaml" <<YAML
+token_file: $DEMO/$n.jwt
+verify_key: $DEMO/issuer.pub
+verify_alg: ES256
+issuer: cbp2p-demo
+interface: cbdemo-$n
+control_socket: $DEMO/$n.sock
+chroot: $DEMO/empty
+edge:
+  registry: https://$EDGE:8443
+  stun: $EDGE:3478
+  ca: $DEMO/ca.crt
+YAML
+		printf '   %-6s %s  %s\n' "$n" "$a" "$(cat "$n.pub")"
 	done
 
-	echo "== two namespaces joined by a veth pair"
+	echo "== cbp2pd on each node"
 	for n in $NODES; do
-		ip netns add "$(ns_of $n)"
-		ip -n "$(ns_of $n)" link set lo up
-	done
-	ip link add cbdemo-a netns "$(ns_of alpha)" type veth \
-	    peer cbdemo-b netns "$(ns_of beta)"
-	ip -n "$(ns_of alpha)" addr add 192.168.77.1/24 dev cbdemo-a
-	ip -n "$(ns_of beta)" addr add 192.168.77.2/24 dev cbdemo-b
-	ip -n "$(ns_of alpha)" link set cbdemo-a up
-	ip -n "$(ns_of beta)" link set cbdemo-b up
-
-	echo "== tokens, checked with cbp2pd -n"
-	claims alpha 10.77.0.1 51820 beta 192.168.77.2:51820 10.77.0.2
-	claims beta 10.77.0.2 51820 alpha 192.168.77.1:51820 10.77.0.1
-	for n in $NODES; do
-		printf '   %-6s ' "$n"
-		"$BIN/cbp2pd" -n -f "$DEMO/$n.yaml" 2>&1
+		"$NATLAB" -p "$LAB" exec "$n" "$BIN/cbp2pd" -d -x "$BIN" \
+		    -f "$DEMO/$n.yaml" > "$n.log" 2>&1 < /dev/null &
+		echo $! > "$n.pid"
 	done
 
-	echo "== starting cbp2pd in each namespace"
+	printf '== waiting for every pair to talk'
+	i=0
 	for n in $NODES; do
-		ip netns exec "$(ns_of $n)" "$BIN/cbp2pd" -d -x "$BIN" \
-		    -f "$DEMO/$n.yaml" > "$DEMO/$n.log" 2>&1 &
-		echo $! > "$DEMO/$n.pid"
-	done
-	for n in $NODES; do
-		i=0
-		until "$BIN/cbp2pctl" -s "$DEMO/$n.sock" status \
-		    >/dev/null 2>&1; do
-			i=$((i + 1))
-			[ $i -lt 50 ] || { cat "$DEMO/$n.log"; exit 1; }
-			sleep 0.1
+		for m in $NODES; do
+			[ "$n" = "$m" ] && continue
+			until "$NATLAB" -p "$LAB" exec "$n" ping -c 1 -W 1 \
+			    "$(addr_of "$m")" >/dev/null 2>&1; do
+				i=$((i + 1))
+				[ $i -lt $WAIT ] || {
+				    echo " gave up; see $DEMO/*.log"; exit 1; }
+				printf .
+			done
 		done
 	done
-
-	echo "== ping through the tunnel"
-	ip netns exec "$(ns_of alpha)" ping -c 3 -i 0.2 10.77.0.2
-	ip netns exec "$(ns_of beta)" ping -c 3 -i 0.2 10.77.0.1 >/dev/null
+	echo " done"
 
 	echo
-	printf '%-6s %-12s %-46s %-20s %-10s %-9s %s\n' NODE TUNNEL \
-	    "PEER" ENDPOINT HANDSHAKE "RX/TX B" "RTT ms"
+	printf '%-6s %-10s %-6s %-22s %-7s %-10s %s\n' NODE ADDRESS PEER \
+	    ENDPOINT PATH HANDSHAKE "RTT ms"
 	for n in $NODES; do
-		case $n in
-		alpha)	me=10.77.0.1 other=10.77.0.2 ;;
-		beta)	me=10.77.0.2 other=10.77.0.1 ;;
-		esac
-		rtt=$(ip netns exec "$(ns_of $n)" ping -c 5 -i 0.2 -q "$other" |
-		    awk -F/ '/^rtt/ { print $5 }')
 		"$BIN/cbp2pctl" -j -s "$DEMO/$n.sock" peers |
-		    jq -r --arg n "$n" --arg me "$me" --arg rtt "$rtt" \
-		    '.[] | [$n, $me, .public_key, .endpoint,
-		    (now - .latest_handshake | floor | tostring) + "s ago",
-		    "\(.rx_bytes)/\(.tx_bytes)", $rtt] | @tsv' |
-		    awk -F'\t' '{ printf "%-6s %-12s %-46s %-20s %-10s %-9s %s\n",
-		    $1, $2, $3, $4, $5, $6, $7 }'
+		    jq -r '.[] | [.public_key, (.endpoint // "-"),
+		    (now - .latest_handshake | floor | tostring) + "s ago"] |
+		    @tsv' | while IFS='	' read -r key ep hs; do
+			peer=$(name_of_key "$key")
+			case $ep in
+			"$EDGE":*)	path=relay ;;
+			-)		path=none ;;
+			*)		path=direct ;;
+			esac
+			rtt=$("$NATLAB" -p "$LAB" exec "$n" ping -c 3 -i 0.2 -q \
+			    "$(addr_of "$peer")" | awk -F/ '/^rtt/ { print $5 }')
+			printf '%-6s %-10s %-6s %-22s %-7s %-10s %s\n' "$n" \
+			    "$(addr_of "$n")" "$peer" "$ep" "$path" "$hs" "$rtt"
+		done
 	done
-
 	echo
-	echo "== cbp2pctl status (alpha)"
-	"$BIN/cbp2pctl" -s "$DEMO/alpha.sock" status
+	echo "beta and gamma reach each other at their NAT routers' public"
+	echo "addresses (203.0.113.x): a direct path punched through both NATs."
 	echo
-	echo "== wg show, against cbp2pd's own configuration socket"
-	wg show cbdemo-alpha
+	echo "== cbp2pctl status (gamma)"
+	"$BIN/cbp2pctl" -s "$DEMO/gamma.sock" status
 	echo
-	echo "cbp2pd runs in namespaces $(ns_of alpha) and $(ns_of beta);" \
-	    "logs in $DEMO; 'make demo-down' stops it all."
+	echo "Logs and sockets are in $DEMO; try"
+	echo "  $BIN/cbp2pctl -s $DEMO/beta.sock peers"
+	echo "  wg show cbdemo-beta"
+	echo "'make demo-down' removes it all."
 }
 
 case ${1:-up} in

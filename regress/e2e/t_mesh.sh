@@ -216,8 +216,56 @@ edge_restart_cleanup()
 	cb_mesh_cleanup
 }
 
+atf_test_case bad_registry cleanup
+bad_registry_head()
+{
+	atf_set descr "malformed registry replies are refused and counted; cbdiscod keeps going"
+	atf_set require.user root
+	atf_set timeout 120
+}
+bad_registry_body()
+{
+	common
+	echo "$LAB" > lab
+	"$NATLAB" -p "$LAB" up n1:public > lab.out 2>&1 ||
+	    { cat lab.out; atf_fail "natlab up"; }
+	cb_user
+	cb_issuer_keys keys
+	cb_edge_certs
+	cb_wgkeys good
+	ip netns exec "$LAB-edge" python3 "$(atf_get_srcdir)/badreg.py" \
+	    "$EDGE_IP" 8443 edge.crt edge.key "$(cat good.pub)" \
+	    > badreg.log 2>&1 < /dev/null &
+	echo $! > badreg.pid
+	cb_until 10 ip netns exec "$LAB-edge" python3 -c "
+import socket; socket.create_connection(('$EDGE_IP', 8443), 1)" ||
+	    atf_fail "hostile registry did not start"
+	cb_mesh_node n1 10.99.0.1
+	cb_start n1
+	# Eight bad lists, retried with backoff, then the good one.
+	cb_until 90 sh -c "$CBP2PCTL -j -s n1.sock peers | grep -q '$(cat good.pub)'" ||
+	    atf_fail "the good peer never came: $(cb_ctl n1 status)"
+	cb_ctl n1 status
+	st=$(cb_ctl n1 -j status | jq -r '.children[] | select(.name == "cbdiscod") | .state')
+	bad=$(echo "$st" | sed -n 's/.* \([0-9]*\) bad replies.*/\1/p')
+	entries=$(echo "$st" | sed -n 's/.* \([0-9]*\) bad entries.*/\1/p')
+	[ "${bad:-0}" -ge 8 ] || atf_fail "bad replies counted: ${bad:-none}"
+	[ "${entries:-0}" -ge 2 ] || atf_fail "bad entries counted: ${entries:-none}"
+	# Only the good entry, with what it registered.
+	[ "$(cb_ctl n1 -j peers | jq length)" = 1 ] || atf_fail "peer count"
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].allowed_ips[0]')" = \
+	    10.99.0.9/32 ] || atf_fail "allowed IPs of the good peer"
+	kill -0 "$(cat n1.pid)" || atf_fail "cbp2pd died"
+}
+bad_registry_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case bad_registry
 	atf_add_test_case direct_nat
 	atf_add_test_case whitelist
 	atf_add_test_case expiry

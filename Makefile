@@ -111,6 +111,9 @@ $(BIN)/$(1): $$($(1)_OBJS) $(LIBA)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
+# cbedged's STUN responder is rebuilt when lib/stun.c appears.
+$(OBJ)/cbedged/stund.o: $(wildcard lib/stun.c)
+
 regress/lib/t_%: regress/lib/t_%.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA) $(ATF_LIBS) $(PKG_LIBS)
 

@@ -85,6 +85,19 @@ did not answer"; }
 	done
 }
 
+# SIGTERM: cbedged must exit 0, within a bound.
+edge_stop()
+{
+	pid=$(cat edge.pid)
+	kill -0 "$pid" || { cat edge.log; atf_fail "cbedged died"; }
+	kill -TERM "$pid"
+	cb_wait_exit "$pid" || atf_fail "SIGTERM did not stop cbedged"
+	wait "$pid"
+	rc=$?
+	[ $rc = 0 ] || { cat edge.log; atf_fail "cbedged exited with $rc"; }
+	grep -q "exiting" edge.log || atf_fail "no exit log line"
+}
+
 edge_cleanup()
 {
 	. "$(atf_get_srcdir)/common.sh"
@@ -238,11 +251,23 @@ registry_body()
 	expect 404 -t b.jwt -d '{}' POST /v1/heartbeat
 	expect 200 -t b.jwt DELETE /v1/peers/self
 
-	kill -TERM "$(cat edge.pid)"
-	cb_wait_exit "$(cat edge.pid)" || atf_fail "SIGTERM did not stop it"
-	wait "$(cat edge.pid)"
-	rc=$?
-	[ $rc = 0 ] || { cat edge.log; atf_fail "exit status $rc"; }
+	# A long poll whose client goes away times out harmlessly; one
+	# still waiting at SIGTERM does not hold up the exit.
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	ereq -t a.jwt GET "/v1/peers?since=$v&wait=2" > gone.json &
+	gone=$!
+	ereq -t c.jwt GET "/v1/peers?since=$v&wait=25" > poll.json &
+	echo $! > poll.pid
+	i=0
+	until [ "$(health .long_polls)" = 2 ]; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || atf_fail "the long polls are not waiting"
+		sleep 0.1
+	done
+	kill "$gone"
+	sleep 2.5
+	[ "$(health .long_polls)" = 1 ] || atf_fail "a gone poll stayed"
+	edge_stop
 }
 registry_cleanup()
 {
@@ -383,8 +408,8 @@ refusals_body()
 	    .bad_token >= 4 and .forbidden >= 3 and .not_found >= 3 and
 	    .bad_method >= 3 and .not_registered >= 1' health.json \
 	    >/dev/null || { cat health.json; atf_fail "refusal counters"; }
-	# The daemon survived all of it, sandbox and all.
-	kill -0 "$(cat edge.pid)" || atf_fail "cbedged died"
+	# The daemon survived all of it, sandbox and all, and exits cleanly.
+	edge_stop
 }
 refusals_cleanup()
 {

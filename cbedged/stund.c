@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,10 +24,31 @@
 #ifdef HAVE_LIB_STUN
 #include "stun.h"
 
+/*
+ * On a dual-stack socket an IPv4 client arrives as ::ffff:a.b.c.d; it
+ * must learn its IPv4 address, as it would from an IPv4 socket.
+ */
+static const struct sockaddr *
+seen_as(const struct sockaddr_storage *ss, struct sockaddr_in *sin)
+{
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return ((const struct sockaddr *)ss);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6->sin6_port;
+	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12],
+	    sizeof(sin->sin_addr));
+	return ((const struct sockaddr *)sin);
+}
+
 static void
 stund_read(int fd, short ev, void *arg)
 {
 	struct edge		*e = arg;
+	struct sockaddr_in	 sin;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	uint8_t			 buf[EDGE_STUN_BUF], out[STUN_MAX_MSG];
@@ -52,7 +75,7 @@ stund_read(int fd, short ev, void *arg)
 		}
 		if (stun_parse_request(buf, (size_t)n, txid) == -1 ||
 		    (len = stun_build_response(out, sizeof(out), txid,
-		    (struct sockaddr *)&ss)) == 0) {
+		    seen_as(&ss, &sin))) == 0) {
 			e->stun_refused++;
 			continue;
 		}

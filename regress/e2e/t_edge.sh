@@ -5,6 +5,7 @@
 # (10.201.0.2, and 10.201.0.3 for floods).
 
 EDGE_ADDR=10.201.0.1
+EDGE_ADDR6=fd00:201::1
 EDGE_PORT=8443
 STUN_PORT=3478
 
@@ -24,7 +25,8 @@ edge_certs()
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	    -keyout edge.key -out edge.csr -subj "/CN=$EDGE_ADDR" \
 	    >/dev/null 2>&1 || atf_fail "server key"
-	printf 'subjectAltName=IP:%s\n' "$EDGE_ADDR" > san.ext
+	printf 'subjectAltName=IP:%s,IP:%s\n' "$EDGE_ADDR" "$EDGE_ADDR6" \
+	    > san.ext
 	openssl x509 -req -in edge.csr -CA ca.crt -CAkey ca.key \
 	    -CAcreateserial -out edge.crt -days 2 -extfile san.ext \
 	    >/dev/null 2>&1 || atf_fail "server certificate"
@@ -38,8 +40,8 @@ edge_conf()
 	chmod 755 "$PWD/empty"
 	cat > edge.yaml <<YAML
 # cbedged test configuration
-listen: $EDGE_ADDR:$EDGE_PORT
-stun_listen: $EDGE_ADDR:$STUN_PORT
+listen: "${LISTEN:-$EDGE_ADDR}:$EDGE_PORT"
+stun_listen: "${LISTEN:-$EDGE_ADDR}:$STUN_PORT"
 certificate: $PWD/edge.crt
 key: $PWD/edge.key
 verify_key: $PWD/keys/es256.pub
@@ -62,6 +64,8 @@ edge_setup()
 	C=$(cb_ns c)
 	cb_veth "$E" $EDGE_ADDR/24 "$C" 10.201.0.2/24
 	ip -n "$C" addr add 10.201.0.3/24 dev eth0
+	ip -n "$E" addr add $EDGE_ADDR6/64 dev eth0 nodad
+	ip -n "$C" addr add fd00:201::2/64 dev eth0 nodad
 	edge_certs
 	edge_conf "${1:-}"
 	edge_start
@@ -109,8 +113,8 @@ edge_cleanup()
 # ereq [-s SRC] [-t TOKEN] [-d BODY] METHOD PATH: one request from C.
 ereq()
 {
-	ip netns exec "$C" env EDGE=$EDGE_ADDR:$EDGE_PORT EDGE_CA="$PWD/ca.crt" \
-	    python3 "$CLI" req "$@"
+	ip netns exec "$C" env EDGE="${EDGE_HOST:-$EDGE_ADDR}:$EDGE_PORT" \
+	    EDGE_CA="$PWD/ca.crt" python3 "$CLI" req "$@"
 }
 
 # expect STATUS ereq-ARGS: the status must match; a refusal must carry
@@ -469,6 +473,11 @@ sandbox_body()
 	# Still alive after serving: no system call outside the filter.
 	expect 200 GET /v1/health
 	kill -0 "$pid" || atf_fail "cbedged died"
+	# SIGHUP does not reload, and does not stop it either.
+	kill -HUP "$pid"
+	cb_until 5 grep -q "does not reload" edge.log ||
+	    atf_fail "no SIGHUP log line"
+	expect 200 GET /v1/health
 
 	atf_check -s exit:0 -e match:"configuration OK" \
 	    "$CBEDGED" -n -f edge.yaml
@@ -519,6 +528,45 @@ stun_cleanup()
 	edge_cleanup
 }
 
+atf_test_case ipv6 cleanup
+ipv6_head()
+{
+	atf_set descr "listening on [::]: IPv6 and IPv4 clients, STUN both"
+	atf_set require.user root
+	atf_set timeout 60
+}
+ipv6_body()
+{
+	common
+	LISTEN="[::]"
+	edge_setup
+	reg_token a
+	reg_token b
+	EDGE_HOST="[$EDGE_ADDR6]"
+	expect 200 -t a.jwt -d '{"hostname": "a", "listen_port": 51820,
+	    "endpoints": ["[2001:db8::2]:51820", "192.0.2.2:51820"],
+	    "address": "fd00:99::2/64", "allowed_ips": ["fd00:99::2/128"]}' \
+	    POST /v1/register
+	EDGE_HOST=
+	register b 3
+	expect 200 -t b.jwt GET /v1/peers
+	jq -e '.body.peers[0] | .endpoints[0] == "[2001:db8::2]:51820" and
+	    .address == "fd00:99::2/64"' last.json >/dev/null ||
+	    { cat last.json; atf_fail "IPv6 registration"; }
+	if [ -f "$TOP/lib/stun.c" ]; then
+		for h in $EDGE_ADDR6 $EDGE_ADDR; do
+			ip netns exec "$C" python3 "$CLI" stun "$h" \
+			    $STUN_PORT > stun.out ||
+			    { cat stun.out; atf_fail "STUN via $h"; }
+		done
+	fi
+	edge_stop
+}
+ipv6_cleanup()
+{
+	edge_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case registry
@@ -527,4 +575,5 @@ atf_init_test_cases()
 	atf_add_test_case ratelimit
 	atf_add_test_case sandbox
 	atf_add_test_case stun
+	atf_add_test_case ipv6
 }

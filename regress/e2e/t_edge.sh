@@ -107,6 +107,7 @@ edge_cleanup()
 	. "$(atf_get_srcdir)/common.sh"
 	[ -f edge.pid ] && kill -9 "$(cat edge.pid)" 2>/dev/null
 	[ -f poll.pid ] && kill -9 "$(cat poll.pid)" 2>/dev/null
+	[ -f polls.pid ] && kill -9 $(cat polls.pid) 2>/dev/null
 	cb_ns_cleanup
 }
 
@@ -420,6 +421,70 @@ refusals_cleanup()
 	edge_cleanup
 }
 
+atf_test_case limits cleanup
+limits_head()
+{
+	atf_set descr "peers per mesh, meshes, long polls: 409 and 429"
+	atf_set require.user root
+	atf_set timeout 90
+}
+limits_body()
+{
+	common
+	edge_setup "max_peers_per_mesh: 2
+max_meshes: 1
+long_poll_max: 10
+rate: 1000
+burst: 2000"
+	reg_token a
+	reg_token b
+	reg_token c
+	reg_token x other-mesh
+	register a 2
+	register b 3
+	ereq -t a.jwt GET /v1/peers | jq -S .body > before.json
+	expect 409 -t c.jwt -d "$(reg_body c 4)" POST /v1/register
+	jq -e '.body.error | test("full")' last.json >/dev/null ||
+	    atf_fail "mesh full: $(cat last.json)"
+	expect 409 -t x.jwt -d "$(reg_body x 9)" POST /v1/register
+	# Registering again needs no room.
+	register b 3
+	# Long polls: at most twice max_peers_per_mesh in one mesh.
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	for i in 1 2 3 4; do
+		ereq -t a.jwt GET "/v1/peers?since=$v&wait=10" > "poll$i.json" &
+		echo $! >> polls.pid
+	done
+	i=0
+	until [ "$(health .long_polls)" = 4 ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || atf_fail "the long polls are not waiting"
+		sleep 0.1
+	done
+	expect 429 -t a.jwt GET "/v1/peers?since=$v&wait=10"
+	jq -e '.body.error | test("long polls")' last.json >/dev/null ||
+	    atf_fail "poll limit: $(cat last.json)"
+	ereq -t a.jwt GET /v1/peers | jq -S .body > after.json
+	cmp -s before.json after.json || atf_fail "refusals changed state"
+	ereq GET /v1/health > health.json
+	jq -e '.body.refused | .mesh_full == 1 and .meshes_full == 1 and
+	    .poll_limit == 1' health.json >/dev/null ||
+	    { cat health.json; atf_fail "counters"; }
+	# A change answers all four at once.
+	expect 200 -t b.jwt DELETE /v1/peers/self
+	for n in 1 2 3 4; do
+		cb_until 5 jq -e .status "poll$n.json" ||
+		    atf_fail "long poll $n did not wake up"
+		jq -e '.status == 200 and .body.peers == []' "poll$n.json" \
+		    >/dev/null || { cat "poll$n.json"; atf_fail "poll $n"; }
+	done
+	edge_stop
+}
+limits_cleanup()
+{
+	edge_cleanup
+}
+
 atf_test_case ratelimit cleanup
 ratelimit_head()
 {
@@ -572,6 +637,7 @@ atf_init_test_cases()
 	atf_add_test_case registry
 	atf_add_test_case expiry
 	atf_add_test_case refusals
+	atf_add_test_case limits
 	atf_add_test_case ratelimit
 	atf_add_test_case sandbox
 	atf_add_test_case stun

@@ -29,11 +29,6 @@ CFLAGS		?= -O2 -g
 ALL_CFLAGS	= -std=c99 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
 		  -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 		  -DCBP2P_USER='"$(CBP2P_USER)"' -MMD -MP
-# cbedged's STUN responder needs lib/stun.c, written on its own branch:
-# until it is merged, cbedged builds without STUN.
-ifneq ($(wildcard lib/stun.c),)
-ALL_CFLAGS	+= -DHAVE_LIB_STUN
-endif
 SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
 

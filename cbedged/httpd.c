@@ -37,6 +37,7 @@
 
 #define BEARER		"Bearer "
 #define ADDR_STR_MAX	64
+#define URI_ECHO_MAX	128	/* of a request's URI in a log line */
 #define KEY_PREFIX	8	/* characters of a key in log lines */
 #define POLLS_PER_PEER	2	/* a reconnecting node may hold two */
 
@@ -251,18 +252,32 @@ send_json(struct evhttp_request *req, int status, json_t *j)
 	evhttp_send_reply(req, status, status_phrase(status), NULL);
 }
 
+/* Bytes from the request, safe for a log line: printable, bounded. */
+static const char *
+echo(const char *s, char *buf, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return (buf);
+}
+
 static void
 refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
     const char *msg)
 {
-	char	 who[ADDR_STR_MAX];
+	char	 who[ADDR_STR_MAX], uri[URI_ECHO_MAX], why[REG_ERR_MAX];
 
 	e->refused[r]++;
+	echo(msg, why, sizeof(why));
 	log_debug("refused %s from %s: %d %s: %s",
-	    evhttp_request_get_uri(req), peer_name(req, who, sizeof(who)),
-	    reg_reason_status(r), reg_reason_name(r), msg);
+	    echo(evhttp_request_get_uri(req), uri, sizeof(uri)),
+	    peer_name(req, who, sizeof(who)), reg_reason_status(r),
+	    reg_reason_name(r), why);
 	send_json(req, reg_reason_status(r), json_pack("{s:s}", "error",
-	    msg));
+	    why));
 }
 
 /*

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,7 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
 	char		*base = (char *)p->conf, *dst = base + k->off;
 	char		 e[ECHO_MAX + 1], *end;
 	unsigned long	 n;
+	uint32_t	 u32;
 	size_t		 i;
 	int		 v;
 
@@ -220,7 +222,8 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
 			return (perr(p, line, k->name, "\"%s\" is not a "
 			    "number %u..%u", echo(val, e, sizeof(e)), k->min,
 			    k->max));
-		memcpy(dst, &(uint32_t){ (uint32_t)n }, sizeof(uint32_t));
+		u32 = (uint32_t)n;
+		memcpy(dst, &u32, sizeof(u32));
 		return (0);
 	case T_ALG:
 		if (keyalg_parse(val, &p->conf->verify_alg) == -1)

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,13 +21,33 @@
 #include "cbedged.h"
 #include "log.h"
 
-#ifdef HAVE_LIB_STUN
 #include "stun.h"
+
+/*
+ * On a dual-stack socket an IPv4 client arrives as ::ffff:a.b.c.d; it
+ * must learn its IPv4 address, as it would from an IPv4 socket.
+ */
+static const struct sockaddr *
+seen_as(const struct sockaddr_storage *ss, struct sockaddr_in *sin)
+{
+	const struct sockaddr_in6	*sin6 = (const void *)ss;
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return ((const struct sockaddr *)ss);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6->sin6_port;
+	memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12],
+	    sizeof(sin->sin_addr));
+	return ((const struct sockaddr *)sin);
+}
 
 static void
 stund_read(int fd, short ev, void *arg)
 {
 	struct edge		*e = arg;
+	struct sockaddr_in	 sin;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	uint8_t			 buf[EDGE_STUN_BUF], out[STUN_MAX_MSG];
@@ -52,7 +74,7 @@ stund_read(int fd, short ev, void *arg)
 		}
 		if (stun_parse_request(buf, (size_t)n, txid) == -1 ||
 		    (len = stun_build_response(out, sizeof(out), txid,
-		    (struct sockaddr *)&ss)) == 0) {
+		    seen_as(&ss, &sin))) == 0) {
 			e->stun_refused++;
 			continue;
 		}
@@ -84,27 +106,6 @@ stund_start(struct edge *e)
 	event_add(e->stun_ev, NULL);
 }
 
-#else	/* !HAVE_LIB_STUN */
-
-/*
- * lib/stun.c is written on its own branch; until it is merged this
- * build has no STUN and says so, and binds nothing for it.
- */
-int
-stund_init(struct edge *e, char *err, size_t errlen)
-{
-	e->stun_fd = -1;
-	return (0);
-}
-
-void
-stund_start(struct edge *e)
-{
-	log_warnx("stun: not built in (no lib/stun.c): stun_listen %s "
-	    "unused", e->conf.stun_listen);
-}
-
-#endif	/* HAVE_LIB_STUN */
 
 void
 stund_shutdown(struct edge *e)

@@ -40,6 +40,7 @@ def context(maxver=None):
 
 def connection(src=None, ctx=None):
     host, port = os.environ["EDGE"].rsplit(":", 1)
+    host = host.strip("[]")
     return http.client.HTTPSConnection(
         host, int(port), context=ctx or context(), timeout=TIMEOUT,
         source_address=(src, 0) if src else None)
@@ -139,21 +140,26 @@ def xor_mapped(msg, txid):
     raise ValueError("no XOR-MAPPED-ADDRESS")
 
 
+def udp_socket(host):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.socket(family, socket.SOCK_DGRAM)
+
+
 def cmd_stun(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = udp_socket(a.host)
     s.settimeout(3)
     s.connect((a.host, a.port))
     txid = os.urandom(12)
     s.send(binding_request(txid))
     msg = s.recv(2048)
     mapped = xor_mapped(msg, txid)
-    local = s.getsockname()
+    local = s.getsockname()[:2]
     print("mapped %s:%d local %s:%d" % (mapped + local))
     return 0 if mapped == local else 1
 
 
 def cmd_garbage(a):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = udp_socket(a.host)
     s.settimeout(1)
     s.connect((a.host, a.port))
     junk = [b"", b"hello", os.urandom(20), os.urandom(600),

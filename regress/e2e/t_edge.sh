@@ -5,6 +5,7 @@
 # (10.201.0.2, and 10.201.0.3 for floods).
 
 EDGE_ADDR=10.201.0.1
+EDGE_ADDR6=fd00:201::1
 EDGE_PORT=8443
 STUN_PORT=3478
 
@@ -24,7 +25,8 @@ edge_certs()
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	    -keyout edge.key -out edge.csr -subj "/CN=$EDGE_ADDR" \
 	    >/dev/null 2>&1 || atf_fail "server key"
-	printf 'subjectAltName=IP:%s\n' "$EDGE_ADDR" > san.ext
+	printf 'subjectAltName=IP:%s,IP:%s\n' "$EDGE_ADDR" "$EDGE_ADDR6" \
+	    > san.ext
 	openssl x509 -req -in edge.csr -CA ca.crt -CAkey ca.key \
 	    -CAcreateserial -out edge.crt -days 2 -extfile san.ext \
 	    >/dev/null 2>&1 || atf_fail "server certificate"
@@ -38,8 +40,8 @@ edge_conf()
 	chmod 755 "$PWD/empty"
 	cat > edge.yaml <<YAML
 # cbedged test configuration
-listen: $EDGE_ADDR:$EDGE_PORT
-stun_listen: $EDGE_ADDR:$STUN_PORT
+listen: "${LISTEN:-$EDGE_ADDR}:$EDGE_PORT"
+stun_listen: "${LISTEN:-$EDGE_ADDR}:$STUN_PORT"
 certificate: $PWD/edge.crt
 key: $PWD/edge.key
 verify_key: $PWD/keys/es256.pub
@@ -62,6 +64,8 @@ edge_setup()
 	C=$(cb_ns c)
 	cb_veth "$E" $EDGE_ADDR/24 "$C" 10.201.0.2/24
 	ip -n "$C" addr add 10.201.0.3/24 dev eth0
+	ip -n "$E" addr add $EDGE_ADDR6/64 dev eth0 nodad
+	ip -n "$C" addr add fd00:201::2/64 dev eth0 nodad
 	edge_certs
 	edge_conf "${1:-}"
 	edge_start
@@ -85,19 +89,33 @@ did not answer"; }
 	done
 }
 
+# SIGTERM: cbedged must exit 0, within a bound.
+edge_stop()
+{
+	pid=$(cat edge.pid)
+	kill -0 "$pid" || { cat edge.log; atf_fail "cbedged died"; }
+	kill -TERM "$pid"
+	cb_wait_exit "$pid" || atf_fail "SIGTERM did not stop cbedged"
+	wait "$pid"
+	rc=$?
+	[ $rc = 0 ] || { cat edge.log; atf_fail "cbedged exited with $rc"; }
+	grep -q "exiting" edge.log || atf_fail "no exit log line"
+}
+
 edge_cleanup()
 {
 	. "$(atf_get_srcdir)/common.sh"
 	[ -f edge.pid ] && kill -9 "$(cat edge.pid)" 2>/dev/null
 	[ -f poll.pid ] && kill -9 "$(cat poll.pid)" 2>/dev/null
+	[ -f polls.pid ] && kill -9 $(cat polls.pid) 2>/dev/null
 	cb_ns_cleanup
 }
 
 # ereq [-s SRC] [-t TOKEN] [-d BODY] METHOD PATH: one request from C.
 ereq()
 {
-	ip netns exec "$C" env EDGE=$EDGE_ADDR:$EDGE_PORT EDGE_CA="$PWD/ca.crt" \
-	    python3 "$CLI" req "$@"
+	ip netns exec "$C" env EDGE="${EDGE_HOST:-$EDGE_ADDR}:$EDGE_PORT" \
+	    EDGE_CA="$PWD/ca.crt" python3 "$CLI" req "$@"
 }
 
 # expect STATUS ereq-ARGS: the status must match; a refusal must carry
@@ -238,11 +256,23 @@ registry_body()
 	expect 404 -t b.jwt -d '{}' POST /v1/heartbeat
 	expect 200 -t b.jwt DELETE /v1/peers/self
 
-	kill -TERM "$(cat edge.pid)"
-	cb_wait_exit "$(cat edge.pid)" || atf_fail "SIGTERM did not stop it"
-	wait "$(cat edge.pid)"
-	rc=$?
-	[ $rc = 0 ] || { cat edge.log; atf_fail "exit status $rc"; }
+	# A long poll whose client goes away times out harmlessly; one
+	# still waiting at SIGTERM does not hold up the exit.
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	ereq -t a.jwt GET "/v1/peers?since=$v&wait=2" > gone.json &
+	gone=$!
+	ereq -t c.jwt GET "/v1/peers?since=$v&wait=25" > poll.json &
+	echo $! > poll.pid
+	i=0
+	until [ "$(health .long_polls)" = 2 ]; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || atf_fail "the long polls are not waiting"
+		sleep 0.1
+	done
+	kill "$gone"
+	sleep 2.5
+	[ "$(health .long_polls)" = 1 ] || atf_fail "a gone poll stayed"
+	edge_stop
 }
 registry_cleanup()
 {
@@ -383,10 +413,74 @@ refusals_body()
 	    .bad_token >= 4 and .forbidden >= 3 and .not_found >= 3 and
 	    .bad_method >= 3 and .not_registered >= 1' health.json \
 	    >/dev/null || { cat health.json; atf_fail "refusal counters"; }
-	# The daemon survived all of it, sandbox and all.
-	kill -0 "$(cat edge.pid)" || atf_fail "cbedged died"
+	# The daemon survived all of it, sandbox and all, and exits cleanly.
+	edge_stop
 }
 refusals_cleanup()
+{
+	edge_cleanup
+}
+
+atf_test_case limits cleanup
+limits_head()
+{
+	atf_set descr "peers per mesh, meshes, long polls: 409 and 429"
+	atf_set require.user root
+	atf_set timeout 90
+}
+limits_body()
+{
+	common
+	edge_setup "max_peers_per_mesh: 2
+max_meshes: 1
+long_poll_max: 10
+rate: 1000
+burst: 2000"
+	reg_token a
+	reg_token b
+	reg_token c
+	reg_token x other-mesh
+	register a 2
+	register b 3
+	ereq -t a.jwt GET /v1/peers | jq -S .body > before.json
+	expect 409 -t c.jwt -d "$(reg_body c 4)" POST /v1/register
+	jq -e '.body.error | test("full")' last.json >/dev/null ||
+	    atf_fail "mesh full: $(cat last.json)"
+	expect 409 -t x.jwt -d "$(reg_body x 9)" POST /v1/register
+	# Registering again needs no room.
+	register b 3
+	# Long polls: at most twice max_peers_per_mesh in one mesh.
+	v=$(ereq -t a.jwt GET /v1/peers | jq .body.version)
+	for i in 1 2 3 4; do
+		ereq -t a.jwt GET "/v1/peers?since=$v&wait=10" > "poll$i.json" &
+		echo $! >> polls.pid
+	done
+	i=0
+	until [ "$(health .long_polls)" = 4 ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || atf_fail "the long polls are not waiting"
+		sleep 0.1
+	done
+	expect 429 -t a.jwt GET "/v1/peers?since=$v&wait=10"
+	jq -e '.body.error | test("long polls")' last.json >/dev/null ||
+	    atf_fail "poll limit: $(cat last.json)"
+	ereq -t a.jwt GET /v1/peers | jq -S .body > after.json
+	cmp -s before.json after.json || atf_fail "refusals changed state"
+	ereq GET /v1/health > health.json
+	jq -e '.body.refused | .mesh_full == 1 and .meshes_full == 1 and
+	    .poll_limit == 1' health.json >/dev/null ||
+	    { cat health.json; atf_fail "counters"; }
+	# A change answers all four at once.
+	expect 200 -t b.jwt DELETE /v1/peers/self
+	for n in 1 2 3 4; do
+		cb_until 5 jq -e .status "poll$n.json" ||
+		    atf_fail "long poll $n did not wake up"
+		jq -e '.status == 200 and .body.peers == []' "poll$n.json" \
+		    >/dev/null || { cat "poll$n.json"; atf_fail "poll $n"; }
+	done
+	edge_stop
+}
+limits_cleanup()
 {
 	edge_cleanup
 }
@@ -444,6 +538,11 @@ sandbox_body()
 	# Still alive after serving: no system call outside the filter.
 	expect 200 GET /v1/health
 	kill -0 "$pid" || atf_fail "cbedged died"
+	# SIGHUP does not reload, and does not stop it either.
+	kill -HUP "$pid"
+	cb_until 5 grep -q "does not reload" edge.log ||
+	    atf_fail "no SIGHUP log line"
+	expect 200 GET /v1/health
 
 	atf_check -s exit:0 -e match:"configuration OK" \
 	    "$CBEDGED" -n -f edge.yaml
@@ -475,8 +574,6 @@ stun_head()
 stun_body()
 {
 	common
-	[ -f "$TOP/lib/stun.c" ] ||
-	    atf_skip "lib/stun.c is not merged yet: cbedged has no STUN"
 	edge_setup
 	for i in 1 2 3; do
 		ip netns exec "$C" python3 "$CLI" stun $EDGE_ADDR $STUN_PORT \
@@ -494,12 +591,50 @@ stun_cleanup()
 	edge_cleanup
 }
 
+atf_test_case ipv6 cleanup
+ipv6_head()
+{
+	atf_set descr "listening on [::]: IPv6 and IPv4 clients, STUN both"
+	atf_set require.user root
+	atf_set timeout 60
+}
+ipv6_body()
+{
+	common
+	LISTEN="[::]"
+	edge_setup
+	reg_token a
+	reg_token b
+	EDGE_HOST="[$EDGE_ADDR6]"
+	expect 200 -t a.jwt -d '{"hostname": "a", "listen_port": 51820,
+	    "endpoints": ["[2001:db8::2]:51820", "192.0.2.2:51820"],
+	    "address": "fd00:99::2/64", "allowed_ips": ["fd00:99::2/128"]}' \
+	    POST /v1/register
+	EDGE_HOST=
+	register b 3
+	expect 200 -t b.jwt GET /v1/peers
+	jq -e '.body.peers[0] | .endpoints[0] == "[2001:db8::2]:51820" and
+	    .address == "fd00:99::2/64"' last.json >/dev/null ||
+	    { cat last.json; atf_fail "IPv6 registration"; }
+	for h in $EDGE_ADDR6 $EDGE_ADDR; do
+		ip netns exec "$C" python3 "$CLI" stun "$h" $STUN_PORT \
+		    > stun.out || { cat stun.out; atf_fail "STUN via $h"; }
+	done
+	edge_stop
+}
+ipv6_cleanup()
+{
+	edge_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case registry
 	atf_add_test_case expiry
 	atf_add_test_case refusals
+	atf_add_test_case limits
 	atf_add_test_case ratelimit
 	atf_add_test_case sandbox
 	atf_add_test_case stun
+	atf_add_test_case ipv6
 }

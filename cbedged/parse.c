@@ -24,13 +24,12 @@
 
 #include "cbedged.h"
 #include "log.h"
+#include "yamlconf.h"
 
 #ifndef CBP2P_USER
 #define CBP2P_USER	"_cbp2p"
 #endif
 
-#define USER_MAX_LEN	32	/* useradd(8) limit */
-#define ECHO_MAX	64
 
 enum keytype {
 	T_ADDR,		/* numeric "address:port" to bind */
@@ -84,62 +83,10 @@ static const struct keydef keytab[] = {
 
 struct parse {
 	struct edge_conf	*conf;
-	yaml_parser_t		 parser;
+	struct yconf		 y;
 	char			 dir[PATH_MAX];
 	size_t			 seen[NKEYS];	/* line of each key */
-	char			*err;
-	size_t			 errlen;
 };
-
-static int	 perr(struct parse *, size_t, const char *, const char *, ...)
-		    __attribute__((__format__ (printf, 4, 5)));
-
-static const char *
-echo(const char *s, char *buf, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len && i < ECHO_MAX; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ?
-		    s[i] : '?';
-	buf[i] = '\0';
-	return (buf);
-}
-
-/* "file:line: key: why"; line 0 leaves the line out. */
-static int
-perr(struct parse *p, size_t line, const char *key, const char *fmt, ...)
-{
-	char	 why[CFG_ERR_MAX], at[32] = "";
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		snprintf(at, sizeof(at), ":%zu", line);
-	if (key != NULL)
-		snprintf(p->err, p->errlen, "%s%s: %s: %s", p->conf->path, at,
-		    key, why);
-	else
-		snprintf(p->err, p->errlen, "%s%s: %s", p->conf->path, at,
-		    why);
-	return (-1);
-}
-
-static int
-name_valid(const char *s)
-{
-	size_t	 i;
-
-	if (s[0] == '\0' || s[0] == '-' || strlen(s) > USER_MAX_LEN)
-		return (0);
-	for (i = 0; s[i] != '\0'; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '_' && s[i] != '-')
-			return (0);
-	return (1);
-}
 
 /* A numeric address we can bind: "a.b.c.d:port" or "[v6]:port". */
 static int
@@ -171,7 +118,7 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
     const char *val)
 {
 	char		*base = (char *)p->conf, *dst = base + k->off;
-	char		 e[ECHO_MAX + 1], *end;
+	char		 e[CFG_ECHO_MAX + 1], *end;
 	unsigned long	 n;
 	uint32_t	 u32;
 	size_t		 i;
@@ -180,14 +127,14 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
 	switch (k->type) {
 	case T_ADDR:
 		if (!bind_addr_valid(val))
-			return (perr(p, line, k->name, "\"%s\" is not a "
+			return (yconf_err(&p->y, line, k->name, "\"%s\" is not a "
 			    "numeric address:port or [address]:port",
-			    echo(val, e, sizeof(e))));
+			    cfg_echo(val, e, sizeof(e))));
 		strlcpy(dst, val, k->len);
 		return (0);
 	case T_CHROOT:
 		if (val[0] != '/')
-			return (perr(p, line, k->name, "must be an absolute "
+			return (yconf_err(&p->y, line, k->name, "must be an absolute "
 			    "path"));
 		/* FALLTHROUGH */
 	case T_PATH:
@@ -197,21 +144,21 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
 			n = (unsigned long)snprintf(dst, k->len, "%s/%s",
 			    p->dir, val);
 		if (n >= k->len)
-			return (perr(p, line, k->name, "path too long"));
+			return (yconf_err(&p->y, line, k->name, "path too long"));
 		return (0);
 	case T_STR:
 		for (i = 0; val[i] != '\0'; i++)
 			if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
-				return (perr(p, line, k->name, "contains "
+				return (yconf_err(&p->y, line, k->name, "contains "
 				    "control characters"));
 		if (strlcpy(dst, val, k->len) >= k->len)
-			return (perr(p, line, k->name, "longer than %zu "
+			return (yconf_err(&p->y, line, k->name, "longer than %zu "
 			    "bytes", k->len - 1));
 		return (0);
 	case T_USER:
-		if (!name_valid(val))
-			return (perr(p, line, k->name, "\"%s\" is not a valid "
-			    "user name", echo(val, e, sizeof(e))));
+		if (!cfg_user_valid(val))
+			return (yconf_err(&p->y, line, k->name, "\"%s\" is not a valid "
+			    "user name", cfg_echo(val, e, sizeof(e))));
 		strlcpy(dst, val, k->len);
 		return (0);
 	case T_UINT:
@@ -219,16 +166,16 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
 		n = strtoul(val, &end, 10);
 		if (!isdigit((unsigned char)val[0]) || *end != '\0' ||
 		    errno != 0 || n < k->min || n > k->max)
-			return (perr(p, line, k->name, "\"%s\" is not a "
-			    "number %u..%u", echo(val, e, sizeof(e)), k->min,
+			return (yconf_err(&p->y, line, k->name, "\"%s\" is not a "
+			    "number %u..%u", cfg_echo(val, e, sizeof(e)), k->min,
 			    k->max));
 		u32 = (uint32_t)n;
 		memcpy(dst, &u32, sizeof(u32));
 		return (0);
 	case T_ALG:
 		if (keyalg_parse(val, &p->conf->verify_alg) == -1)
-			return (perr(p, line, k->name, "unknown value \"%s\" "
-			    "(RS256, ES256 or HS256)", echo(val, e,
+			return (yconf_err(&p->y, line, k->name, "unknown value \"%s\" "
+			    "(RS256, ES256 or HS256)", cfg_echo(val, e,
 			    sizeof(e))));
 		return (0);
 	case T_LEVEL:
@@ -237,8 +184,8 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
 		else if (strcmp(val, "debug") == 0)
 			v = 1;
 		else
-			return (perr(p, line, k->name, "unknown value \"%s\" "
-			    "(info, debug or warning)", echo(val, e,
+			return (yconf_err(&p->y, line, k->name, "unknown value \"%s\" "
+			    "(info, debug or warning)", cfg_echo(val, e,
 			    sizeof(e))));
 		p->conf->log_verbose = v;
 		return (0);
@@ -248,47 +195,11 @@ set_key(struct parse *p, const struct keydef *k, size_t line,
 		else if (strcmp(val, "json") == 0)
 			p->conf->log_format = LOGFMT_JSON;
 		else
-			return (perr(p, line, k->name, "unknown value \"%s\" "
-			    "(text or json)", echo(val, e, sizeof(e))));
+			return (yconf_err(&p->y, line, k->name, "unknown value \"%s\" "
+			    "(text or json)", cfg_echo(val, e, sizeof(e))));
 		return (0);
 	}
-	return (perr(p, line, k->name, "internal error"));
-}
-
-static int
-next_event(struct parse *p, yaml_event_t *ev)
-{
-	if (!yaml_parser_parse(&p->parser, ev))
-		return (perr(p, p->parser.problem_mark.line + 1, NULL,
-		    "syntax error: %s", p->parser.problem != NULL ?
-		    p->parser.problem : "unknown"));
-	return (0);
-}
-
-static const char *
-event_kind(const yaml_event_t *ev)
-{
-	switch (ev->type) {
-	case YAML_SEQUENCE_START_EVENT:
-		return ("a sequence");
-	case YAML_MAPPING_START_EVENT:
-		return ("a mapping");
-	case YAML_ALIAS_EVENT:
-		return ("an alias (not supported)");
-	default:
-		return ("not a scalar");
-	}
-}
-
-/* A plain empty, "~" or "null" scalar is YAML's null. */
-static int
-scalar_null(const yaml_event_t *ev)
-{
-	const char	*v = (const char *)ev->data.scalar.value;
-
-	return (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0));
+	return (yconf_err(&p->y, line, k->name, "internal error"));
 }
 
 /* The body of the top-level mapping, whose MAPPING_START was read. */
@@ -297,12 +208,12 @@ parse_mapping(struct parse *p)
 {
 	yaml_event_t	 kev, vev;
 	const char	*val;
-	char		 e[ECHO_MAX + 1];
+	char		 e[CFG_ECHO_MAX + 1];
 	size_t		 kline, k;
 	int		 empty_ok;
 
 	for (;;) {
-		if (next_event(p, &kev) == -1)
+		if (yconf_next(&p->y, &kev) == -1)
 			return (-1);
 		if (kev.type == YAML_MAPPING_END_EVENT) {
 			yaml_event_delete(&kev);
@@ -310,8 +221,8 @@ parse_mapping(struct parse *p)
 		}
 		kline = kev.start_mark.line + 1;
 		if (kev.type != YAML_SCALAR_EVENT) {
-			perr(p, kline, NULL, "keys must be scalars, found %s",
-			    event_kind(&kev));
+			yconf_err(&p->y, kline, NULL, "keys must be scalars, found %s",
+			    yconf_kind(&kev));
 			yaml_event_delete(&kev);
 			return (-1);
 		}
@@ -320,7 +231,7 @@ parse_mapping(struct parse *p)
 			    (const char *)kev.data.scalar.value) == 0)
 				break;
 		if (k == NKEYS) {
-			perr(p, kline, echo((const char *)
+			yconf_err(&p->y, kline, cfg_echo((const char *)
 			    kev.data.scalar.value, e, sizeof(e)),
 			    "unknown key");
 			yaml_event_delete(&kev);
@@ -328,28 +239,28 @@ parse_mapping(struct parse *p)
 		}
 		yaml_event_delete(&kev);
 		if (p->seen[k])
-			return (perr(p, kline, keytab[k].name, "duplicate key "
+			return (yconf_err(&p->y, kline, keytab[k].name, "duplicate key "
 			    "(first on line %zu)", p->seen[k]));
 		p->seen[k] = kline;
 
-		if (next_event(p, &vev) == -1)
+		if (yconf_next(&p->y, &vev) == -1)
 			return (-1);
 		if (vev.type != YAML_SCALAR_EVENT) {
-			perr(p, kline, keytab[k].name, "must be a scalar, "
-			    "found %s", event_kind(&vev));
+			yconf_err(&p->y, kline, keytab[k].name, "must be a scalar, "
+			    "found %s", yconf_kind(&vev));
 			goto fail;
 		}
 		val = (const char *)vev.data.scalar.value;
 		if (strlen(val) != vev.data.scalar.length) {
-			perr(p, kline, keytab[k].name, "contains a NUL byte");
+			yconf_err(&p->y, kline, keytab[k].name, "contains a NUL byte");
 			goto fail;
 		}
 		/* An empty issuer or audience means "accept any". */
 		empty_ok = keytab[k].type == T_STR;
-		if (scalar_null(&vev))
+		if (yconf_null(&vev))
 			val = "";
 		if (val[0] == '\0' && !empty_ok) {
-			perr(p, kline, keytab[k].name, "empty value");
+			yconf_err(&p->y, kline, keytab[k].name, "empty value");
 			goto fail;
 		}
 		if (set_key(p, &keytab[k], kline, val) == -1)
@@ -367,11 +278,11 @@ parse_yaml(struct parse *p, FILE *fp)
 	yaml_event_t	 ev;
 	int		 docs = 0;
 
-	if (!yaml_parser_initialize(&p->parser))
-		return (perr(p, 0, NULL, "cannot initialise the YAML parser"));
-	yaml_parser_set_input_file(&p->parser, fp);
+	if (!yaml_parser_initialize(&p->y.parser))
+		return (yconf_err(&p->y, 0, NULL, "cannot initialise the YAML parser"));
+	yaml_parser_set_input_file(&p->y.parser, fp);
 	for (;;) {
-		if (next_event(p, &ev) == -1)
+		if (yconf_next(&p->y, &ev) == -1)
 			goto fail;
 		switch (ev.type) {
 		case YAML_STREAM_START_EVENT:
@@ -379,11 +290,11 @@ parse_yaml(struct parse *p, FILE *fp)
 			break;
 		case YAML_STREAM_END_EVENT:
 			yaml_event_delete(&ev);
-			yaml_parser_delete(&p->parser);
+			yaml_parser_delete(&p->y.parser);
 			return (0);
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1) {
-				perr(p, ev.start_mark.line + 1, NULL,
+				yconf_err(&p->y, ev.start_mark.line + 1, NULL,
 				    "more than one YAML document");
 				goto fail_ev;
 			}
@@ -395,11 +306,11 @@ parse_yaml(struct parse *p, FILE *fp)
 			continue;
 		case YAML_SCALAR_EVENT:
 			/* An empty document: required keys will be missing. */
-			if (scalar_null(&ev))
+			if (yconf_null(&ev))
 				break;
 			/* FALLTHROUGH */
 		default:
-			perr(p, ev.start_mark.line + 1, NULL, "the top level "
+			yconf_err(&p->y, ev.start_mark.line + 1, NULL, "the top level "
 			    "must be a mapping of keys to values");
 			goto fail_ev;
 		}
@@ -408,7 +319,7 @@ parse_yaml(struct parse *p, FILE *fp)
 fail_ev:
 	yaml_event_delete(&ev);
 fail:
-	yaml_parser_delete(&p->parser);
+	yaml_parser_delete(&p->y.parser);
 	return (-1);
 }
 
@@ -428,33 +339,33 @@ read_verify_key(struct parse *p)
 	const char		*path = c->verify_key_file;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return (perr(p, 0, "verify_key", "%s: %s", path,
+		return (yconf_err(&p->y, 0, "verify_key", "%s: %s", path,
 		    strerror(errno)));
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		perr(p, 0, "verify_key", "%s: not a regular file", path);
+		yconf_err(&p->y, 0, "verify_key", "%s: not a regular file", path);
 		goto fail;
 	}
 	if (secret && ((st.st_uid != 0 && st.st_uid != geteuid()) ||
 	    (st.st_mode & 077) != 0)) {
-		perr(p, 0, "verify_key", "%s: an HS256 secret must be owned "
+		yconf_err(&p->y, 0, "verify_key", "%s: an HS256 secret must be owned "
 		    "by root and mode 0600 or stricter", path);
 		goto fail;
 	}
 	if ((buf = malloc(VERIFY_KEY_MAX_LEN + 1)) == NULL) {
-		perr(p, 0, "verify_key", "%s", strerror(errno));
+		yconf_err(&p->y, 0, "verify_key", "%s", strerror(errno));
 		goto fail;
 	}
 	while ((n = read(fd, buf + len, VERIFY_KEY_MAX_LEN + 1 - len)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			perr(p, 0, "verify_key", "%s: %s", path,
+			yconf_err(&p->y, 0, "verify_key", "%s: %s", path,
 			    strerror(errno));
 			goto fail;
 		}
 		len += (size_t)n;
 		if (len > VERIFY_KEY_MAX_LEN) {
-			perr(p, 0, "verify_key", "%s: larger than %d bytes",
+			yconf_err(&p->y, 0, "verify_key", "%s: larger than %d bytes",
 			    path, VERIFY_KEY_MAX_LEN);
 			goto fail;
 		}
@@ -467,7 +378,7 @@ read_verify_key(struct parse *p)
 			len--;
 	if (len == 0 || (secret && len < HS256_SECRET_MIN_LEN)) {
 		freezero(buf, VERIFY_KEY_MAX_LEN + 1);
-		return (perr(p, 0, "verify_key", "%s: %s", path, secret ?
+		return (yconf_err(&p->y, 0, "verify_key", "%s: %s", path, secret ?
 		    "HS256 secret too short" : "empty"));
 	}
 	buf[len] = '\0';
@@ -514,8 +425,9 @@ edge_conf_load(const char *path, struct edge_conf *conf, char *err,
 	memset(conf, 0, sizeof(*conf));
 	memset(&p, 0, sizeof(p));
 	p.conf = conf;
-	p.err = err;
-	p.errlen = errlen;
+	p.y.err = err;
+	p.y.errlen = errlen;
+	p.y.path = conf->path;
 	set_defaults(conf);
 	if (strlcpy(conf->path, path, sizeof(conf->path)) >=
 	    sizeof(conf->path)) {
@@ -531,11 +443,11 @@ edge_conf_load(const char *path, struct edge_conf *conf, char *err,
 		*slash = '\0';
 
 	if ((fp = fopen(path, "re")) == NULL) {
-		perr(&p, 0, NULL, "%s", strerror(errno));
+		yconf_err(&p.y, 0, NULL, "%s", strerror(errno));
 		goto fail;
 	}
 	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		perr(&p, 0, NULL, "not a regular file");
+		yconf_err(&p.y, 0, NULL, "not a regular file");
 		goto fail;
 	}
 	if (parse_yaml(&p, fp) == -1)
@@ -548,7 +460,7 @@ edge_conf_load(const char *path, struct edge_conf *conf, char *err,
 			if (strcmp(keytab[k].name, required[i]) == 0)
 				break;
 		if (!p.seen[k]) {
-			perr(&p, 0, required[i], "required key missing");
+			yconf_err(&p.y, 0, required[i], "required key missing");
 			goto fail;
 		}
 	}

@@ -23,14 +23,13 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "yamlconf.h"
 
 #ifndef CBP2P_USER
 #define CBP2P_USER	"_cbp2p"
 #endif
 
-#define USER_MAX_LEN	32	/* useradd(8) limit */
-#define ECHO_MAX	64
-#define KEYNAME_MAX	(ECHO_MAX + sizeof("edge."))
+#define KEYNAME_MAX	(CFG_ECHO_MAX + sizeof("edge."))
 #define HTTPS_PREFIX	"https://"
 #define SUN_PATH_LEN	(sizeof(((struct sockaddr_un *)0)->sun_path))
 
@@ -80,48 +79,10 @@ static const struct {
 
 struct parse {
 	struct cbp2p_config	*conf;
-	yaml_parser_t		 parser;
+	struct yconf		 y;
 	char			 dir[PATH_MAX];	/* of the config file */
 	int			 seen[K_COUNT];
-	char			*err;
-	size_t			 errlen;
 };
-
-static int	 perr(struct parse *, size_t, const char *, const char *, ...)
-		    __attribute__((format(printf, 4, 5)));
-
-static const char *
-echo(const char *s, char *buf, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len && i < ECHO_MAX; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ?
-		    s[i] : '?';
-	buf[i] = '\0';
-	return (buf);
-}
-
-/* "file:line: key: why"; line 0 leaves the line out. */
-static int
-perr(struct parse *p, size_t line, const char *key, const char *fmt, ...)
-{
-	char	 why[CFG_ERR_MAX], at[32] = "";
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		snprintf(at, sizeof(at), ":%zu", line);
-	if (key != NULL)
-		snprintf(p->err, p->errlen, "%s%s: %s: %s", p->conf->path, at,
-		    key, why);
-	else
-		snprintf(p->err, p->errlen, "%s%s: %s", p->conf->path, at,
-		    why);
-	return (-1);
-}
 
 /* Relative paths are relative to the directory of the config file. */
 static int
@@ -131,13 +92,13 @@ set_path(struct parse *p, size_t line, const char *key, const char *val,
 	int	 n;
 
 	if (val[0] == '\0')
-		return (perr(p, line, key, "empty path"));
+		return (yconf_err(&p->y, line, key, "empty path"));
 	if (val[0] == '/')
 		n = snprintf(dst, dstlen, "%s", val);
 	else
 		n = snprintf(dst, dstlen, "%s/%s", p->dir, val);
 	if (n < 0 || (size_t)n >= dstlen)
-		return (perr(p, line, key, "path too long"));
+		return (yconf_err(&p->y, line, key, "path too long"));
 	return (0);
 }
 
@@ -149,10 +110,10 @@ set_str(struct parse *p, size_t line, const char *key, const char *val,
 
 	for (i = 0; val[i] != '\0'; i++)
 		if ((unsigned char)val[i] < 0x20 || val[i] == 0x7f)
-			return (perr(p, line, key, "contains control "
+			return (yconf_err(&p->y, line, key, "contains control "
 			    "characters"));
 	if (strlcpy(dst, val, dstlen) >= dstlen)
-		return (perr(p, line, key, "longer than %zu bytes",
+		return (yconf_err(&p->y, line, key, "longer than %zu bytes",
 		    dstlen - 1));
 	return (0);
 }
@@ -164,20 +125,6 @@ ifname_valid(const char *s)
 	size_t	 i;
 
 	if (s[0] == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return (0);
-	for (i = 0; s[i] != '\0'; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '_' && s[i] != '-')
-			return (0);
-	return (1);
-}
-
-static int
-user_valid(const char *s)
-{
-	size_t	 i;
-
-	if (s[0] == '\0' || s[0] == '-' || strlen(s) > USER_MAX_LEN)
 		return (0);
 	for (i = 0; s[i] != '\0'; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
@@ -218,7 +165,7 @@ static int
 set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 {
 	struct cbp2p_config	*c = p->conf;
-	char			 name[KEYNAME_MAX], e[ECHO_MAX + 1];
+	char			 name[KEYNAME_MAX], e[CFG_ECHO_MAX + 1];
 
 	snprintf(name, sizeof(name), "%s%s", keytab[k].in_edge ? "edge." : "",
 	    keytab[k].name);
@@ -237,20 +184,20 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		    sizeof(c->control_socket)) == -1)
 			return (-1);
 		if (strlen(c->control_socket) >= SUN_PATH_LEN)
-			return (perr(p, line, name, "longer than %zu bytes, "
+			return (yconf_err(&p->y, line, name, "longer than %zu bytes, "
 			    "the limit of a UNIX socket path",
 			    SUN_PATH_LEN - 1));
 		return (0);
 	case K_CHROOT:
 		if (val[0] != '/')
-			return (perr(p, line, name, "must be an absolute "
+			return (yconf_err(&p->y, line, name, "must be an absolute "
 			    "path"));
 		return (set_path(p, line, name, val, c->chroot_dir,
 		    sizeof(c->chroot_dir)));
 	case K_VERIFY_ALG:
 		if (keyalg_parse(val, &c->verify_alg) == -1)
-			return (perr(p, line, name, "unknown value \"%s\" "
-			    "(RS256, ES256 or HS256)", echo(val, e,
+			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
+			    "(RS256, ES256 or HS256)", cfg_echo(val, e,
 			    sizeof(e))));
 		return (0);
 	case K_ISSUER:
@@ -261,17 +208,17 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		    sizeof(c->audience)));
 	case K_INTERFACE:
 		if (strlen(val) >= sizeof(c->ifname))
-			return (perr(p, line, name, "longer than %zu bytes",
+			return (yconf_err(&p->y, line, name, "longer than %zu bytes",
 			    sizeof(c->ifname) - 1));
 		if (!ifname_valid(val))
-			return (perr(p, line, name, "\"%s\" is not a valid "
-			    "interface name", echo(val, e, sizeof(e))));
+			return (yconf_err(&p->y, line, name, "\"%s\" is not a valid "
+			    "interface name", cfg_echo(val, e, sizeof(e))));
 		strlcpy(c->ifname, val, sizeof(c->ifname));
 		return (0);
 	case K_USER:
-		if (!user_valid(val))
-			return (perr(p, line, name, "\"%s\" is not a valid "
-			    "user name", echo(val, e, sizeof(e))));
+		if (!cfg_user_valid(val))
+			return (yconf_err(&p->y, line, name, "\"%s\" is not a valid "
+			    "user name", cfg_echo(val, e, sizeof(e))));
 		strlcpy(c->user, val, sizeof(c->user));
 		return (0);
 	case K_LOG_LEVEL:
@@ -280,8 +227,8 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		else if (strcmp(val, "debug") == 0)
 			c->log_verbose = 1;
 		else
-			return (perr(p, line, name, "unknown value \"%s\" "
-			    "(info, debug or warning)", echo(val, e,
+			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
+			    "(info, debug or warning)", cfg_echo(val, e,
 			    sizeof(e))));
 		return (0);
 	case K_LOG_FORMAT:
@@ -290,15 +237,15 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		else if (strcmp(val, "json") == 0)
 			c->log_format = LOGFMT_JSON;
 		else
-			return (perr(p, line, name, "unknown value \"%s\" "
-			    "(text or json)", echo(val, e, sizeof(e))));
+			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
+			    "(text or json)", cfg_echo(val, e, sizeof(e))));
 		return (0);
 	case K_METRICS_ADDRESS:
 	case K_EDGE_STUN:
 	case K_EDGE_RELAY:
 		if (!endpoint_valid(val))
-			return (perr(p, line, name, "\"%s\" is not host:port "
-			    "or [address]:port", echo(val, e, sizeof(e))));
+			return (yconf_err(&p->y, line, name, "\"%s\" is not host:port "
+			    "or [address]:port", cfg_echo(val, e, sizeof(e))));
 		if (k == K_METRICS_ADDRESS)
 			strlcpy(c->metrics_address, val,
 			    sizeof(c->metrics_address));
@@ -309,11 +256,11 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		return (0);
 	case K_EDGE_REGISTRY:
 		if (strlen(val) >= sizeof(c->registry))
-			return (perr(p, line, name, "longer than %zu bytes",
+			return (yconf_err(&p->y, line, name, "longer than %zu bytes",
 			    sizeof(c->registry) - 1));
 		if (!registry_valid(val))
-			return (perr(p, line, name, "\"%s\" is not an "
-			    "https://host[:port][/path] URL", echo(val, e,
+			return (yconf_err(&p->y, line, name, "\"%s\" is not an "
+			    "https://host[:port][/path] URL", cfg_echo(val, e,
 			    sizeof(e))));
 		strlcpy(c->registry, val, sizeof(c->registry));
 		return (0);
@@ -321,48 +268,7 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 	case K_COUNT:
 		break;
 	}
-	return (perr(p, line, name, "internal error"));
-}
-
-static int
-next_event(struct parse *p, yaml_event_t *ev)
-{
-	if (!yaml_parser_parse(&p->parser, ev)) {
-		if (p->parser.context != NULL)
-			return (perr(p, p->parser.problem_mark.line + 1, NULL,
-			    "syntax error: %s %s", p->parser.problem,
-			    p->parser.context));
-		return (perr(p, p->parser.problem_mark.line + 1, NULL,
-		    "syntax error: %s", p->parser.problem != NULL ?
-		    p->parser.problem : "unknown"));
-	}
-	return (0);
-}
-
-static const char *
-event_kind(const yaml_event_t *ev)
-{
-	switch (ev->type) {
-	case YAML_SEQUENCE_START_EVENT:
-		return ("a sequence");
-	case YAML_MAPPING_START_EVENT:
-		return ("a mapping");
-	case YAML_ALIAS_EVENT:
-		return ("an alias (not supported)");
-	default:
-		return ("not a scalar");
-	}
-}
-
-/* A plain empty, "~" or "null" scalar is YAML's null. */
-static int
-scalar_null(const yaml_event_t *ev)
-{
-	const char	*v = (const char *)ev->data.scalar.value;
-
-	return (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0));
+	return (yconf_err(&p->y, line, name, "internal error"));
 }
 
 /*
@@ -374,12 +280,12 @@ parse_mapping(struct parse *p, int edge)
 {
 	yaml_event_t	 kev, vev;
 	const char	*kname, *val;
-	char		 name[KEYNAME_MAX], e[ECHO_MAX + 1];
+	char		 name[KEYNAME_MAX], e[CFG_ECHO_MAX + 1];
 	size_t		 kline;
 	int		 k, rc = -1;
 
 	for (;;) {
-		if (next_event(p, &kev) == -1)
+		if (yconf_next(&p->y, &kev) == -1)
 			return (-1);
 		if (kev.type == YAML_MAPPING_END_EVENT) {
 			yaml_event_delete(&kev);
@@ -387,8 +293,8 @@ parse_mapping(struct parse *p, int edge)
 		}
 		kline = kev.start_mark.line + 1;
 		if (kev.type != YAML_SCALAR_EVENT) {
-			perr(p, kline, edge ? "edge" : NULL, "keys must be "
-			    "scalars, found %s", event_kind(&kev));
+			yconf_err(&p->y, kline, edge ? "edge" : NULL, "keys must be "
+			    "scalars, found %s", yconf_kind(&kev));
 			yaml_event_delete(&kev);
 			return (-1);
 		}
@@ -398,24 +304,24 @@ parse_mapping(struct parse *p, int edge)
 			    strcmp(keytab[k].name, kname) == 0)
 				break;
 		snprintf(name, sizeof(name), "%s%s", edge ? "edge." : "",
-		    echo(kname, e, sizeof(e)));
+		    cfg_echo(kname, e, sizeof(e)));
 		if (k == K_COUNT) {
-			perr(p, kline, name, "unknown key");
+			yconf_err(&p->y, kline, name, "unknown key");
 			yaml_event_delete(&kev);
 			return (-1);
 		}
 		yaml_event_delete(&kev);
 		if (p->seen[k]) {
-			return (perr(p, kline, name, "duplicate key (first "
+			return (yconf_err(&p->y, kline, name, "duplicate key (first "
 			    "on line %d)", p->seen[k]));
 		}
 		p->seen[k] = (int)kline;
 
-		if (next_event(p, &vev) == -1)
+		if (yconf_next(&p->y, &vev) == -1)
 			return (-1);
 		if (k == K_EDGE) {
 			if (vev.type != YAML_MAPPING_START_EVENT) {
-				perr(p, kline, name, "must be a mapping");
+				yconf_err(&p->y, kline, name, "must be a mapping");
 				goto fail;
 			}
 			yaml_event_delete(&vev);
@@ -424,20 +330,20 @@ parse_mapping(struct parse *p, int edge)
 			continue;
 		}
 		if (vev.type != YAML_SCALAR_EVENT) {
-			perr(p, kline, name, "must be a scalar, found %s",
-			    event_kind(&vev));
+			yconf_err(&p->y, kline, name, "must be a scalar, found %s",
+			    yconf_kind(&vev));
 			goto fail;
 		}
 		val = (const char *)vev.data.scalar.value;
 		if (strlen(val) != vev.data.scalar.length) {
-			perr(p, kline, name, "contains a NUL byte");
+			yconf_err(&p->y, kline, name, "contains a NUL byte");
 			goto fail;
 		}
 		/* An empty issuer or audience means "accept any". */
-		if (scalar_null(&vev))
+		if (yconf_null(&vev))
 			val = "";
 		if (val[0] == '\0' && k != K_ISSUER && k != K_AUDIENCE) {
-			perr(p, kline, name, "empty value");
+			yconf_err(&p->y, kline, name, "empty value");
 			goto fail;
 		}
 		if (set_key(p, (enum cfgkey)k, kline, val) == -1)
@@ -455,11 +361,11 @@ parse_yaml(struct parse *p, FILE *fp)
 	yaml_event_t	 ev;
 	int		 docs = 0;
 
-	if (!yaml_parser_initialize(&p->parser))
-		return (perr(p, 0, NULL, "cannot initialise the YAML parser"));
-	yaml_parser_set_input_file(&p->parser, fp);
+	if (!yaml_parser_initialize(&p->y.parser))
+		return (yconf_err(&p->y, 0, NULL, "cannot initialise the YAML parser"));
+	yaml_parser_set_input_file(&p->y.parser, fp);
 	for (;;) {
-		if (next_event(p, &ev) == -1)
+		if (yconf_next(&p->y, &ev) == -1)
 			goto fail;
 		switch (ev.type) {
 		case YAML_STREAM_START_EVENT:
@@ -467,11 +373,11 @@ parse_yaml(struct parse *p, FILE *fp)
 			break;
 		case YAML_STREAM_END_EVENT:
 			yaml_event_delete(&ev);
-			yaml_parser_delete(&p->parser);
+			yaml_parser_delete(&p->y.parser);
 			return (0);
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1) {
-				perr(p, ev.start_mark.line + 1, NULL,
+				yconf_err(&p->y, ev.start_mark.line + 1, NULL,
 				    "more than one YAML document");
 				goto fail_ev;
 			}
@@ -483,11 +389,11 @@ parse_yaml(struct parse *p, FILE *fp)
 			continue;
 		case YAML_SCALAR_EVENT:
 			/* An empty document: required keys will be missing. */
-			if (scalar_null(&ev))
+			if (yconf_null(&ev))
 				break;
 			/* FALLTHROUGH */
 		default:
-			perr(p, ev.start_mark.line + 1, NULL, "the top level "
+			yconf_err(&p->y, ev.start_mark.line + 1, NULL, "the top level "
 			    "must be a mapping of keys to values");
 			goto fail_ev;
 		}
@@ -496,7 +402,7 @@ parse_yaml(struct parse *p, FILE *fp)
 fail_ev:
 	yaml_event_delete(&ev);
 fail:
-	yaml_parser_delete(&p->parser);
+	yaml_parser_delete(&p->y.parser);
 	return (-1);
 }
 
@@ -517,46 +423,46 @@ read_file(struct parse *p, const char *path, int secret, size_t max,
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return (perr(p, 0, NULL, "%s: %s", path, strerror(errno)));
+		return (yconf_err(&p->y, 0, NULL, "%s: %s", path, strerror(errno)));
 	if (fstat(fd, &st) == -1) {
-		perr(p, 0, NULL, "%s: %s", path, strerror(errno));
+		yconf_err(&p->y, 0, NULL, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		perr(p, 0, NULL, "%s: not a regular file", path);
+		yconf_err(&p->y, 0, NULL, "%s: not a regular file", path);
 		goto fail;
 	}
 	if (secret && st.st_uid != 0 && st.st_uid != geteuid()) {
-		perr(p, 0, NULL, "%s: owned by uid %lu, must be owned by "
+		yconf_err(&p->y, 0, NULL, "%s: owned by uid %lu, must be owned by "
 		    "root or uid %lu", path, (unsigned long)st.st_uid,
 		    (unsigned long)geteuid());
 		goto fail;
 	}
 	if (secret && (st.st_mode & 077) != 0) {
-		perr(p, 0, NULL, "%s: mode %04o is group or world "
+		yconf_err(&p->y, 0, NULL, "%s: mode %04o is group or world "
 		    "accessible, must be 0600 or stricter", path,
 		    (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
-		perr(p, 0, NULL, "%s: larger than %zu bytes", path, max);
+		yconf_err(&p->y, 0, NULL, "%s: larger than %zu bytes", path, max);
 		goto fail;
 	}
 	/* One spare byte tells a file that grew since fstat(). */
 	if ((buf = malloc(max + 1)) == NULL) {
-		perr(p, 0, NULL, "%s: %s", path, strerror(errno));
+		yconf_err(&p->y, 0, NULL, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	while ((n = read(fd, buf + len, max + 1 - len)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			perr(p, 0, NULL, "%s: %s", path, strerror(errno));
+			yconf_err(&p->y, 0, NULL, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		len += (size_t)n;
 		if (len > max) {
-			perr(p, 0, NULL, "%s: larger than %zu bytes", path,
+			yconf_err(&p->y, 0, NULL, "%s: larger than %zu bytes", path,
 			    max);
 			goto fail;
 		}
@@ -607,8 +513,9 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
 	memset(conf, 0, sizeof(*conf));
 	memset(&p, 0, sizeof(p));
 	p.conf = conf;
-	p.err = err;
-	p.errlen = errlen;
+	p.y.err = err;
+	p.y.errlen = errlen;
+	p.y.path = conf->path;
 	set_defaults(conf);
 	if (strlcpy(conf->path, path, sizeof(conf->path)) >=
 	    sizeof(conf->path)) {
@@ -624,11 +531,11 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
 		*slash = '\0';
 
 	if ((fp = fopen(path, "re")) == NULL) {
-		perr(&p, 0, NULL, "%s", strerror(errno));
+		yconf_err(&p.y, 0, NULL, "%s", strerror(errno));
 		goto fail;
 	}
 	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		perr(&p, 0, NULL, "not a regular file");
+		yconf_err(&p.y, 0, NULL, "not a regular file");
 		goto fail;
 	}
 	if (parse_yaml(&p, fp) == -1)
@@ -637,11 +544,11 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
 	fp = NULL;
 
 	if (!p.seen[K_TOKEN_FILE]) {
-		perr(&p, 0, "token_file", "required key missing");
+		yconf_err(&p.y, 0, "token_file", "required key missing");
 		goto fail;
 	}
 	if (!p.seen[K_VERIFY_KEY]) {
-		perr(&p, 0, "verify_key", "required key missing");
+		yconf_err(&p.y, 0, "verify_key", "required key missing");
 		goto fail;
 	}
 

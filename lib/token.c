@@ -26,10 +26,10 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "yamlconf.h"
 
 /* Room for "peers[1023].allowed_ips[255]" and the like. */
 #define PATH_MAX_LEN	128
-#define ECHO_MAX	64	/* bytes of a bad value quoted in an error */
 #define PEER_IDX_LEN	32	/* "peers[1023]" */
 #define PEM_MARKER	"-----BEGIN"
 #define PORT_MAX	65535
@@ -60,19 +60,6 @@ struct vctx {
 
 static int	 verr(struct vctx *, const char *, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-
-/* Printable, bounded copy of an untrusted value for an error line. */
-static const char *
-echo(const char *s, char *buf, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len && i < ECHO_MAX; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"') ?
-		    s[i] : '?';
-	buf[i] = '\0';
-	return (buf);
-}
 
 static int
 verr(struct vctx *v, const char *path, const char *fmt, ...)
@@ -164,7 +151,7 @@ static int
 check_keys(struct vctx *v, json_t *obj, const char *path,
     const char *const *known)
 {
-	char		 p[PATH_MAX_LEN], e[ECHO_MAX + 1];
+	char		 p[PATH_MAX_LEN], e[CFG_ECHO_MAX + 1];
 	const char	*k;
 	json_t		*val;
 	size_t		 i;
@@ -175,7 +162,7 @@ check_keys(struct vctx *v, json_t *obj, const char *path,
 				break;
 		if (known[i] == NULL) {
 			snprintf(p, sizeof(p), "%s.%s", path,
-			    echo(k, e, sizeof(e)));
+			    cfg_echo(k, e, sizeof(e)));
 			return (verr(v, p, "unknown field"));
 		}
 	}
@@ -284,7 +271,7 @@ get_endpoint(struct vctx *v, json_t *obj, const char *key,
     const char *path, char out[CFG_ENDPOINT_MAX])
 {
 	const char	*s;
-	char		 e[ECHO_MAX + 1];
+	char		 e[CFG_ECHO_MAX + 1];
 
 	if (get_str(v, obj, key, path, CFG_ENDPOINT_MAX, &s) == -1)
 		return (-1);
@@ -292,7 +279,7 @@ get_endpoint(struct vctx *v, json_t *obj, const char *key,
 		return (0);
 	if (!endpoint_valid(s))
 		return (verr(v, path, "\"%s\" is not host:port or "
-		    "[address]:port with port 1-65535", echo(s, e, sizeof(e))));
+		    "[address]:port with port 1-65535", cfg_echo(s, e, sizeof(e))));
 	strlcpy(out, s, CFG_ENDPOINT_MAX);
 	return (0);
 }
@@ -300,14 +287,14 @@ get_endpoint(struct vctx *v, json_t *obj, const char *key,
 static int
 parse_cidr_str(struct vctx *v, json_t *j, const char *path, struct cidr *c)
 {
-	char	 e[ECHO_MAX + 1];
+	char	 e[CFG_ECHO_MAX + 1];
 
 	if (!json_is_string(j))
 		return (verr(v, path, "must be a string in CIDR notation"));
 	if (cidr_parse(json_string_value(j), c) == -1)
 		return (verr(v, path, "\"%s\" is not an address/prefix "
 		    "(a.b.c.d/0-32 or x:y::z/0-128)",
-		    echo(json_string_value(j), e, sizeof(e))));
+		    cfg_echo(json_string_value(j), e, sizeof(e))));
 	return (0);
 }
 
@@ -365,7 +352,7 @@ parse_registered(struct vctx *v, json_t *c, const char *issuer,
 	json_t		*j, *a;
 	json_int_t	 exp, nbf;
 	const char	*s;
-	char		 e[ECHO_MAX + 1];
+	char		 e[CFG_ECHO_MAX + 1];
 	size_t		 i, n;
 	int		 match;
 
@@ -403,10 +390,10 @@ parse_registered(struct vctx *v, json_t *c, const char *issuer,
 	if (issuer != NULL && issuer[0] != '\0') {
 		if (s == NULL)
 			return (verr(v, "iss", "missing (expected \"%s\")",
-			    echo(issuer, e, sizeof(e))));
+			    cfg_echo(issuer, e, sizeof(e))));
 		if (strcmp(s, issuer) != 0)
 			return (verr(v, "iss", "\"%s\" is not the expected "
-			    "issuer", echo(s, e, sizeof(e))));
+			    "issuer", cfg_echo(s, e, sizeof(e))));
 	}
 
 	/* aud is a string or an array of strings (RFC 7519 4.1.3). */
@@ -438,7 +425,7 @@ parse_registered(struct vctx *v, json_t *c, const char *issuer,
 	}
 	if (audience != NULL && audience[0] != '\0' && !match)
 		return (verr(v, "aud", "does not contain the expected "
-		    "audience \"%s\"", echo(audience, e, sizeof(e))));
+		    "audience \"%s\"", cfg_echo(audience, e, sizeof(e))));
 	return (0);
 }
 
@@ -477,7 +464,7 @@ parse_mesh(struct vctx *v, json_t *c, struct token *tok)
 {
 	json_t		*m;
 	const char	*s;
-	char		 e[ECHO_MAX + 1];
+	char		 e[CFG_ECHO_MAX + 1];
 
 	tok->auto_discovery = 1;
 	tok->persistent = 1;
@@ -506,7 +493,7 @@ parse_mesh(struct vctx *v, json_t *c, struct token *tok)
 		else
 			return (verr(v, "mesh_config.routing", "unknown "
 			    "value \"%s\" (hybrid, direct or relay)",
-			    echo(s, e, sizeof(e))));
+			    cfg_echo(s, e, sizeof(e))));
 	}
 	if (get_str(v, m, "encryption", "mesh_config.encryption", CFG_STR_MAX,
 	    &s) == -1)
@@ -515,7 +502,7 @@ parse_mesh(struct vctx *v, json_t *c, struct token *tok)
 	if (s != NULL && strcmp(s, "chacha20-poly1305") != 0 &&
 	    strcmp(s, "chacha20poly1305") != 0)
 		return (verr(v, "mesh_config.encryption", "unknown value "
-		    "\"%s\" (only chacha20-poly1305)", echo(s, e, sizeof(e))));
+		    "\"%s\" (only chacha20-poly1305)", cfg_echo(s, e, sizeof(e))));
 	return (0);
 }
 
@@ -567,7 +554,7 @@ parse_whitelist(struct vctx *v, json_t *c, struct token *tok)
 static int
 parse_network(struct vctx *v, json_t *c, struct token *tok)
 {
-	char		 p[PATH_MAX_LEN], e[ECHO_MAX + 1];
+	char		 p[PATH_MAX_LEN], e[CFG_ECHO_MAX + 1];
 	json_t		*nc, *a, *j;
 	size_t		 i;
 
@@ -603,7 +590,7 @@ parse_network(struct vctx *v, json_t *c, struct token *tok)
 			if (ipaddr_parse(json_string_value(j),
 			    &tok->dns[i]) == -1)
 				return (verr(v, p, "\"%s\" is not an IP "
-				    "address", echo(json_string_value(j), e,
+				    "address", cfg_echo(json_string_value(j), e,
 				    sizeof(e))));
 			tok->ndns = i + 1;
 		}
@@ -711,7 +698,7 @@ parse_claims(struct vctx *v, json_t *c, const char *issuer,
     const char *audience, time_t now, struct token *tok)
 {
 	const char	*s;
-	char		 e[ECHO_MAX + 1];
+	char		 e[CFG_ECHO_MAX + 1];
 	json_t		*j;
 
 	if (parse_registered(v, c, issuer, audience, now, tok) == -1)
@@ -730,7 +717,7 @@ parse_claims(struct vctx *v, json_t *c, const char *issuer,
 	else
 		return (verr(v, "connection_type", "unknown value \"%s\" "
 		    "(client-server, server-server or p2p-mesh)",
-		    echo(s, e, sizeof(e))));
+		    cfg_echo(s, e, sizeof(e))));
 	if (get_str(v, c, "registry_token", "registry_token", TOKEN_MAX_LEN,
 	    &s) == -1)
 		return (-1);
@@ -794,7 +781,7 @@ verified_claims(struct vctx *v, const char *s, size_t len,
     enum jwt_keyalg alg, const unsigned char *key, size_t keylen)
 {
 	const char	*dot[2], *halg, *typ, *k;
-	char		*copy = NULL, e[ECHO_MAX + 1];
+	char		*copy = NULL, e[CFG_ECHO_MAX + 1];
 	json_t		*hdr = NULL, *claims = NULL, *val;
 	jwt_t		*jwt = NULL;
 	size_t		 i, ndots = 0;
@@ -840,7 +827,7 @@ verified_claims(struct vctx *v, const char *s, size_t len,
 	}
 	if (strcmp(halg, keyalg_name(alg)) != 0) {
 		verr(v, "header.alg", "\"%s\" is not the configured %s",
-		    echo(halg, e, sizeof(e)), keyalg_name(alg));
+		    cfg_echo(halg, e, sizeof(e)), keyalg_name(alg));
 		goto fail;
 	}
 	if ((val = json_object_get(hdr, "typ")) != NULL &&

@@ -12,6 +12,7 @@ LIBEXECDIR	?= $(PREFIX)/libexec/cbp2p
 MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc/cbp2p
 CBP2P_USER	?= _cbp2p
+SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
 
 OBJ		:= obj
 PKGS		:= libevent libevent_openssl libbsd-overlay libsodium openssl \
@@ -152,6 +153,9 @@ install: $(PROG_BINS)
 	install -m 0755 $(LIBEXEC_PROGS:%=$(BIN)/%) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	install -m 0644 etc/cbp2pd.service etc/cbedged.service \
+	    $(DESTDIR)$(SYSTEMDDIR)
 	./scripts/mkuser.sh $(CBP2P_USER)
 
 uninstall:
@@ -159,6 +163,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -f $(DESTDIR)$(SYSTEMDDIR)/cbp2pd.service \
+	    $(DESTDIR)$(SYSTEMDDIR)/cbedged.service
 
 clean:
 	rm -rf $(OBJ) regress/san $(UNIT_BINS) $(E2E_BINS) $(KYUAFILES)

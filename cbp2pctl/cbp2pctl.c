@@ -520,6 +520,13 @@ embed_registry_token(const char *claims, enum jwt_keyalg alg,
 	for (i = 0; i < nitems(copy); i++)
 		if ((v = json_object_get(c, copy[i])) != NULL)
 			json_object_set(r, copy[i], v);
+	/* What the node may claim in the mesh: the registry enforces it. */
+	if ((v = json_object_get(json_object_get(c, "network_config"),
+	    "address")) != NULL)
+		json_object_set(r, "address", v);
+	if ((v = json_object_get(json_object_get(c, "wireguard_config"),
+	    "allowed_ips")) != NULL)
+		json_object_set(r, "allowed_ips", v);
 	if ((rs = json_dumps(r, JSON_COMPACT)) == NULL)
 		errx(1, "cannot format the registry claims");
 	if (token_mint(rs, alg, key, keylen, &jwt, errbuf,

@@ -176,12 +176,23 @@ void	 token_free(struct token *);		/* zeroes key material */
  * of the node token, which holds the private key.
  */
 #define REGTOKEN_MESH_MAX	64
+#define REGTOKEN_AIPS_MAX	64
 
 struct regtoken {
 	uint8_t		 public_key[WG_KEY_LEN];
 	char		 mesh[REGTOKEN_MESH_MAX + 1];
 	char		 sub[CFG_STR_MAX];
 	int64_t		 exp;
+	/*
+	 * What the issuer lets the node claim in the mesh; a registration
+	 * may claim no other address and nothing outside these prefixes.
+	 * Absent from the token: not checked.
+	 */
+	int		 has_address;
+	struct cidr	 address;
+	int		 has_allowed_ips;
+	struct cidr	 allowed_ips[REGTOKEN_AIPS_MAX];
+	size_t		 nallowed_ips;
 };
 
 int	 regtoken_verify(const char *, size_t, enum jwt_keyalg,

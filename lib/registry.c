@@ -341,6 +341,38 @@ load_body(const char *body, size_t len, char *err, size_t errlen)
 	return (j);
 }
 
+/*
+ * The issuer's word on what the node may claim: its registry token may
+ * pin its tunnel address and bound its allowed IPs, so that no node can
+ * route another's addresses to itself.
+ */
+static enum reg_reason
+check_claims(const struct regtoken *tok, const struct reg_node *n,
+    char *err, size_t errlen)
+{
+	size_t	 i, j;
+	int	 inside;
+
+	if (tok->has_address && (n->address.af != tok->address.af ||
+	    n->address.plen != tok->address.plen ||
+	    memcmp(n->address.addr, tok->address.addr,
+	    sizeof(n->address.addr)) != 0))
+		return (refuse(REG_FORBIDDEN, err, errlen, "address: not the "
+		    "one the token grants"));
+	if (!tok->has_allowed_ips)
+		return (REG_OK);
+	for (i = 0; i < n->nallowed_ips; i++) {
+		for (inside = 0, j = 0; j < tok->nallowed_ips && !inside; j++)
+			inside = cidr_contains(&tok->allowed_ips[j],
+			    &n->allowed_ips[i]);
+		if (!inside)
+			return (refuse(REG_FORBIDDEN, err, errlen,
+			    "allowed_ips[%zu]: outside what the token grants",
+			    i));
+	}
+	return (REG_OK);
+}
+
 static enum reg_reason
 parse_register(json_t *j, const struct regtoken *tok, struct reg_node *n,
     char *err, size_t errlen)
@@ -410,7 +442,7 @@ parse_register(json_t *j, const struct regtoken *tok, struct reg_node *n,
 	if (!have_addr)
 		return (refuse(REG_BAD_REQUEST, err, errlen, "address: "
 		    "missing"));
-	return (REG_OK);
+	return (check_claims(tok, n, err, errlen));
 }
 
 /* What a peer sees of a node; 1 if a and b differ there. */

@@ -924,7 +924,7 @@ regtoken_verify(const char *s, size_t len, enum jwt_keyalg alg,
 {
 	struct vctx	 v = { err, errlen };
 	struct token	 reg;
-	json_t		*claims;
+	json_t		*claims, *val, *e;
 	const char	*use, *mesh;
 	size_t		 i;
 
@@ -965,6 +965,27 @@ regtoken_verify(const char *s, size_t len, enum jwt_keyalg alg,
 		}
 	}
 	strlcpy(rt->mesh, mesh, sizeof(rt->mesh));
+	if ((val = json_object_get(claims, "address")) != NULL) {
+		if (parse_cidr_str(&v, val, "address", &rt->address) == -1)
+			goto fail;
+		rt->has_address = 1;
+	}
+	if ((val = json_object_get(claims, "allowed_ips")) != NULL) {
+		if (!json_is_array(val) ||
+		    json_array_size(val) > REGTOKEN_AIPS_MAX) {
+			verr(&v, "allowed_ips", "must be an array of at most "
+			    "%d prefixes", REGTOKEN_AIPS_MAX);
+			goto fail;
+		}
+		json_array_foreach(val, i, e) {
+			if (parse_cidr_str(&v, e, "allowed_ips",
+			    &rt->allowed_ips[i]) == -1)
+				goto fail;
+			cidr_mask(&rt->allowed_ips[i]);
+		}
+		rt->nallowed_ips = json_array_size(val);
+		rt->has_allowed_ips = 1;
+	}
 	strlcpy(rt->sub, reg.sub, sizeof(rt->sub));
 	rt->exp = reg.exp;
 	json_decref(claims);

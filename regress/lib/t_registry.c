@@ -382,6 +382,41 @@ ATF_TC_BODY(bad_bodies, tc)
 	registry_free(reg);
 }
 
+/* A token may pin the address and bound the allowed IPs a node claims. */
+ATF_TC_WITHOUT_HEAD(token_claims);
+ATF_TC_BODY(token_claims, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+
+	/* b keeps a peer list to compare before and after each refusal. */
+	reg_ok(reg, &b, BODY_B, 0);
+	ATF_REQUIRE(cidr_parse("10.99.0.1/24", &a.address) == 0);
+	a.has_address = 1;
+	ATF_REQUIRE(cidr_parse("10.99.0.1/32", &a.allowed_ips[0]) == 0);
+	ATF_REQUIRE(cidr_parse("10.99.1.0/24", &a.allowed_ips[1]) == 0);
+	a.nallowed_ips = 2;
+	a.has_allowed_ips = 1;
+
+	/* Another node's address, or the whole mesh: refused. */
+	refused(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.2/24\"}", REG_FORBIDDEN);
+	refused(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.1/24\", "
+	    "\"allowed_ips\": [\"10.99.0.0/24\"]}", REG_FORBIDDEN);
+	refused(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.1/24\", "
+	    "\"allowed_ips\": [\"10.99.0.1/32\", \"10.99.2.0/24\"]}",
+	    REG_FORBIDDEN);
+	/* What the token grants, or less of it: accepted. */
+	reg_ok(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.1/24\", "
+	    "\"allowed_ips\": [\"10.99.0.1/32\", \"10.99.1.128/25\"]}", 0);
+	ATF_CHECK_EQ(npeers(reg, &b), 1);
+	registry_free(reg);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, register_and_list);
@@ -389,5 +424,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, expiry);
 	ATF_TP_ADD_TC(tp, limits);
 	ATF_TP_ADD_TC(tp, bad_bodies);
+	ATF_TP_ADD_TC(tp, token_claims);
 	return (atf_no_error());
 }

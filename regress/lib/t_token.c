@@ -1284,6 +1284,49 @@ ATF_TC_BODY(regtoken_public_key, tc)
 	regrefused(c, "public_key");
 }
 
+/* The address and allowed IPs a registry token grants its node. */
+ATF_TC_WITHOUT_HEAD(regtoken_grants);
+ATF_TC_BODY(regtoken_grants, tc)
+{
+	struct regtoken	 rt;
+	struct cidr	 want;
+	uint8_t		 pub[WG_KEY_LEN];
+	char		 err[CFG_ERR_MAX], *tok;
+	json_t		*c;
+
+	c = regclaims_new(pub);
+	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
+	ATF_REQUIRE(regverify(tok, KEYALG_HS256, hs_secret, HS_LEN, &rt,
+	    err) == 0);
+	ATF_CHECK(!rt.has_address && !rt.has_allowed_ips);
+	free(tok);
+	claims_set(c, "address", json_string("10.99.0.5/16"));
+	claims_set(c, "allowed_ips", json_pack("[s, s]", "10.99.0.5/32",
+	    "10.98.7.1/24"));
+	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
+	if (regverify(tok, KEYALG_HS256, hs_secret, HS_LEN, &rt, err) != 0)
+		atf_tc_fail("%s", err);
+	ATF_CHECK(rt.has_address && rt.has_allowed_ips);
+	ATF_CHECK_EQ(rt.nallowed_ips, 2);
+	ATF_REQUIRE(cidr_parse("10.99.0.5/16", &want) == 0);
+	ATF_CHECK(memcmp(&rt.address, &want, sizeof(want)) == 0);
+	/* Host bits of allowed IPs are cleared, as for node tokens. */
+	ATF_REQUIRE(cidr_parse("10.98.7.0/24", &want) == 0);
+	ATF_CHECK(memcmp(&rt.allowed_ips[1], &want, sizeof(want)) == 0);
+	free(tok);
+	json_decref(c);
+
+	c = regclaims_new(pub);
+	claims_set(c, "address", json_string("10.99.0.300/16"));
+	regrefused(c, "address");
+	c = regclaims_new(pub);
+	claims_set(c, "allowed_ips", json_string("10.99.0.5/32"));
+	regrefused(c, "allowed_ips");
+	c = regclaims_new(pub);
+	claims_set(c, "allowed_ips", json_pack("[s]", "10.99.0.5"));
+	regrefused(c, "allowed_ips");
+}
+
 ATF_TC_WITHOUT_HEAD(regtoken_mesh);
 ATF_TC_BODY(regtoken_mesh, tc)
 {
@@ -1363,6 +1406,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, regtoken_token_use);
 	ATF_TP_ADD_TC(tp, regtoken_public_key);
 	ATF_TP_ADD_TC(tp, regtoken_mesh);
+	ATF_TP_ADD_TC(tp, regtoken_grants);
 	ATF_TP_ADD_TC(tp, regtoken_expired);
 	ATF_TP_ADD_TC(tp, regtoken_other_key);
 	ATF_TP_ADD_TC(tp, accept_rs256);

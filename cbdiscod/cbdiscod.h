@@ -24,7 +24,7 @@
 #define REG_BACKOFF_MIN		1	/* seconds */
 #define REG_BACKOFF_MAX		30
 #define REG_TTL_DEFAULT		90
-#define REG_PEERS_MAX		65536	/* entries of a list we accept */
+#define REG_PEERS_MAX		4096	/* entries of a list we accept */
 #define STUN_REFRESH		20	/* seconds: keeps the NAT mapping */
 #define STUN_RETRY		2
 #define APPROVED_MAX		1024

@@ -216,6 +216,50 @@ edge_restart_cleanup()
 	cb_mesh_cleanup
 }
 
+atf_test_case wrong_ca cleanup
+wrong_ca_head()
+{
+	atf_set descr "cbdiscod refuses an edge whose certificate is not from the configured CA"
+	atf_set require.user root
+	atf_set timeout 60
+}
+wrong_ca_body()
+{
+	common
+	echo "$LAB" > lab
+	"$NATLAB" -p "$LAB" up n1:public > lab.out 2>&1 ||
+	    { cat lab.out; atf_fail "natlab up"; }
+	cb_user
+	cb_issuer_keys keys
+	cb_edge_certs
+	# The edge shows a certificate from a CA the node does not trust.
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout rogue.key -out rogue.crt -subj /CN=rogue \
+	    -days 2 2>/dev/null || atf_fail "rogue CA"
+	openssl x509 -req -in edge.csr -CA rogue.crt -CAkey rogue.key \
+	    -CAcreateserial -out edge.crt -days 2 -extfile edge.ext \
+	    2>/dev/null || atf_fail "rogue certificate"
+	cb_edge_start
+	cb_mesh_node n1 10.99.0.1
+	cb_start n1
+	cb_until 20 sh -c "$CBP2PCTL -s n1.sock status | grep -q 'registry unreachable'" ||
+	    atf_fail "n1 did not refuse the edge: $(cb_ctl n1 status)"
+	cb_ctl n1 status
+	[ "$(ip netns exec "$LAB-edge" python3 -c "
+import http.client, json, ssl
+c = ssl.create_default_context(cafile='rogue.crt')
+h = http.client.HTTPSConnection('$EDGE_IP', 8443, context=c, timeout=5)
+h.request('GET', '/v1/health')
+print(json.loads(h.getresponse().read())['registrations'])")" = 0 ] ||
+	    atf_fail "n1 registered with an untrusted edge"
+	kill -0 "$(cat n1.pid)" || atf_fail "cbp2pd died"
+}
+wrong_ca_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_test_case bad_registry cleanup
 bad_registry_head()
 {
@@ -266,6 +310,7 @@ bad_registry_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case bad_registry
+	atf_add_test_case wrong_ca
 	atf_add_test_case direct_nat
 	atf_add_test_case whitelist
 	atf_add_test_case expiry

@@ -417,9 +417,7 @@ edge_conf_load(const char *path, struct edge_conf *conf, char *err,
 	static const char *required[] = { "certificate", "key",
 	    "verify_key" };
 	struct parse	 p;
-	struct stat	 st;
 	FILE		*fp = NULL;
-	char		*slash;
 	size_t		 i, k;
 
 	memset(conf, 0, sizeof(*conf));
@@ -434,22 +432,8 @@ edge_conf_load(const char *path, struct edge_conf *conf, char *err,
 		snprintf(err, errlen, "config path too long");
 		goto fail;
 	}
-	strlcpy(p.dir, path, sizeof(p.dir));
-	if ((slash = strrchr(p.dir, '/')) == NULL)
-		strlcpy(p.dir, ".", sizeof(p.dir));
-	else if (slash == p.dir)
-		p.dir[1] = '\0';
-	else
-		*slash = '\0';
-
-	if ((fp = fopen(path, "re")) == NULL) {
-		yconf_err(&p.y, 0, NULL, "%s", strerror(errno));
+	if ((fp = yconf_open(&p.y, p.dir, sizeof(p.dir))) == NULL)
 		goto fail;
-	}
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		yconf_err(&p.y, 0, NULL, "not a regular file");
-		goto fail;
-	}
 	if (parse_yaml(&p, fp) == -1)
 		goto fail;
 	fclose(fp);

@@ -504,11 +504,9 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
     char *err, size_t errlen)
 {
 	struct parse	 p;
-	struct stat	 st;
 	FILE		*fp = NULL;
 	unsigned char	*key = NULL, *tok = NULL;
 	size_t		 keylen = 0, toklen = 0;
-	char		*slash;
 
 	memset(conf, 0, sizeof(*conf));
 	memset(&p, 0, sizeof(p));
@@ -522,22 +520,8 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
 		snprintf(err, errlen, "config path too long");
 		goto fail;
 	}
-	strlcpy(p.dir, path, sizeof(p.dir));
-	if ((slash = strrchr(p.dir, '/')) == NULL)
-		strlcpy(p.dir, ".", sizeof(p.dir));
-	else if (slash == p.dir)
-		p.dir[1] = '\0';
-	else
-		*slash = '\0';
-
-	if ((fp = fopen(path, "re")) == NULL) {
-		yconf_err(&p.y, 0, NULL, "%s", strerror(errno));
+	if ((fp = yconf_open(&p.y, p.dir, sizeof(p.dir))) == NULL)
 		goto fail;
-	}
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		yconf_err(&p.y, 0, NULL, "not a regular file");
-		goto fail;
-	}
 	if (parse_yaml(&p, fp) == -1)
 		goto fail;
 	fclose(fp);

@@ -3,7 +3,10 @@
  * cbp2pd.yaml, cbedged/parse.c for cbedged.yaml).
  */
 
+#include <sys/stat.h>
+
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +32,32 @@ yconf_err(struct yconf *y, size_t line, const char *key, const char *fmt,
 	else
 		snprintf(y->err, y->errlen, "%s%s: %s", y->path, at, why);
 	return (-1);
+}
+
+FILE *
+yconf_open(struct yconf *y, char *dir, size_t dirlen)
+{
+	struct stat	 st;
+	FILE		*fp;
+	char		*slash;
+
+	strlcpy(dir, y->path, dirlen);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		strlcpy(dir, ".", dirlen);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fp = fopen(y->path, "re")) == NULL) {
+		yconf_err(y, 0, NULL, "%s", strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
+		yconf_err(y, 0, NULL, "not a regular file");
+		fclose(fp);
+		return (NULL);
+	}
+	return (fp);
 }
 
 int

@@ -6,6 +6,7 @@
 #define CBP2P_YAMLCONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <yaml.h>
 
@@ -22,6 +23,11 @@ struct yconf {
 /* "file:line: key: why" into y->err (line 0 and key NULL left out); -1. */
 int		 yconf_err(struct yconf *, size_t, const char *, const char *,
 		    ...) __attribute__((__format__ (printf, 4, 5)));
+/*
+ * Open y->path, a regular file, and put the directory relative paths in
+ * it are taken from into dir.  NULL with the error reported.
+ */
+FILE		*yconf_open(struct yconf *, char *, size_t);
 /* The next event, or -1 with the syntax error reported. */
 int		 yconf_next(struct yconf *, yaml_event_t *);
 /* What a non-scalar event is, for "must be a scalar, not ..." */

@@ -3,6 +3,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -23,6 +24,7 @@
 #include "log.h"
 
 #define CHILD_ARGV_MAX		12
+#define ENGINE_ROLE_FLAG	"-E"	/* first argument: run as the engine */
 #define REAP_POLL_NS		10000000L	/* 10 ms between waitpid polls */
 
 extern char		**environ;
@@ -31,6 +33,7 @@ static struct cbp2pd	 cbp2pd_env;
 struct cbp2pd		*env = &cbp2pd_env;
 
 static struct event	 ev_sigterm, ev_sigint, ev_sighup, ev_sigchld;
+static char		 self_path[PATH_MAX];
 
 static __dead void
 usage(void)
@@ -64,9 +67,11 @@ child_conf_fill(struct child_conf *cc)
 	cc->persistent = t->persistent;
 	cc->auto_approve = t->auto_approve;
 	cc->max_peers = t->max_peers;
-	cc->listen_port = env->eng.port;	/* the port bound, if 0 asked */
+	cc->listen_port = env->dp.port;	/* the port bound, if 0 asked */
 	cc->mtu = t->mtu;
-	memcpy(cc->public_key, t->public_key, sizeof(cc->public_key));
+	/* wg set private-key may have replaced the token's. */
+	memcpy(cc->public_key, env->dp.has_key ? env->dp.local.pub :
+	    t->public_key, sizeof(cc->public_key));
 	cc->address = t->address;
 	strlcpy(cc->ifname, c->ifname, sizeof(cc->ifname));
 	strlcpy(cc->metrics_address, c->metrics_address,
@@ -83,7 +88,7 @@ parent_send_children(uint32_t type, uint32_t peerid, const void *data,
 {
 	int	 id;
 
-	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
 		if (imsg_compose_event(&env->children[id].iev, type, peerid,
 		    0, -1, data, len) == -1)
 			fatal("%s: imsg_compose_event to %s", __func__,
@@ -91,7 +96,7 @@ parent_send_children(uint32_t type, uint32_t peerid, const void *data,
 	}
 }
 
-static void
+void
 parent_push_config(void)
 {
 	struct child_conf	 cc;
@@ -137,32 +142,53 @@ reload_keep(struct cbp2p_config *nc)
 }
 
 /*
- * Re-read the configuration; on any error keep the running one whole.
- * The new one replaces it as a unit and is pushed to every child.
+ * Re-read the configuration as a transaction: everything that can fail
+ * (the token, the key, a new port, the static peers' endpoints) is done
+ * or checked before anything changes; on failure the running
+ * configuration, port and peers stay as they were.
  */
 int
 parent_reload(char *msg, size_t msglen)
 {
 	struct cbp2p_config	 nc;
+	struct wg_local		 probe;
+	struct eng_conf		 ec;
 	char			 err[CFG_ERR_MAX];
+	int			 fd4 = -1;
+	uint16_t		 bound;
 
 	if (config_load(env->conf_path, &nc, time(NULL), err,
-	    sizeof(err)) == -1) {
-		env->reloads_failed++;
-		log_warnx("reload failed, keeping the running configuration: "
-		    "%s", err);
-		snprintf(msg, msglen, "reload failed: %s", err);
-		return (-1);
-	}
+	    sizeof(err)) == -1)
+		goto refused;
 	reload_keep(&nc);
-	/* The data plane takes the new keys, port and static peers. */
-	if (engine_set_private_key(&env->eng, nc.tok.private_key) == -1 ||
-	    (nc.tok.listen_port != 0 &&
-	    nc.tok.listen_port != env->eng.port &&
-	    engine_set_port(&env->eng, nc.tok.listen_port) == -1) ||
-	    engine_sync_static(&env->eng, &nc.tok, err, sizeof(err)) == -1) {
-		log_warnx("reload: data plane refused the new configuration");
+	/* What can fail, tried on the side first. */
+	if (wg_local_init(&probe, env->dp.crypto, nc.tok.private_key) !=
+	    WG_OK) {
+		snprintf(err, sizeof(err), "private key unusable");
+		goto refused_nc;
 	}
+	wg_local_clear(&probe);
+	if (nc.tok.listen_port != 0 && nc.tok.listen_port != env->dp.port &&
+	    (fd4 = udp_bind(AF_INET, nc.tok.listen_port, &bound)) == -1) {
+		snprintf(err, sizeof(err), "cannot bind UDP port %u",
+		    nc.tok.listen_port);
+		goto refused_nc;
+	}
+	if (fd4 != -1)
+		close(fd4);	/* free: dp_set_port binds it for good */
+	if (peer_check_static(&nc.tok, err, sizeof(err)) == -1)
+		goto refused_nc;
+
+	/* Now the swap; these were checked above. */
+	if (dp_set_private_key(nc.tok.private_key) == -1 ||
+	    (nc.tok.listen_port != 0 && nc.tok.listen_port != env->dp.port &&
+	    dp_set_port(nc.tok.listen_port) == -1) ||
+	    peer_sync_static(&nc.tok, err, sizeof(err)) == -1)
+		log_warnx("reload: data plane changed half-way: %s", err);
+	memset(&ec, 0, sizeof(ec));
+	ec.mtu = env->dp.mtu;
+	ec.max_peers = env->dp.max_peers;
+	dp_send(IMSG_ENG_CONF, &ec, sizeof(ec), -1);
 	config_free(&env->conf);
 	env->conf = nc;
 	/* The struct copy left key bytes in nc; zero them. */
@@ -178,6 +204,16 @@ parent_reload(char *msg, size_t msglen)
 	snprintf(msg, msglen, "reloaded, generation %llu",
 	    (unsigned long long)env->generation);
 	return (0);
+
+refused_nc:
+	config_free(&nc);
+	explicit_bzero(&nc, sizeof(nc));
+refused:
+	env->reloads_failed++;
+	log_warnx("reload refused, keeping the running configuration: %s",
+	    err);
+	snprintf(msg, msglen, "reload refused: %s", err);
+	return (-1);
 }
 
 static void
@@ -233,11 +269,11 @@ parent_shutdown(int code)
 	int	 id;
 
 	env->exiting = 1;
-	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
 		if (env->children[id].pid > 0)
 			kill(env->children[id].pid, SIGTERM);
 	}
-	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
 		if (env->children[id].pid > 0) {
 			reap(env->children[id].pid);
 			env->children[id].pid = 0;
@@ -247,7 +283,7 @@ parent_shutdown(int code)
 	}
 	control_cleanup(env->conf.control_socket);
 	uapi_cleanup();
-	engine_shutdown(&env->eng);
+	dp_shutdown(&env->dp);
 	config_free(&env->conf);
 	log_info("%s", code == 0 ? "terminating" : "terminating on error");
 	exit(code);
@@ -307,7 +343,7 @@ parent_dispatch_child(int fd, short event, void *arg)
 			control_status_child(imsg.hdr.peerid, &cs);
 			break;
 		default:
-			if (disco_dispatch(ch, &imsg))
+			if (dp_dispatch(ch, &imsg) || disco_dispatch(ch, &imsg))
 				break;
 			fatalx("%s: unexpected imsg %u from %s", __func__,
 			    imsg.hdr.type, proc_name(ch->id));
@@ -335,7 +371,7 @@ parent_sig(int sig, short event, void *arg)
 		break;
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
+			for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
 				if (env->children[id].pid == pid &&
 				    !env->exiting)
 					child_lost(id, status);
@@ -355,14 +391,23 @@ start_children(void)
 	int	 id, argc, fd;
 	pid_t	 pid;
 
-	for (id = PROC_DISCO; id <= PROC_RELAY; id++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s",
-		    env->libexec, proc_name(id)) >= sizeof(path))
-			fatalx("libexec path too long");
+	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
+		argc = 0;
+		if (id == PROC_ENGINE) {
+			/* The engine is cbp2pd itself, in its own role. */
+			if (strlcpy(path, self_path, sizeof(path)) >=
+			    sizeof(path))
+				fatalx("own path too long");
+			argv[argc++] = "cbp2pd";
+			argv[argc++] = ENGINE_ROLE_FLAG;
+		} else {
+			if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+			    env->libexec, proc_name(id)) >= sizeof(path))
+				fatalx("libexec path too long");
+			argv[argc++] = (char *)proc_name(id);
+		}
 		if (access(path, X_OK) == -1)
 			fatal("%s", path);
-		argc = 0;
-		argv[argc++] = (char *)proc_name(id);
 		argv[argc++] = "-u";
 		argv[argc++] = env->conf.user;
 		argv[argc++] = "-c";
@@ -404,7 +449,13 @@ main(int argc, char *argv[])
 	char		 err[CFG_ERR_MAX];
 	const char	*conffile = CFG_DEFAULT_PATH;
 	int		 ch, noaction = 0, id;
+	ssize_t		 n;
 
+	if (argc > 1 && strcmp(argv[1], ENGINE_ROLE_FLAG) == 0) {
+		/* Skip the role flag: the rest are a child's arguments. */
+		argv[1] = argv[0];
+		engine_main(argc - 1, argv + 1);
+	}
 	setproctitle_init(argc, argv, environ);
 	env->libexec = LIBEXECDIR;
 	while ((ch = getopt(argc, argv, "df:nvx:")) != -1) {
@@ -448,6 +499,14 @@ main(int argc, char *argv[])
 	}
 	if (geteuid() != 0)
 		errx(1, "need root privileges");
+	/* The engine is this program: exec it by the file, not by name. */
+	if ((n = readlink("/proc/self/exe", self_path,
+	    sizeof(self_path) - 1)) == -1)
+		fatal("readlink /proc/self/exe");
+	self_path[n] = '\0';
+	/* No core file or ptrace peek at the private key. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl PR_SET_DUMPABLE");
 	if (getpwnam(env->conf.user) == NULL)
 		errx(1, "unknown user %s", env->conf.user);
 
@@ -476,11 +535,13 @@ main(int argc, char *argv[])
 	if (control_init(env->conf.control_socket) == -1)
 		fatalx("control socket %s unusable",
 		    env->conf.control_socket);
-	if (engine_init(&env->eng, &env->conf, err, sizeof(err)) == -1)
+	if (dp_init(&env->dp, &env->conf, err, sizeof(err)) == -1)
 		fatalx("data plane: %s", err);
 	if (uapi_init(env->conf.ifname) == -1)
 		fatalx("cannot serve the wg configuration socket");
 	start_children();
+	if (dp_start(&env->conf, err, sizeof(err)) == -1)
+		fatalx("data plane: %s", err);
 	parent_push_config();
 	control_listen();
 	setproctitle("parent");

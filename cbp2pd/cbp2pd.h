@@ -22,108 +22,176 @@
 #include "ratelimit.h"
 #include "stun.h"
 #include "wg.h"
+#include <sys/tree.h>
 
-#define CBP2PD_CHILDREN		CBP2PD_MAX_CHILDREN
 #define CONTROL_MAX_CONNS	32
 #define CONTROL_BACKLOG		8
 #define CONTROL_SOCKET_MODE	0660
 
-/* Data plane sizes and limits. */
-#define ENGINE_BATCH		32	/* packets per read/send burst */
-#define ENGINE_HEADROOM		WG_DATA_HEADER_LEN
-#define ENGINE_PKT_MAX		(CFG_MTU_MAX + WG_DATA_HEADER_LEN + \
-				 WG_DATA_PAD + WG_TAG_LEN)
-#define ENGINE_UDP_MAX		65535
-#define PEER_STAGED_MAX		16	/* packets held while handshaking */
-#define PEER_INDEX_POOL		(WG_KEYPAIR_SLOTS + 2)
-#define UNDER_LOAD_HANDSHAKES	128	/* per second before cookies */
-#define UNDER_LOAD_HOLD_NS	WG_NSEC_PER_SEC
-#define HANDSHAKE_RATE		20	/* per source per second, under load */
-#define HANDSHAKE_BURST		5
 #define UDP_SOCKET_BUFFER	(7 << 20)	/* room for bursts */
-#define AIP_NODES_MAX		(1 << 20)
+#define ENGINE_BATCH		32	/* packets per read/send burst */
+#define ENG_AIPS_CHUNK		64	/* allowed IPs per IMSG_ENG_PEER_AIPS */
 
-struct peer;
-
-struct peer_index {
-	RB_ENTRY(peer_index)	 entry;
-	uint32_t		 index;
-	int			 used;
-	struct peer		*peer;
+/*
+ * Where a peer is reached: UDP over IPv4 or IPv6, or the relay (whose
+ * transport the relay issue adds).  Every packet to a peer leaves
+ * through one send function that switches on the kind.
+ */
+enum endpoint_kind {
+	EP_NONE = 0,
+	EP_UDP4,
+	EP_UDP6,
+	EP_RELAY
 };
 
-struct staged_pkt {
-	size_t			 len;
-	uint8_t			*buf;	/* ENGINE_HEADROOM + mtu + tail */
+struct endpoint {
+	int			 kind;	/* enum endpoint_kind */
+	struct sockaddr_storage	 sa;	/* for EP_UDP4/EP_UDP6 */
 };
 
-struct peer {
-	RB_ENTRY(peer)		 entry;
-	struct wg_peer		 wp;
-	struct sockaddr_storage	 endpoint;
-	socklen_t		 endpoint_len;	/* 0: none */
-	uint16_t		 keepalive;	/* persistent, seconds */
-	int			 from_token;	/* a static peer of the token */
-	int			 from_disco;	/* learnt through the registry */
-	/* Candidate endpoints, tried together until one answers. */
+/* ---- the parent <-> engine protocol (IMSG_ENG_*) -------------------- */
+
+struct eng_conf {
+	uint16_t	 mtu;
+	uint32_t	 max_peers;
+};
+
+struct eng_udp {
+	int		 af;	/* the descriptor comes with it, or none */
+	uint16_t	 port;
+};
+
+struct eng_local {
+	int		 has_key;
+	uint8_t		 pub[WG_KEY_LEN];
+};
+
+#define ENG_PEER_ENDPOINT	0x01
+#define ENG_PEER_KEEPALIVE	0x02
+#define ENG_PEER_CANDIDATES	0x04
+
+struct eng_peer {
+	uint8_t			 pub[WG_KEY_LEN];
+	unsigned int		 flags;	/* ENG_PEER_*: what this sets */
+	struct endpoint		 endpoint;
+	uint16_t		 keepalive;
+	uint32_t		 ncand;
 	struct sockaddr_storage	 cand[DISCO_ENDPOINTS_MAX];
-	unsigned int		 ncand;
-	int			 confirmed;	/* endpoint proved by a handshake */
+};
+
+struct eng_aips {
+	uint8_t		 pub[WG_KEY_LEN];
+	int		 replace;	/* drop the peer's prefixes first */
+	uint32_t	 n;
+	struct cidr	 aips[ENG_AIPS_CHUNK];
+};
+
+/* A handshake message or its result, in either direction. */
+struct eng_hs {
+	uint8_t		 pub[WG_KEY_LEN];	/* zero: not yet known */
+	uint32_t	 index;		/* the engine's local index */
+	struct endpoint	 ep;		/* where it came from / goes */
+	uint32_t	 len;
+	uint8_t		 msg[WG_INITIATION_LEN];
+	/* The session, when the handshake completed. */
+	int		 has_keys;
+	uint8_t		 send_key[WG_KEY_LEN];
+	uint8_t		 recv_key[WG_KEY_LEN];
+	uint32_t	 remote_index;
+};
+
+struct eng_peer_stats {
+	uint8_t		 pub[WG_KEY_LEN];
+	struct endpoint	 endpoint;
+	uint64_t	 rx_bytes;
+	uint64_t	 tx_bytes;
+};
+
+struct eng_counters {
+	uint64_t	 drops[DROP_MAX];
+	uint64_t	 cookies_sent;
+	uint64_t	 stun_seen;
+};
+
+struct eng_stats_end {
+	uint32_t		 seq;
+	struct eng_counters	 cnt;
+};
+
+/* ---- the parent's peers: policy's record and the handshake state ---- */
+
+enum peer_source {
+	PEER_SRC_TOKEN,		/* a static peer of the token */
+	PEER_SRC_DISCO,		/* learnt through the registry */
+	PEER_SRC_UAPI		/* added by wg set */
+};
+
+struct ppeer {
+	RB_ENTRY(ppeer)		 entry;
+	struct wg_peer		 wp;	/* ss, psk, handshake, timestamps */
+	enum peer_source	 source;
+	int			 usable;	/* static DH done: can handshake */
 	int			 has_psk;
+	struct endpoint		 endpoint;	/* as the engine last said */
+	uint16_t		 keepalive;
+	struct timespec		 last_handshake;	/* wall clock */
 	uint64_t		 rx_bytes;
 	uint64_t		 tx_bytes;
-	struct timespec		 last_handshake;	/* wall clock */
-	uint64_t		 deadline;	/* its next timer, monotonic */
-	struct peer_index	 idx[PEER_INDEX_POOL];
-	struct staged_pkt	 staged[PEER_STAGED_MAX];
-	unsigned int		 nstaged;
-	uint8_t			*staged_mem;
 };
 
-RB_HEAD(peer_tree, peer);
-RB_HEAD(index_tree, peer_index);
-int	 peer_cmp(struct peer *, struct peer *);
-int	 index_cmp(struct peer_index *, struct peer_index *);
-RB_PROTOTYPE(peer_tree, peer, entry, peer_cmp);
-RB_PROTOTYPE(index_tree, peer_index, entry, index_cmp);
+RB_HEAD(ppeer_tree, ppeer);
+int	 ppeer_cmp(struct ppeer *, struct ppeer *);
+RB_PROTOTYPE(ppeer_tree, ppeer, entry, ppeer_cmp);
 
-struct engine {
+/*
+ * One description of a change to a peer, as wireguard-tools has it:
+ * flags say which fields hold something.  The token, discovery and wg
+ * set all go through peer_apply().
+ */
+#define PD_REMOVE		0x001
+#define PD_UPDATE_ONLY		0x002	/* never create */
+#define PD_HAS_PSK		0x004
+#define PD_HAS_ENDPOINT		0x008
+#define PD_HAS_KEEPALIVE	0x010
+#define PD_REPLACE_AIPS		0x020
+#define PD_HAS_CANDIDATES	0x040
+
+struct peer_desc {
+	uint8_t			 pub[WG_KEY_LEN];
+	unsigned int		 flags;
+	enum peer_source	 source;
+	uint8_t			 psk[WG_KEY_LEN];
+	struct endpoint		 endpoint;
+	uint16_t		 keepalive;
+	const struct cidr	*aips;
+	size_t			 naips;
+	const struct sockaddr_storage *cand;
+	unsigned int		 ncand;
+};
+
+/* The parent's view of the data plane. */
+struct dataplane {
 	struct wg_crypto	*crypto;
-	struct wg_local		 local;
+	struct wg_local		 local;	/* the static private key */
 	int			 has_key;
 	int			 tun;
 	unsigned int		 ifindex;
 	uint16_t		 mtu;
 	uint16_t		 port;
-	int			 udp4;
+	int			 udp4;	/* kept for SO_MARK and rebinding */
 	int			 udp6;
-	struct event		 ev_tun;
-	struct event		 ev_udp4;
-	struct event		 ev_udp6;
-	struct event		 ev_timer;
-	uint64_t		 timer_at;	/* armed deadline, or NONE */
-	struct wg_aip		 aip;
-	struct peer_tree	 peers;
-	struct index_tree	 indices;
+	uint32_t		 fwmark;
+	struct wg_aip		 aip;	/* who owns which prefix */
+	struct ppeer_tree	 peers;
 	unsigned int		 npeers;
 	unsigned int		 max_peers;
-	/* Handshake rate, for the under-load switch. */
-	uint64_t		 hs_window;
-	unsigned int		 hs_count;
-	uint64_t		 under_load_until;
-	struct ratelimit	 ratelimit;
-	uint64_t		 drops[DROP_MAX];
-	uint64_t		 cookies_sent;
-	uint64_t		 stun_seen;
+	struct eng_counters	 cnt;	/* as the engine last said */
 	uint64_t		 uapi_refused;
-	uint32_t		 fwmark;
-	/* STUN through the WireGuard socket, for discovery. */
-	struct sockaddr_storage	 stun_server;
+	uint64_t		 handshakes;	/* completed by the parent */
 	int			 has_stun;
-	uint8_t			 stun_txid[STUN_TXID_LEN];
-	int			 stun_pending;
-	void			(*stun_cb)(const uint8_t *, size_t,
-				    const struct sockaddr *, socklen_t);
+	struct sockaddr_storage	 stun_server;
+	uint32_t		 sync_seq;	/* last stats request */
+	uint32_t		 sync_done;	/* last answered */
 };
 
 struct cbp2pd_child {
@@ -146,7 +214,7 @@ struct cbp2pd {
 	struct timespec		 started;
 	int			 exiting;
 	struct cbp2pd_child	 children[PROC_MAX];
-	struct engine		 eng;
+	struct dataplane	 dp;
 	/* Peers waiting for cbp2pctl approve, as cbdiscod last said. */
 	uint8_t			 pending[DISCO_PENDING_MAX][WG_KEY_LEN];
 	size_t			 npending;
@@ -157,44 +225,51 @@ extern struct cbp2pd	*env;
 /* cbp2pd.c */
 int	 parent_reload(char *, size_t);
 void	 parent_send_children(uint32_t, uint32_t, const void *, size_t);
+void	 parent_push_config(void);
 void	 parent_log_verbose(int);
 __dead void parent_shutdown(int);
 
-/* engine.c */
-int	 engine_init(struct engine *, const struct cbp2p_config *, char *,
+/* dataplane.c: the parent's side of the engine */
+int	 dp_init(struct dataplane *, const struct cbp2p_config *, char *,
 	    size_t);
-void	 engine_shutdown(struct engine *);
-int	 engine_set_private_key(struct engine *, const uint8_t *);
-int	 engine_set_port(struct engine *, uint16_t);
-void	 engine_set_fwmark(struct engine *, uint32_t);
-struct peer *engine_peer_find(struct engine *, const uint8_t *);
-struct peer *engine_peer_add(struct engine *, const uint8_t *, char *,
-	    size_t);
-void	 engine_peer_remove(struct engine *, struct peer *);
-int	 engine_peer_set_psk(struct engine *, struct peer *, const uint8_t *);
-void	 engine_peer_set_endpoint(struct peer *, const struct sockaddr *,
-	    socklen_t);
-void	 engine_peer_set_keepalive(struct engine *, struct peer *, uint16_t);
-int	 engine_peer_add_aip(struct engine *, struct peer *,
-	    const struct cidr *);
-void	 engine_peer_clear_aips(struct engine *, struct peer *);
-void	 engine_set_max_peers(struct engine *, const struct token *);
-int	 engine_sync_static(struct engine *, const struct token *, char *,
-	    size_t);
-uint64_t engine_now(void);
-void	 engine_peer_info(const struct peer *, struct ctl_peer *);
+int	 dp_start(const struct cbp2p_config *, char *, size_t);
+void	 dp_shutdown(struct dataplane *);
+void	 dp_send(uint32_t, const void *, size_t, int);
+int	 dp_dispatch(struct cbp2pd_child *, struct imsg *);
+int	 dp_set_port(uint16_t);
+void	 dp_set_fwmark(uint32_t);
+int	 dp_set_private_key(const uint8_t *);
+void	 dp_sync(void (*)(uint32_t), uint32_t);
+uint64_t dp_now(void);
+int	 udp_bind(int, uint16_t, uint16_t *);
+
+/* handshake.c: Noise with the static key */
+void	 hs_initiation_request(const struct eng_hs *);
+void	 hs_input(const struct eng_hs *);
+
+/* policy.c: the parent's peers and the one way to change them */
+struct ppeer *ppeer_find(const uint8_t *);
+int	 peer_apply(const struct peer_desc *, char *, size_t);
+void	 peer_remove_all(void);
+int	 peer_sync_static(const struct token *, char *, size_t);
+int	 peer_check_static(const struct token *, char *, size_t);
+void	 peer_set_max(const struct token *);
+void	 peer_info(const struct ppeer *, struct ctl_peer *);
+void	 ppeer_rekey(struct ppeer *);
 int	 sockaddr_format(const struct sockaddr *, char *, size_t);
 socklen_t sockaddr_len(const struct sockaddr_storage *);
 int	 sockaddr_cmp(const struct sockaddr_storage *,
 	    const struct sockaddr_storage *);
+void	 endpoint_from_sa(struct endpoint *, const struct sockaddr *);
+int	 endpoint_format(const struct endpoint *, char *, size_t);
 
 /* disco.c */
 void	 disco_push_config(void);
 int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
-int	 engine_stun_request(struct engine *);
-void	 engine_peer_set_candidates(struct engine *, struct peer *,
-	    const struct sockaddr_storage *, unsigned int);
-void	 engine_peer_punch(struct engine *, struct peer *, int);
+void	 disco_stun_result(const struct sockaddr_storage *);
+
+/* engine.c: the engine role */
+__dead void engine_main(int, char *[]);
 
 /* uapi.c */
 int	 uapi_init(const char *);

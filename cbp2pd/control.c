@@ -209,11 +209,11 @@ control_fill_main(struct ctl_status_main *m)
 	strlcpy(m->ifname, env->conf.ifname, sizeof(m->ifname));
 	wgkey_to_b64(m->public_key, t->public_key);
 	strlcpy(m->config_path, env->conf_path, sizeof(m->config_path));
-	m->listen_port = env->eng.port;
-	m->npeers = env->eng.npeers;
-	m->cookies_sent = env->eng.cookies_sent;
-	m->stun_seen = env->eng.stun_seen;
-	memcpy(m->drops, env->eng.drops, sizeof(m->drops));
+	m->listen_port = env->dp.port;
+	m->npeers = env->dp.npeers;
+	m->cookies_sent = env->dp.cnt.cookies_sent;
+	m->stun_seen = env->dp.cnt.stun_seen;
+	memcpy(m->drops, env->dp.cnt.drops, sizeof(m->drops));
 }
 
 static int
@@ -238,23 +238,41 @@ peer_aip_send(void *arg, int af, const uint8_t *addr, unsigned int plen)
 	return (0);
 }
 
-/* Every peer, then its allowed IPs, then the end. */
+/* Every peer, then its allowed IPs, then the end; counters fresh. */
 static void
-control_peers(struct ctl_conn *c)
+control_peers(uint32_t id)
 {
 	struct ctl_peer	 cp;
-	struct peer	*p;
+	struct ctl_conn	*c;
+	struct ppeer	*pp;
 
-	RB_FOREACH(p, peer_tree, &env->eng.peers) {
-		engine_peer_info(p, &cp);
+	if ((c = control_by_id(id)) == NULL)
+		return;		/* the asker left meanwhile */
+	RB_FOREACH(pp, ppeer_tree, &env->dp.peers) {
+		peer_info(pp, &cp);
 		cp.nallowed_ips = 0;
-		wg_aip_walk(&env->eng.aip, p, peer_aip_count,
+		wg_aip_walk(&env->dp.aip, pp, peer_aip_count,
 		    &cp.nallowed_ips);
 		imsg_compose_event(&c->iev, IMSG_CTL_PEER, 0, 0, -1, &cp,
 		    sizeof(cp));
-		wg_aip_walk(&env->eng.aip, p, peer_aip_send, c);
+		wg_aip_walk(&env->dp.aip, pp, peer_aip_send, c);
 	}
 	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+/* The main status once the engine's counters are fresh, then children. */
+static void
+control_status(uint32_t id)
+{
+	struct ctl_status_main	 m;
+	struct ctl_conn		*c;
+
+	if ((c = control_by_id(id)) == NULL)
+		return;
+	control_fill_main(&m);
+	imsg_compose_event(&c->iev, IMSG_CTL_STATUS_MAIN, 0, 0, -1, &m,
+	    sizeof(m));
+	parent_send_children(IMSG_CHILD_STATUS_REQ, c->id, NULL, 0);
 }
 
 /* A child answered a status query made on behalf of connection id. */
@@ -278,7 +296,6 @@ control_dispatch(int fd, short event, void *arg)
 	struct ctl_conn		*c = iev->data;
 	struct imsgbuf		*ibuf = &c->iev.ibuf;
 	struct imsg		 imsg;
-	struct ctl_status_main	 m;
 	char			 msg[CTL_MSG_MAX];
 	ssize_t			 n;
 	size_t			 len, i;
@@ -315,19 +332,15 @@ control_dispatch(int fd, short event, void *arg)
 				control_refuse(c, "bad status request");
 				break;
 			}
-			control_fill_main(&m);
-			imsg_compose_event(&c->iev, IMSG_CTL_STATUS_MAIN, 0, 0,
-			    -1, &m, sizeof(m));
-			c->pending = CBP2PD_CHILDREN;
-			parent_send_children(IMSG_CHILD_STATUS_REQ, c->id,
-			    NULL, 0);
+			c->pending = CBP2PD_MAX_CHILDREN;
+			dp_sync(control_status, c->id);
 			break;
 		case IMSG_CTL_PEERS:
 			if (len != 0) {
 				control_refuse(c, "bad peers request");
 				break;
 			}
-			control_peers(c);
+			dp_sync(control_peers, c->id);
 			break;
 		case IMSG_CTL_APPROVE:
 			if (len != WG_KEY_LEN) {

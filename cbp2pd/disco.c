@@ -156,11 +156,11 @@ disco_push_config(void)
 	size_t				 calen = 0, i, n;
 
 	memset(&dc, 0, sizeof(dc));
-	env->eng.has_stun = 0;
+	env->dp.has_stun = 0;
 	if (c->stun[0] != '\0') {
-		if (resolve(c->stun, STUN_PORT, &env->eng.stun_server, NULL,
+		if (resolve(c->stun, STUN_PORT, &env->dp.stun_server, NULL,
 		    0) == 0)
-			env->eng.has_stun = dc.has_stun = 1;
+			env->dp.has_stun = dc.has_stun = 1;
 		else
 			log_warnx("discovery: stun %s does not resolve",
 			    c->stun);
@@ -192,7 +192,7 @@ disco_push_config(void)
 		dc.allowed_ips[0].plen = t->address.af == AF_INET ? 32 : 128;
 		dc.nallowed_ips = 1;
 	}
-	local_endpoints(&dc, env->eng.port);
+	local_endpoints(&dc, env->dp.port);
 	dc.keepalive = t->persistent ? PERSISTENT_KEEPALIVE : 0;
 
 	disco_send(IMSG_CFG_DISCO, &dc, sizeof(dc));
@@ -215,47 +215,18 @@ disco_push_config(void)
 
 /* ---- STUN over the WireGuard socket --------------------------------- */
 
-static void
-stun_answer(const uint8_t *pkt, size_t len, const struct sockaddr *from,
-    socklen_t fromlen)
+/* The engine parsed the edge's answer: tell cbdiscod where we are. */
+void
+disco_stun_result(const struct sockaddr_storage *mapped)
 {
-	struct engine		*e = &env->eng;
-	struct sockaddr_storage	 mapped;
-	char			 buf[CFG_ENDPOINT_MAX];
+	char	 buf[CFG_ENDPOINT_MAX];
 
-	if (!e->stun_pending || stun_parse_response(pkt, len, e->stun_txid,
-	    &mapped) == -1)
+	if ((mapped->ss_family != AF_INET && mapped->ss_family != AF_INET6) ||
+	    sockaddr_format((const struct sockaddr *)mapped, buf,
+	    sizeof(buf)) == -1)
 		return;
-	e->stun_pending = 0;
-	sockaddr_format((struct sockaddr *)&mapped, buf, sizeof(buf));
 	log_debug("stun: the edge sees us at %s", buf);
-	disco_send(IMSG_DISCO_STUN_RESULT, &mapped, sizeof(mapped));
-}
-
-int
-engine_stun_request(struct engine *e)
-{
-	uint8_t		 req[STUN_MAX_MSG];
-	size_t		 len;
-	int		 fd;
-
-	if (!e->has_stun)
-		return (-1);
-	randombytes_buf(e->stun_txid, sizeof(e->stun_txid));
-	if ((len = stun_build_request(req, sizeof(req), e->stun_txid)) == 0)
-		return (-1);
-	fd = e->stun_server.ss_family == AF_INET6 ? e->udp6 : e->udp4;
-	if (fd == -1)
-		return (-1);
-	/* The STUN port is the edge's own, not the registry's. */
-	if (sendto(fd, req, len, 0, (struct sockaddr *)&e->stun_server,
-	    sockaddr_len(&e->stun_server)) == -1) {
-		log_debug("stun: sendto: %s", strerror(errno));
-		return (-1);
-	}
-	e->stun_cb = stun_answer;
-	e->stun_pending = 1;
-	return (0);
+	disco_send(IMSG_DISCO_STUN_RESULT, mapped, sizeof(*mapped));
 }
 
 /* ---- peers from cbdiscod -------------------------------------------- */
@@ -283,10 +254,9 @@ cidr_ok(const struct cidr *c)
 static void
 disco_peer_set(const struct disco_peer *dp)
 {
-	struct engine	*e = &env->eng;
-	struct peer	*p;
-	char		 err[CFG_ERR_MAX];
-	unsigned int	 i;
+	struct peer_desc	 pd;
+	char			 err[CFG_ERR_MAX];
+	unsigned int		 i;
 
 	/* cbdiscod is unprivileged: check what it says before using it. */
 	if (dp->nendpoints > DISCO_ENDPOINTS_MAX ||
@@ -299,30 +269,25 @@ disco_peer_set(const struct disco_peer *dp)
 		if (!cidr_ok(&dp->allowed_ips[i]))
 			fatalx("%s: cbdiscod sent a bad prefix", __func__);
 
-	if ((p = engine_peer_find(e, dp->public_key)) == NULL) {
-		if ((p = engine_peer_add(e, dp->public_key, err,
-		    sizeof(err))) == NULL) {
-			log_warnx("discovery: peer not added: %s", err);
-			return;
-		}
-		p->from_disco = 1;
-	} else if (p->from_token)
-		return;		/* the token's word stands */
-	engine_peer_clear_aips(e, p);
-	for (i = 0; i < dp->nallowed_ips; i++)
-		if (engine_peer_add_aip(e, p, &dp->allowed_ips[i]) == -1)
-			log_warnx("discovery: allowed IPs limit reached");
-	if (p->keepalive != dp->keepalive)
-		engine_peer_set_keepalive(e, p, dp->keepalive);
-	/* New places to reach it (a new peer has none): punch now. */
-	engine_peer_set_candidates(e, p, dp->endpoints, dp->nendpoints);
+	memset(&pd, 0, sizeof(pd));
+	memcpy(pd.pub, dp->public_key, WG_KEY_LEN);
+	pd.source = PEER_SRC_DISCO;
+	/* New places to reach it (a new peer has none): the engine punches. */
+	pd.flags = PD_HAS_KEEPALIVE | PD_REPLACE_AIPS | PD_HAS_CANDIDATES;
+	pd.keepalive = dp->keepalive;
+	pd.aips = dp->allowed_ips;
+	pd.naips = dp->nallowed_ips;
+	pd.cand = dp->endpoints;
+	pd.ncand = dp->nendpoints;
+	if (peer_apply(&pd, err, sizeof(err)) == -1)
+		log_warnx("discovery: peer not added: %s", err);
 }
 
 int
 disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 {
 	struct disco_peer	 dp;
-	struct peer		*p;
+	struct peer_desc	 pd;
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 
 	if (ch->id != PROC_DISCO)
@@ -331,7 +296,9 @@ disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	case IMSG_DISCO_STUN_REQ:
 		if (len != 0)
 			fatalx("%s: bad STUN request", __func__);
-		engine_stun_request(&env->eng);
+		if (env->dp.has_stun)
+			dp_send(IMSG_ENG_STUN_REQ, &env->dp.stun_server,
+			    sizeof(env->dp.stun_server), -1);
 		return (1);
 	case IMSG_PEER_SET:
 		if (len != sizeof(dp))
@@ -342,9 +309,11 @@ disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	case IMSG_PEER_DEL:
 		if (len != WG_KEY_LEN)
 			fatalx("%s: bad peer key length", __func__);
-		if ((p = engine_peer_find(&env->eng, imsg->data)) != NULL &&
-		    p->from_disco)
-			engine_peer_remove(&env->eng, p);
+		memset(&pd, 0, sizeof(pd));
+		memcpy(pd.pub, imsg->data, WG_KEY_LEN);
+		pd.source = PEER_SRC_DISCO;
+		pd.flags = PD_REMOVE;
+		peer_apply(&pd, NULL, 0);
 		return (1);
 	case IMSG_DISCO_PENDING:
 		if (len % WG_KEY_LEN != 0 ||

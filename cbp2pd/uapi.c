@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cbp2pd.h"
 #include "log.h"
 #include "uapi.h"
@@ -41,12 +43,15 @@ struct uapi_conn {
 	size_t			 incap;
 	struct uapi_buf		 out;
 	size_t			 outoff;
+	uint32_t		 id;
+	int			 waiting;	/* for the engine's counters */
 };
 
 static TAILQ_HEAD(, uapi_conn)	 uapi_conns =
     TAILQ_HEAD_INITIALIZER(uapi_conns);
 static int			 uapi_fd = -1;
 static int			 uapi_nconns;
+static uint32_t			 uapi_next_id;
 static struct event		 uapi_ev;
 static char			 uapi_path[sizeof(((struct sockaddr_un *)0)->
 				    sun_path)];
@@ -141,6 +146,7 @@ uapi_accept(int fd, short event, void *arg)
 		return;
 	}
 	c->fd = s;
+	c->id = ++uapi_next_id;
 	uapi_reader_init(&c->rd);
 	uapi_buf_init(&c->out, UAPI_MAX_REPLY);
 	event_set(&c->ev, s, EV_READ | EV_PERSIST, uapi_io, c);
@@ -184,37 +190,39 @@ aip_collect(void *arg, int af, const uint8_t *addr, unsigned int plen)
 static int
 uapi_get(struct uapi_buf *out)
 {
-	struct engine		*e = &env->eng;
+	struct dataplane	*dp = &env->dp;
 	struct uapi_device_info	 dev;
 	struct uapi_peer_info	 pi;
 	struct aip_collect	 a;
-	struct peer		*p;
+	struct ppeer		*pp;
 
 	memset(&dev, 0, sizeof(dev));
-	dev.has_private_key = e->has_key;
-	if (e->has_key)
-		memcpy(dev.private_key, e->local.priv, WG_KEY_LEN);
-	dev.listen_port = e->port;
-	dev.fwmark = e->fwmark;
+	dev.has_private_key = dp->has_key;
+	if (dp->has_key)
+		memcpy(dev.private_key, dp->local.priv, WG_KEY_LEN);
+	dev.listen_port = dp->port;
+	dev.fwmark = dp->fwmark;
 	uapi_get_device(out, &dev);
 	explicit_bzero(&dev, sizeof(dev));
 
 	memset(&a, 0, sizeof(a));
-	RB_FOREACH(p, peer_tree, &e->peers) {
+	RB_FOREACH(pp, ppeer_tree, &dp->peers) {
 		memset(&pi, 0, sizeof(pi));
-		memcpy(pi.public_key, p->wp.pub, WG_KEY_LEN);
-		pi.has_preshared_key = p->has_psk;
-		if (p->has_psk)
-			memcpy(pi.preshared_key, p->wp.psk, WG_KEY_LEN);
-		if (p->endpoint_len > 0)
-			memcpy(&pi.endpoint, &p->endpoint, p->endpoint_len);
-		pi.last_handshake_sec = p->last_handshake.tv_sec;
-		pi.last_handshake_nsec = p->last_handshake.tv_nsec;
-		pi.tx_bytes = p->tx_bytes;
-		pi.rx_bytes = p->rx_bytes;
-		pi.persistent_keepalive = p->keepalive;
+		memcpy(pi.public_key, pp->wp.pub, WG_KEY_LEN);
+		pi.has_preshared_key = pp->has_psk;
+		if (pp->has_psk)
+			memcpy(pi.preshared_key, pp->wp.psk, WG_KEY_LEN);
+		if (pp->endpoint.kind == EP_UDP4 ||
+		    pp->endpoint.kind == EP_UDP6)
+			memcpy(&pi.endpoint, &pp->endpoint.sa,
+			    sockaddr_len(&pp->endpoint.sa));
+		pi.last_handshake_sec = pp->last_handshake.tv_sec;
+		pi.last_handshake_nsec = pp->last_handshake.tv_nsec;
+		pi.tx_bytes = pp->tx_bytes;
+		pi.rx_bytes = pp->rx_bytes;
+		pi.persistent_keepalive = pp->keepalive;
 		a.n = 0;
-		wg_aip_walk(&e->aip, p, aip_collect, &a);
+		wg_aip_walk(&dp->aip, pp, aip_collect, &a);
 		if (a.failed) {
 			free(a.v);
 			explicit_bzero(&pi, sizeof(pi));
@@ -236,11 +244,23 @@ uapi_get(struct uapi_buf *out)
 static int
 uapi_set_check(struct uapi_set *s, char *msg, size_t msglen)
 {
-	struct engine		*e = &env->eng;
+	struct dataplane	*dp = &env->dp;
 	struct sockaddr_in6	*sin6;
+	struct wg_local		 probe;
 	unsigned int		 newpeers = 0, i, j;
 	int			 seen;
 
+	if (s->has_private_key && wg_local_init(&probe, dp->crypto,
+	    s->private_key) != WG_OK) {
+		static const uint8_t	 zero[WG_KEY_LEN];
+
+		/* All zeros (wg set private-key /dev/null) removes it. */
+		if (sodium_memcmp(s->private_key, zero, WG_KEY_LEN) != 0) {
+			snprintf(msg, msglen, "private key unusable");
+			return (EINVAL);
+		}
+	}
+	wg_local_clear(&probe);
 	for (i = 0; i < s->npeers; i++) {
 		struct uapi_peer	*up = &s->peers[i];
 
@@ -253,13 +273,13 @@ uapi_set_check(struct uapi_set *s, char *msg, size_t msglen)
 				return (EINVAL);
 			}
 		}
-		if (e->has_key && memcmp(up->public_key, e->local.pub,
+		if (dp->has_key && memcmp(up->public_key, dp->local.pub,
 		    WG_KEY_LEN) == 0 && !up->remove) {
 			snprintf(msg, msglen, "peer is this node's own key");
 			return (EINVAL);
 		}
 		if (up->remove || up->update_only || (!s->replace_peers &&
-		    engine_peer_find(e, up->public_key) != NULL))
+		    ppeer_find(up->public_key) != NULL))
 			continue;
 		for (seen = 0, j = 0; j < i && !seen; j++)
 			seen = memcmp(s->peers[j].public_key, up->public_key,
@@ -267,8 +287,8 @@ uapi_set_check(struct uapi_set *s, char *msg, size_t msglen)
 		if (!seen)
 			newpeers++;
 	}
-	if ((s->replace_peers ? 0 : e->npeers) + newpeers > e->max_peers) {
-		snprintf(msg, msglen, "more than %u peers", e->max_peers);
+	if ((s->replace_peers ? 0 : dp->npeers) + newpeers > dp->max_peers) {
+		snprintf(msg, msglen, "more than %u peers", dp->max_peers);
 		return (ENOSPC);
 	}
 	return (0);
@@ -277,70 +297,110 @@ uapi_set_check(struct uapi_set *s, char *msg, size_t msglen)
 static int
 uapi_set(struct uapi_set *s, char *msg, size_t msglen)
 {
-	struct engine	*e = &env->eng;
-	struct peer	*p, *tmp;
-	size_t		 i, j;
-	int		 err;
+	struct dataplane	*dp = &env->dp;
+	struct peer_desc	 pd;
+	int			 err, announce = 0;
+	size_t			 i;
 
 	if ((err = uapi_set_check(s, msg, msglen)) != 0)
 		return (err);
-	if (s->has_private_key && engine_set_private_key(e,
-	    s->private_key) == -1) {
-		snprintf(msg, msglen, "private key unusable");
-		return (EINVAL);
+	if (s->has_listen_port && s->listen_port != dp->port) {
+		if (dp_set_port(s->listen_port) == -1) {
+			snprintf(msg, msglen, "cannot bind port %u",
+			    s->listen_port);
+			return (EADDRINUSE);
+		}
+		announce = 1;
 	}
-	if (s->has_listen_port && s->listen_port != e->port &&
-	    engine_set_port(e, s->listen_port) == -1) {
-		snprintf(msg, msglen, "cannot bind port %u", s->listen_port);
-		return (EADDRINUSE);
+	if (s->has_private_key) {
+		if (dp_set_private_key(s->private_key) == -1) {
+			snprintf(msg, msglen, "private key unusable");
+			return (EINVAL);
+		}
+		announce = 1;
 	}
 	if (s->has_fwmark)
-		engine_set_fwmark(e, s->fwmark);
+		dp_set_fwmark(s->fwmark);
 	if (s->replace_peers)
-		RB_FOREACH_SAFE(p, peer_tree, &e->peers, tmp)
-			engine_peer_remove(e, p);
+		peer_remove_all();
 
 	for (i = 0; i < s->npeers; i++) {
 		struct uapi_peer	*up = &s->peers[i];
 
-		p = engine_peer_find(e, up->public_key);
-		if (up->remove) {
-			if (p != NULL)
-				engine_peer_remove(e, p);
-			continue;
+		memset(&pd, 0, sizeof(pd));
+		memcpy(pd.pub, up->public_key, WG_KEY_LEN);
+		pd.source = PEER_SRC_UAPI;
+		if (up->remove)
+			pd.flags |= PD_REMOVE;
+		if (up->update_only)
+			pd.flags |= PD_UPDATE_ONLY;
+		if (up->has_preshared_key) {
+			pd.flags |= PD_HAS_PSK;
+			memcpy(pd.psk, up->preshared_key, WG_KEY_LEN);
 		}
-		if (p == NULL) {
-			if (up->update_only)
-				continue;
-			if ((p = engine_peer_add(e, up->public_key, msg,
-			    msglen)) == NULL)
-				return (ENOMEM);
+		if (up->has_endpoint) {
+			pd.flags |= PD_HAS_ENDPOINT;
+			endpoint_from_sa(&pd.endpoint,
+			    (struct sockaddr *)&up->endpoint);
 		}
-		if (up->has_preshared_key)
-			engine_peer_set_psk(e, p, up->preshared_key);
-		if (up->has_endpoint)
-			engine_peer_set_endpoint(p,
-			    (struct sockaddr *)&up->endpoint,
-			    up->endpoint.ss_family == AF_INET6 ?
-			    sizeof(struct sockaddr_in6) :
-			    sizeof(struct sockaddr_in));
 		if (up->replace_allowed_ips)
-			engine_peer_clear_aips(e, p);
-		for (j = 0; j < up->nallowed_ips; j++) {
-			if (engine_peer_add_aip(e, p,
-			    &up->allowed_ips[j]) == -1) {
-				snprintf(msg, msglen, "allowed IPs limit");
-				return (ENOMEM);
-			}
+			pd.flags |= PD_REPLACE_AIPS;
+		pd.aips = up->allowed_ips;
+		pd.naips = up->nallowed_ips;
+		if (up->has_persistent_keepalive) {
+			pd.flags |= PD_HAS_KEEPALIVE;
+			pd.keepalive = up->persistent_keepalive;
 		}
-		if (up->has_persistent_keepalive)
-			engine_peer_set_keepalive(e, p,
-			    up->persistent_keepalive);
+		err = peer_apply(&pd, msg, msglen);
+		explicit_bzero(&pd, sizeof(pd));
+		if (err == -1) {
+			err = ENOMEM;
+			goto done;
+		}
 	}
-	return (0);
+	err = 0;
+done:
+	/* The children learn the new port or public key. */
+	if (announce)
+		parent_push_config();
+	return (err);
 }
 
 /* ---- connection ----------------------------------------------------- */
+
+static struct uapi_conn *
+uapi_by_id(uint32_t id)
+{
+	struct uapi_conn	*c;
+
+	TAILQ_FOREACH(c, &uapi_conns, entry)
+		if (c->id == id)
+			return (c);
+	return (NULL);
+}
+
+static void
+uapi_want_write(struct uapi_conn *c)
+{
+	event_del(&c->ev);
+	event_set(&c->ev, c->fd, EV_WRITE | EV_PERSIST, uapi_io, c);
+	event_add(&c->ev, NULL);
+}
+
+/* The engine's counters are fresh: answer the get that waited. */
+static void
+uapi_get_ready(uint32_t id)
+{
+	struct uapi_conn	*c;
+	int			 err;
+
+	if ((c = uapi_by_id(id)) == NULL || !c->waiting)
+		return;		/* the asker left meanwhile */
+	c->waiting = 0;
+	if ((err = uapi_get(&c->out)) != 0)
+		uapi_get_error(&c->out, err);
+	uapi_want_write(c);
+}
 
 static void
 uapi_request(struct uapi_conn *c, size_t reqlen)
@@ -352,8 +412,10 @@ uapi_request(struct uapi_conn *c, size_t reqlen)
 	uapi_buf_reset(&c->out);
 	c->outoff = 0;
 	if (c->rd.op == UAPI_OP_GET) {
-		if ((err = uapi_get(&c->out)) != 0)
-			uapi_get_error(&c->out, err);
+		/* Nothing more is read until the reply is out. */
+		c->waiting = 1;
+		event_del(&c->ev);
+		dp_sync(uapi_get_ready, c->id);
 	} else {
 		msg[0] = '\0';
 		if ((err = uapi_set_parse(c->in, reqlen, &set, msg,
@@ -362,7 +424,7 @@ uapi_request(struct uapi_conn *c, size_t reqlen)
 			uapi_set_free(&set);
 		}
 		if (err != 0) {
-			env->eng.uapi_refused++;
+			env->dp.uapi_refused++;
 			log_warnx("uapi: set refused: %s", msg);
 		}
 		uapi_set_reply(&c->out, err);
@@ -422,7 +484,7 @@ uapi_io(int fd, short event, void *arg)
 	case UAPI_READ_MORE:
 		return;
 	case UAPI_READ_ERROR:
-		env->eng.uapi_refused++;
+		env->dp.uapi_refused++;
 		log_warnx("uapi: malformed request: %s", strerror(c->rd.error));
 		uapi_close(c);
 		return;
@@ -430,9 +492,6 @@ uapi_io(int fd, short event, void *arg)
 		break;
 	}
 	uapi_request(c, reqlen);
-	if (c->out.len > 0) {
-		event_del(&c->ev);
-		event_set(&c->ev, c->fd, EV_WRITE | EV_PERSIST, uapi_io, c);
-		event_add(&c->ev, NULL);
-	}
+	if (!c->waiting && c->out.len > 0)
+		uapi_want_write(c);
 }

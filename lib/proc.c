@@ -33,6 +33,7 @@ const struct proc_info proc_table[PROC_MAX] = {
 	{ PROC_DISCO,	"cbdiscod" },
 	{ PROC_MESH,	"cbmeshd" },
 	{ PROC_RELAY,	"cbrelayd" },
+	{ PROC_ENGINE,	"engine" },
 	{ PROC_CONTROL,	"control" },
 };
 
@@ -65,7 +66,7 @@ static const int sandbox_refuse[] = {
 static const char *drop_names[DROP_MAX] = {
 	"short", "mac1", "handshake", "unknown_index", "decrypt", "replay",
 	"allowed_ips", "no_route", "no_endpoint", "no_keypair", "inner",
-	"send", "ratelimit"
+	"send", "ratelimit", "mtu"
 };
 
 const char *

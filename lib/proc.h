@@ -21,13 +21,14 @@
 #define PROC_KILL_WAIT_MS	2000	/* SIGTERM grace before SIGKILL */
 #define PROC_TITLE_MAX		64
 #define CTL_MSG_MAX		256	/* text in a control reply */
-#define CBP2PD_MAX_CHILDREN	3	/* cbdiscod, cbmeshd, cbrelayd */
+#define CBP2PD_MAX_CHILDREN	4	/* cbdiscod, cbmeshd, cbrelayd, engine */
 
 enum proc_id {
 	PROC_PARENT,
 	PROC_DISCO,
 	PROC_MESH,
 	PROC_RELAY,
+	PROC_ENGINE,		/* cbp2pd -E: the data plane */
 	PROC_CONTROL,		/* a cbp2pctl connection */
 	PROC_MAX
 };
@@ -47,6 +48,7 @@ enum drop_reason {
 	DROP_INNER,		/* malformed inner packet */
 	DROP_SEND,		/* sendmsg/write failed */
 	DROP_RATELIMIT,		/* handshakes from one source under load */
+	DROP_MTU,		/* longer than the tunnel MTU, no session */
 	DROP_MAX
 };
 
@@ -93,6 +95,29 @@ enum imsg_type {
 	/* cbp2pctl -> parent */
 	IMSG_CTL_APPROVE,		/* a public key */
 	IMSG_CTL_PENDING,		/* request: none; reply: keys, END */
+
+	/* parent -> engine */
+	IMSG_ENG_CONF,			/* struct eng_conf */
+	IMSG_ENG_TUN,			/* none, with the tun descriptor */
+	IMSG_ENG_UDP,			/* struct eng_udp, with a socket or not */
+	IMSG_ENG_LOCAL,			/* struct eng_local */
+	IMSG_ENG_PEER_SET,		/* struct eng_peer */
+	IMSG_ENG_PEER_AIPS,		/* struct eng_aips */
+	IMSG_ENG_PEER_DEL,		/* a public key */
+	IMSG_ENG_PEER_PUNCH,		/* a public key: handshake now */
+	IMSG_ENG_HS_RESPONSE,		/* struct eng_hs: send, install keys */
+	IMSG_ENG_HS_INITIATION,		/* struct eng_hs: send it */
+	IMSG_ENG_HS_KEYS,		/* struct eng_hs: initiator's session */
+	IMSG_ENG_HS_FAIL,		/* struct eng_hs: refused */
+	IMSG_ENG_STUN_REQ,		/* struct sockaddr_storage: the server */
+	IMSG_ENG_STATS_REQ,		/* uint32_t sequence */
+
+	/* engine -> parent */
+	IMSG_ENG_HS_IN,			/* struct eng_hs: mac1 checked */
+	IMSG_ENG_HS_WANT,		/* struct eng_hs: build an initiation */
+	IMSG_ENG_STUN_RESULT,		/* struct sockaddr_storage: mapped */
+	IMSG_ENG_PEER_STATS,		/* struct eng_peer_stats */
+	IMSG_ENG_STATS_END,		/* struct eng_stats_end */
 };
 
 #define DISCO_ENDPOINTS_MAX	8	/* candidates per node */

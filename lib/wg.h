@@ -303,10 +303,24 @@ struct wg_peer {
 
 int	wg_local_init(struct wg_local *, struct wg_crypto *,
 	    const uint8_t priv[WG_KEY_LEN]);
+/* The data plane's identity: mac1 and cookie keys, no private key. */
+int	wg_local_init_public(struct wg_local *, struct wg_crypto *,
+	    const uint8_t pub[WG_KEY_LEN]);
 void	wg_local_clear(struct wg_local *);
 /* psk may be NULL (all zeros).  WG_EDH if pub is a low-order point. */
 int	wg_peer_init(struct wg_peer *, const struct wg_local *,
 	    const uint8_t pub[WG_KEY_LEN], const uint8_t *psk);
+/* A peer for the data plane: no static-static DH, no handshakes. */
+int	wg_peer_init_public(struct wg_peer *, const struct wg_local *,
+	    const uint8_t pub[WG_KEY_LEN]);
+/*
+ * Installs keys derived by a handshake run elsewhere (the privileged
+ * process): an initiator's become current, a responder's wait in next.
+ */
+int	wg_peer_install_keypair(struct wg_peer *, const uint8_t
+	    send[WG_KEY_LEN], const uint8_t recv[WG_KEY_LEN],
+	    uint32_t local_index, uint32_t remote_index, int initiator,
+	    uint64_t now);
 /* Zeroes handshake and keypairs (releasing their indices), and all keys. */
 void	wg_peer_clear(struct wg_peer *);
 /* Drops handshake and keypairs, keeps identity and replay state. */
@@ -316,6 +330,9 @@ void	wg_peer_zero_keys(struct wg_peer *);
 int		wg_msg_type(const uint8_t *pkt, size_t len);
 /* Receiver index of a type 2, 3 or 4 message. */
 uint32_t	wg_msg_receiver_index(const uint8_t *pkt, size_t len);
+/* Writes the sender index of a type 1 or 2 message (then add the macs). */
+int		wg_msg_set_sender_index(uint8_t *pkt, size_t len,
+		    uint32_t index);
 
 /* Initiator: builds message 1 into out; mac2 set if we hold a cookie. */
 int	wg_create_initiation(struct wg_local *, struct wg_peer *,

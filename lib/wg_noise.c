@@ -102,25 +102,34 @@ wg_local_init(struct wg_local *l, struct wg_crypto *c,
 	return (WG_ECRYPTO);
 }
 
+int
+wg_local_init_public(struct wg_local *l, struct wg_crypto *c,
+    const uint8_t pub[WG_KEY_LEN])
+{
+	memset(l, 0, sizeof(*l));
+	l->crypto = c;
+	memcpy(l->pub, pub, WG_KEY_LEN);
+	if (labelled_key(c, l->mac1_key, WG_LABEL_MAC1, l->pub) != WG_OK ||
+	    labelled_key(c, l->cookie_key, WG_LABEL_COOKIE, l->pub) != WG_OK) {
+		wg_local_clear(l);
+		return (WG_ECRYPTO);
+	}
+	return (WG_OK);
+}
+
 void
 wg_local_clear(struct wg_local *l)
 {
 	sodium_memzero(l, sizeof(*l));
 }
 
-int
-wg_peer_init(struct wg_peer *p, const struct wg_local *l,
-    const uint8_t pub[WG_KEY_LEN], const uint8_t *psk)
+/* Everything of a peer that its public key alone determines. */
+static int
+peer_init_common(struct wg_peer *p, const struct wg_local *l,
+    const uint8_t pub[WG_KEY_LEN])
 {
 	memset(p, 0, sizeof(*p));
 	memcpy(p->pub, pub, WG_KEY_LEN);
-	if (psk != NULL)
-		memcpy(p->psk, psk, WG_KEY_LEN);
-	/* Static-static DH is fixed per pair: compute it once. */
-	if (wg_dh(p->ss, l->priv, p->pub) != WG_OK) {
-		sodium_memzero(p, sizeof(*p));
-		return (WG_EDH);
-	}
 	if (labelled_key(l->crypto, p->mac1_key, WG_LABEL_MAC1, pub) !=
 	    WG_OK || labelled_key(l->crypto, p->cookie_key, WG_LABEL_COOKIE,
 	    pub) != WG_OK) {
@@ -129,6 +138,31 @@ wg_peer_init(struct wg_peer *p, const struct wg_local *l,
 	}
 	wg_timers_init(&p->timers);
 	return (WG_OK);
+}
+
+int
+wg_peer_init(struct wg_peer *p, const struct wg_local *l,
+    const uint8_t pub[WG_KEY_LEN], const uint8_t *psk)
+{
+	int	 rc;
+
+	if ((rc = peer_init_common(p, l, pub)) != WG_OK)
+		return (rc);
+	if (psk != NULL)
+		memcpy(p->psk, psk, WG_KEY_LEN);
+	/* Static-static DH is fixed per pair: compute it once. */
+	if (wg_dh(p->ss, l->priv, p->pub) != WG_OK) {
+		sodium_memzero(p, sizeof(*p));
+		return (WG_EDH);
+	}
+	return (WG_OK);
+}
+
+int
+wg_peer_init_public(struct wg_peer *p, const struct wg_local *l,
+    const uint8_t pub[WG_KEY_LEN])
+{
+	return (peer_init_common(p, l, pub));
 }
 
 static void
@@ -193,31 +227,22 @@ slot_free(struct wg_peer *p)
 }
 
 /*
- * Derives the transport keys from the final chaining key and installs
- * them as the kernel does: an initiator's keypair is confirmed and
- * becomes current at once; a responder's waits in `next' for the first
- * data packet from the initiator.
+ * Installs a session's keys as the kernel does: an initiator's keypair
+ * is confirmed and becomes current at once; a responder's waits in
+ * `next' for the first data packet from the initiator.
  */
-static int
-begin_session(struct wg_crypto *c, struct wg_peer *p,
-    const uint8_t ck[WG_HASH_LEN], int initiator, uint32_t local_index,
-    uint32_t remote_index, uint64_t now)
+int
+wg_peer_install_keypair(struct wg_peer *p, const uint8_t send[WG_KEY_LEN],
+    const uint8_t recv[WG_KEY_LEN], uint32_t local_index,
+    uint32_t remote_index, int initiator, uint64_t now)
 {
 	struct wg_keypair	*kp;
-	uint8_t			 t1[WG_KEY_LEN], t2[WG_KEY_LEN];
 
 	if ((kp = slot_free(p)) == NULL)
 		return (WG_ESTATE);
-	if (wg_kdf(c, t1, t2, NULL, ck, NULL, 0) != WG_OK) {
-		sodium_memzero(t1, sizeof(t1));
-		sodium_memzero(t2, sizeof(t2));
-		return (WG_ECRYPTO);
-	}
 	sodium_memzero(kp, sizeof(*kp));
-	memcpy(kp->send_key, initiator ? t1 : t2, WG_KEY_LEN);
-	memcpy(kp->recv_key, initiator ? t2 : t1, WG_KEY_LEN);
-	sodium_memzero(t1, sizeof(t1));
-	sodium_memzero(t2, sizeof(t2));
+	memcpy(kp->send_key, send, WG_KEY_LEN);
+	memcpy(kp->recv_key, recv, WG_KEY_LEN);
 	wg_replay_init(&kp->replay);
 	kp->send_counter = 0;
 	kp->birth = now;
@@ -248,6 +273,26 @@ begin_session(struct wg_crypto *c, struct wg_peer *p,
 		p->next = kp;
 	}
 	return (WG_OK);
+}
+
+/* Derives the transport keys from the final chaining key. */
+static int
+begin_session(struct wg_crypto *c, struct wg_peer *p,
+    const uint8_t ck[WG_HASH_LEN], int initiator, uint32_t local_index,
+    uint32_t remote_index, uint64_t now)
+{
+	uint8_t			 t1[WG_KEY_LEN], t2[WG_KEY_LEN];
+	int			 rc;
+
+	if (wg_kdf(c, t1, t2, NULL, ck, NULL, 0) != WG_OK)
+		rc = WG_ECRYPTO;
+	else
+		rc = wg_peer_install_keypair(p, initiator ? t1 : t2,
+		    initiator ? t2 : t1, local_index, remote_index,
+		    initiator, now);
+	sodium_memzero(t1, sizeof(t1));
+	sodium_memzero(t2, sizeof(t2));
+	return (rc);
 }
 
 struct wg_keypair *
@@ -325,6 +370,25 @@ wg_msg_receiver_index(const uint8_t *pkt, size_t len)
 		return (le32dec(pkt + WG_RECEIVER_OFF));
 	default:
 		return (0);
+	}
+}
+
+/*
+ * The sender index is outside the Noise transcript (only mac1 and mac2
+ * cover it), so whoever owns the index table may write it last.
+ */
+int
+wg_msg_set_sender_index(uint8_t *pkt, size_t len, uint32_t index)
+{
+	switch (wg_msg_type(pkt, len)) {
+	case WG_MSG_INITIATION:
+		le32enc(pkt + WG_INIT_SENDER, index);
+		return (WG_OK);
+	case WG_MSG_RESPONSE:
+		le32enc(pkt + WG_RESP_SENDER, index);
+		return (WG_OK);
+	default:
+		return (WG_EINVAL);
 	}
 }
 

@@ -181,7 +181,7 @@ cb_wait_ready()
 		    "$CBP2PCTL" -j -s "$name.sock" status > "$name.status" \
 		    2>/dev/null &&
 		    [ "$(jq '[.children[] | select(.configs >= 1)] | length' \
-		    "$name.status")" = 3 ]; then
+		    "$name.status")" = 4 ]; then
 			return 0
 		fi
 		if ! kill -0 "$(cat "$name.pid")" 2>/dev/null; then

@@ -46,7 +46,8 @@ sandbox_body()
 		[ "$root" = "$PWD/empty" ] || atf_fail "$name: root is $root"
 		n=$((n + 1))
 	done
-	[ $n = 3 ] || atf_fail "expected 3 children, found $n"
+	# cbdiscod, cbmeshd, cbrelayd and the engine (cbp2pd -E).
+	[ $n = 4 ] || atf_fail "expected 4 children, found $n"
 	# The parent keeps root; it is the one with the key and the tun.
 	[ "$(awk '/^Uid:/ { print $2 }' /proc/$parent/status)" = 0 ] ||
 	    atf_fail "parent is not root"
@@ -60,10 +61,12 @@ sandbox_body()
 	    atf_fail "public key"
 	[ "$(jq -r .interface st.json)" = "cb$$n1" ] || atf_fail "interface"
 	[ "$(jq -r .pid st.json)" = "$parent" ] || atf_fail "parent pid"
-	for c in cbdiscod cbmeshd cbrelayd; do
+	for c in cbdiscod cbmeshd cbrelayd engine; do
 		cpid=$(jq -r ".children[] | select(.name == \"$c\") | .pid" \
 		    st.json)
-		[ "$(cat /proc/$cpid/comm)" = "$c" ] ||
+		comm=$c
+		[ $c = engine ] && comm=cbp2pd
+		[ "$(cat /proc/$cpid/comm)" = "$comm" ] ||
 		    atf_fail "$c: pid $cpid is not $c"
 		[ "$(jq -r ".children[] | select(.name == \"$c\") | .uid" \
 		    st.json)" = "$(id -u _cbp2p)" ] || atf_fail "$c uid"
@@ -100,18 +103,18 @@ reload_body()
 	"$CBP2PCTL" token -a ES256 -k other.key n1.claims > n1.jwt
 	kill -HUP "$(cat n1.pid)"
 	i=0
-	until grep -q "reload failed" n1.log || [ $i -ge 50 ]; do
+	until grep -q "reload refused" n1.log || [ $i -ge 50 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
-	grep "reload failed" n1.log || atf_fail "no reload failure logged"
+	grep "reload refused" n1.log || atf_fail "no reload failure logged"
 	cb_ctl n1 -j status > st.json
 	[ "$(jq .reloads_failed st.json)" = 1 ] || atf_fail "not counted"
 	[ "$(jq .generation st.json)" = 1 ] || atf_fail "generation changed"
 	[ "$(jq '[.children[] | select(.generation == 1)] | length' \
-	    st.json)" = 3 ] || atf_fail "children lost their config"
+	    st.json)" = 4 ] || atf_fail "children lost their config"
 
 	# The same through cbp2pctl: a clear error and exit 1.
-	atf_check -s exit:1 -o match:"reload failed: token" \
+	atf_check -s exit:1 -o match:"reload refused: token" \
 	    "$CBP2PCTL" -s n1.sock reload
 
 	# A good new token (another subnet address) is taken by all.
@@ -124,7 +127,7 @@ reload_body()
 	[ "$(jq -r .connection_type st.json)" = server-server ] ||
 	    atf_fail "new config not in effect"
 	[ "$(jq '[.children[] | select(.generation == 2)] | length' \
-	    st.json)" = 3 ] || atf_fail "children did not get generation 2"
+	    st.json)" = 4 ] || atf_fail "children did not get generation 2"
 	[ "$(jq .reloads st.json)" = 1 ] || atf_fail "reloads"
 	kill -0 "$(cat n1.pid)" || atf_fail "daemon died"
 }

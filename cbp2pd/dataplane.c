@@ -1,0 +1,381 @@
+/*
+ * The parent's side of the data plane: it holds the static private key,
+ * opens the tun and binds the UDP sockets, hands the descriptors to the
+ * engine process, and answers what the engine says.  Readers of live
+ * counters (wg show, cbp2pctl) wait for a fresh copy with dp_sync().
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cbp2pd.h"
+#include "log.h"
+
+#define DP_WAITERS_MAX		64	/* control and wg connections */
+#define DP_AIP_NODES_MAX	(1 << 20)
+
+struct dp_waiter {
+	uint32_t	 seq;
+	uint32_t	 id;
+	void		(*cb)(uint32_t);
+};
+
+static struct dp_waiter	 waiters[DP_WAITERS_MAX];
+static unsigned int	 nwaiters;
+
+uint64_t
+dp_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * WG_NSEC_PER_SEC + ts.tv_nsec);
+}
+
+void
+dp_send(uint32_t type, const void *data, size_t len, int fd)
+{
+	if (imsg_compose_event(&env->children[PROC_ENGINE].iev, type, 0, 0,
+	    fd, data, len) == -1)
+		fatal("%s: imsg_compose_event", __func__);
+}
+
+int
+udp_bind(int af, uint16_t port, uint16_t *bound)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 len;
+	int			 fd, on = 1, bufsz = UDP_SOCKET_BUFFER;
+
+	if ((fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return (-1);
+	memset(&ss, 0, sizeof(ss));
+	if (af == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		len = sizeof(*sin);
+	} else {
+		/* Separate sockets per family share one port number. */
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on)) == -1)
+			goto fail;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		len = sizeof(*sin6);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
+		goto fail;
+	/* As root the system's buffer limit does not apply. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		goto fail;
+	*bound = ntohs(af == AF_INET ? sin->sin_port : sin6->sin6_port);
+	return (fd);
+fail:
+	close(fd);
+	return (-1);
+}
+
+/* The engine gets its own descriptor; ours stays for SO_MARK. */
+static void
+dp_pass_udp(int af, int fd)
+{
+	struct eng_udp	 eu;
+	int		 dupfd = -1;
+
+	if (fd != -1 && (dupfd = dup(fd)) == -1)
+		fatal("%s: dup", __func__);
+	memset(&eu, 0, sizeof(eu));
+	eu.af = af;
+	eu.port = env->dp.port;
+	dp_send(IMSG_ENG_UDP, &eu, sizeof(eu), dupfd);
+}
+
+/*
+ * Bind the UDP port (0: any free one) for IPv4 and, if possible, IPv6.
+ * Nothing changes unless the IPv4 socket binds.
+ */
+int
+dp_set_port(uint16_t port)
+{
+	struct dataplane	*dp = &env->dp;
+	int			 fd4, fd6;
+	uint16_t		 bound;
+
+	if ((fd4 = udp_bind(AF_INET, port, &bound)) == -1) {
+		log_warn("%s: UDP port %u", __func__, port);
+		return (-1);
+	}
+	/* A host without IPv6 still works over IPv4. */
+	if ((fd6 = udp_bind(AF_INET6, bound, &bound)) == -1)
+		log_debug("%s: no IPv6 socket: %s", __func__,
+		    strerror(errno));
+	if (dp->udp4 != -1)
+		close(dp->udp4);
+	if (dp->udp6 != -1)
+		close(dp->udp6);
+	dp->udp4 = fd4;
+	dp->udp6 = fd6;
+	dp->port = bound;
+	if (dp->fwmark != 0)
+		dp_set_fwmark(dp->fwmark);
+	dp_pass_udp(AF_INET, fd4);
+	dp_pass_udp(AF_INET6, fd6);
+	log_info("listening on UDP port %u", dp->port);
+	return (0);
+}
+
+/* SO_MARK on both sockets, as wg(8)'s fwmark asks. */
+void
+dp_set_fwmark(uint32_t mark)
+{
+	struct dataplane	*dp = &env->dp;
+
+	dp->fwmark = mark;
+	if (dp->udp4 != -1 && setsockopt(dp->udp4, SOL_SOCKET, SO_MARK,
+	    &mark, sizeof(mark)) == -1)
+		log_warn("%s: SO_MARK", __func__);
+	if (dp->udp6 != -1 && setsockopt(dp->udp6, SOL_SOCKET, SO_MARK,
+	    &mark, sizeof(mark)) == -1)
+		log_warn("%s: SO_MARK", __func__);
+}
+
+/*
+ * A new private key (NULL or zeros: none).  Every peer's static DH
+ * changes with it and every session made under the old one is void.
+ * Nothing changes if the key is unusable.
+ */
+int
+dp_set_private_key(const uint8_t *priv)
+{
+	static const uint8_t	 zero[WG_KEY_LEN];
+	struct dataplane	*dp = &env->dp;
+	struct wg_local		 nl;
+	struct eng_local	 el;
+	struct ppeer		*pp;
+	int			 has = priv != NULL &&
+				    sodium_memcmp(priv, zero, WG_KEY_LEN) != 0;
+
+	if (has && dp->has_key && sodium_memcmp(priv, dp->local.priv,
+	    WG_KEY_LEN) == 0)
+		return (0);
+	if (!has && !dp->has_key)
+		return (0);
+	if (has && wg_local_init(&nl, dp->crypto, priv) != WG_OK)
+		return (-1);
+	wg_local_clear(&dp->local);
+	if (has) {
+		dp->local = nl;
+		wg_local_clear(&nl);
+	}
+	dp->has_key = has;
+	RB_FOREACH(pp, ppeer_tree, &dp->peers)
+		ppeer_rekey(pp);
+
+	memset(&el, 0, sizeof(el));
+	el.has_key = has;
+	if (has)
+		memcpy(el.pub, dp->local.pub, WG_KEY_LEN);
+	dp_send(IMSG_ENG_LOCAL, &el, sizeof(el), -1);
+	return (0);
+}
+
+/* Open what needs root; the engine gets it once it runs (dp_start). */
+int
+dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
+    size_t errlen)
+{
+	const struct token	*t = &conf->tok;
+
+	dp->tun = dp->udp4 = dp->udp6 = -1;
+	dp->mtu = t->mtu;
+	RB_INIT(&dp->peers);
+	wg_aip_init(&dp->aip, DP_AIP_NODES_MAX);
+	peer_set_max(t);
+	if ((dp->crypto = wg_crypto_new()) == NULL) {
+		snprintf(err, errlen, "crypto initialisation failed");
+		return (-1);
+	}
+	if ((dp->tun = tun_open(conf->ifname, &dp->ifindex)) == -1) {
+		snprintf(err, errlen, "cannot open tun %s", conf->ifname);
+		return (-1);
+	}
+	if (tun_set_mtu_up(dp->ifindex, dp->mtu) == -1 ||
+	    tun_set_address(dp->ifindex, &t->address) == -1) {
+		snprintf(err, errlen, "cannot configure %s", conf->ifname);
+		return (-1);
+	}
+	return (0);
+}
+
+/* The engine runs: give it the configuration, descriptors and peers. */
+int
+dp_start(const struct cbp2p_config *conf, char *err, size_t errlen)
+{
+	struct dataplane	*dp = &env->dp;
+	const struct token	*t = &conf->tok;
+	struct eng_conf		 ec;
+
+	memset(&ec, 0, sizeof(ec));
+	ec.mtu = dp->mtu;
+	ec.max_peers = dp->max_peers;
+	dp_send(IMSG_ENG_CONF, &ec, sizeof(ec), -1);
+	dp_send(IMSG_ENG_TUN, NULL, 0, dp->tun);
+	dp->tun = -1;		/* the engine's now */
+	if (dp_set_private_key(t->private_key) == -1) {
+		snprintf(err, errlen, "private key unusable");
+		return (-1);
+	}
+	if (dp_set_port(t->listen_port) == -1) {
+		snprintf(err, errlen, "cannot bind UDP port %u",
+		    t->listen_port);
+		return (-1);
+	}
+	return (peer_sync_static(t, err, errlen));
+}
+
+void
+dp_shutdown(struct dataplane *dp)
+{
+	peer_remove_all();
+	if (dp->udp4 != -1)
+		close(dp->udp4);
+	if (dp->udp6 != -1)
+		close(dp->udp6);
+	if (dp->tun != -1)
+		close(dp->tun);
+	dp->udp4 = dp->udp6 = dp->tun = -1;
+	wg_aip_clear(&dp->aip);
+	wg_local_clear(&dp->local);
+	dp->has_key = 0;
+	if (dp->crypto != NULL) {
+		wg_crypto_free(dp->crypto);
+		dp->crypto = NULL;
+	}
+}
+
+/* ---- fresh counters for readers ------------------------------------- */
+
+/* Call cb(id) once the engine has sent counters newer than now. */
+void
+dp_sync(void (*cb)(uint32_t), uint32_t id)
+{
+	struct dataplane	*dp = &env->dp;
+
+	if (nwaiters == DP_WAITERS_MAX) {
+		cb(id);		/* counters a moment old */
+		return;
+	}
+	dp->sync_seq++;
+	waiters[nwaiters].seq = dp->sync_seq;
+	waiters[nwaiters].id = id;
+	waiters[nwaiters].cb = cb;
+	nwaiters++;
+	dp_send(IMSG_ENG_STATS_REQ, &dp->sync_seq, sizeof(dp->sync_seq), -1);
+}
+
+static void
+dp_sync_done(uint32_t seq)
+{
+	struct dp_waiter	 w;
+	unsigned int		 i = 0;
+
+	while (i < nwaiters) {
+		if ((int32_t)(waiters[i].seq - seq) > 0) {
+			i++;
+			continue;
+		}
+		w = waiters[i];
+		waiters[i] = waiters[--nwaiters];
+		w.cb(w.id);
+	}
+}
+
+/* ---- messages from the engine --------------------------------------- */
+
+static int
+endpoint_ok(const struct endpoint *ep)
+{
+	switch (ep->kind) {
+	case EP_NONE:
+	case EP_RELAY:
+		return (1);
+	case EP_UDP4:
+		return (ep->sa.ss_family == AF_INET);
+	case EP_UDP6:
+		return (ep->sa.ss_family == AF_INET6);
+	}
+	return (0);
+}
+
+int
+dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
+{
+	struct eng_hs		 hs;
+	struct eng_peer_stats	 ps;
+	struct eng_stats_end	 end;
+	struct sockaddr_storage	 ss;
+	struct ppeer		*pp;
+	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
+
+	if (ch->id != PROC_ENGINE)
+		return (0);
+	switch (imsg->hdr.type) {
+	case IMSG_ENG_HS_IN:
+	case IMSG_ENG_HS_WANT:
+		if (len != sizeof(hs))
+			fatalx("%s: bad handshake length", __func__);
+		memcpy(&hs, imsg->data, sizeof(hs));
+		if (hs.len > sizeof(hs.msg) || !endpoint_ok(&hs.ep))
+			fatalx("%s: bad handshake message", __func__);
+		if (imsg->hdr.type == IMSG_ENG_HS_IN)
+			hs_input(&hs);
+		else
+			hs_initiation_request(&hs);
+		explicit_bzero(&hs, sizeof(hs));
+		return (1);
+	case IMSG_ENG_STUN_RESULT:
+		if (len != sizeof(ss))
+			fatalx("%s: bad STUN result length", __func__);
+		memcpy(&ss, imsg->data, sizeof(ss));
+		disco_stun_result(&ss);
+		return (1);
+	case IMSG_ENG_PEER_STATS:
+		if (len != sizeof(ps))
+			fatalx("%s: bad stats length", __func__);
+		memcpy(&ps, imsg->data, sizeof(ps));
+		if (!endpoint_ok(&ps.endpoint))
+			fatalx("%s: bad endpoint in stats", __func__);
+		if ((pp = ppeer_find(ps.pub)) != NULL) {
+			pp->endpoint = ps.endpoint;
+			pp->rx_bytes = ps.rx_bytes;
+			pp->tx_bytes = ps.tx_bytes;
+		}
+		return (1);
+	case IMSG_ENG_STATS_END:
+		if (len != sizeof(end))
+			fatalx("%s: bad stats end length", __func__);
+		memcpy(&end, imsg->data, sizeof(end));
+		env->dp.cnt = end.cnt;
+		env->dp.sync_done = end.seq;
+		dp_sync_done(end.seq);
+		return (1);
+	}
+	return (0);
+}

@@ -1,0 +1,327 @@
+/*
+ * The engine's outbound path: tun read -> allowed-IPs lookup -> peer ->
+ * encrypt -> one send function over a tagged endpoint.
+ *
+ * Packets move in bursts of up to ENGINE_BATCH through buffers allocated
+ * once at start, so nothing is allocated per packet; a burst is gathered,
+ * transformed, then sent with one sendmmsg() per address family.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+
+#define IPV4_HEADER_MIN		20
+#define IPV6_HEADER_LEN		40
+
+struct txpkt {
+	uint8_t		 buf[ENGINE_PKT_MAX];
+	size_t		 len;
+	struct endpoint	 ep;
+};
+
+static struct txpkt	 tx[ENGINE_BATCH];
+static unsigned int	 ntx;
+
+/*
+ * The one place a packet leaves for a peer: UDP over either family, or
+ * the relay once its transport exists.
+ */
+void
+send_handshake(const struct endpoint *ep, const uint8_t *buf, size_t len)
+{
+	int	 fd;
+
+	switch (ep->kind) {
+	case EP_UDP4:
+	case EP_UDP6:
+		if ((fd = socket_fd(ep->sa.ss_family)) == -1 ||
+		    sendto(fd, buf, len, 0, (const struct sockaddr *)&ep->sa,
+		    sockaddr_len(&ep->sa)) == -1) {
+			eng->cnt.drops[DROP_SEND]++;
+			log_debug("%s: sendto: %s", __func__, strerror(errno));
+		}
+		break;
+	case EP_RELAY:
+		/* No relay transport yet (the relay issue adds it). */
+		eng->cnt.drops[DROP_NO_ENDPOINT]++;
+		break;
+	default:
+		eng->cnt.drops[DROP_NO_ENDPOINT]++;
+		break;
+	}
+}
+
+uint8_t *
+tx_next_buf(void)
+{
+	if (ntx == ENGINE_BATCH)
+		tx_flush();
+	return (tx[ntx].buf);
+}
+
+static void
+tx_flush_family(int family)
+{
+	struct mmsghdr	 msgs[ENGINE_BATCH];
+	struct iovec	 iov[ENGINE_BATCH];
+	unsigned int	 i, n = 0;
+	int		 fd = socket_fd(family);
+	int		 sent, off = 0;
+
+	for (i = 0; i < ntx; i++) {
+		if (tx[i].ep.sa.ss_family != family)
+			continue;
+		iov[n].iov_base = tx[i].buf;
+		iov[n].iov_len = tx[i].len;
+		memset(&msgs[n], 0, sizeof(msgs[n]));
+		msgs[n].msg_hdr.msg_name = &tx[i].ep.sa;
+		msgs[n].msg_hdr.msg_namelen = sockaddr_len(&tx[i].ep.sa);
+		msgs[n].msg_hdr.msg_iov = &iov[n];
+		msgs[n].msg_hdr.msg_iovlen = 1;
+		n++;
+	}
+	if (n > 0 && fd == -1) {
+		eng->cnt.drops[DROP_SEND] += n;
+		return;
+	}
+	while (off < (int)n) {
+		if ((sent = sendmmsg(fd, msgs + off, n - off, 0)) == -1) {
+			/* Skip the datagram that failed; count it. */
+			eng->cnt.drops[DROP_SEND]++;
+			off++;
+			continue;
+		}
+		off += sent;
+	}
+}
+
+void
+tx_flush(void)
+{
+	unsigned int	 i;
+
+	if (ntx == 0)
+		return;
+	tx_flush_family(AF_INET);
+	tx_flush_family(AF_INET6);
+	for (i = 0; i < ntx; i++)
+		if (tx[i].ep.kind == EP_RELAY)
+			send_handshake(&tx[i].ep, tx[i].buf, tx[i].len);
+	ntx = 0;
+}
+
+/*
+ * Encrypt plaintext (len bytes) for p into the next burst slot.  A
+ * packet read from the tun is already in place at ENGINE_HEADROOM.
+ */
+int
+encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
+    size_t len, uint64_t now)
+{
+	struct txpkt	*out;
+	size_t		 plen, pktlen;
+
+	if (p->endpoint.kind == EP_NONE) {
+		eng->cnt.drops[DROP_NO_ENDPOINT]++;
+		return (-1);
+	}
+	(void)tx_next_buf();
+	out = &tx[ntx];
+	plen = wg_data_padded_len(len, eng->mtu);
+	if (len > 0 && plain != out->buf + ENGINE_HEADROOM)
+		memcpy(out->buf + ENGINE_HEADROOM, plain, len);
+	memset(out->buf + ENGINE_HEADROOM + len, 0, plen - len);
+	if (wg_data_encrypt(kp, now, out->buf, plen, &pktlen) != WG_OK)
+		return (-1);
+	out->len = pktlen;
+	out->ep = p->endpoint;
+	ntx++;
+	p->tx_bytes += pktlen;
+	wg_timers_data_sent(&p->wp, len, now);
+	return (0);
+}
+
+/* Hold a packet until the handshake completes; the newest win. */
+void
+stage(struct peer *p, const uint8_t *pkt, size_t len)
+{
+	unsigned int	 i;
+
+	/* The slots are sized for the token's MTU, not the link's. */
+	if (len > eng->mtu) {
+		eng->cnt.drops[DROP_MTU]++;
+		return;
+	}
+	if (p->nstaged == PEER_STAGED_MAX) {
+		for (i = 1; i < PEER_STAGED_MAX; i++) {
+			uint8_t		*b = p->staged[i - 1].buf;
+
+			p->staged[i - 1] = p->staged[i];
+			p->staged[i].buf = b;
+		}
+		p->nstaged--;
+		eng->cnt.drops[DROP_NO_KEYPAIR]++;
+	}
+	memcpy(p->staged[p->nstaged].buf, pkt, len);
+	p->staged[p->nstaged].len = len;
+	p->nstaged++;
+}
+
+/* Send what waited for a session, or a keepalive if nothing did. */
+void
+send_staged(struct peer *p, uint64_t now, int keepalive)
+{
+	struct wg_keypair	*kp;
+	unsigned int		 i;
+
+	if ((kp = wg_peer_send_keypair(&p->wp, now)) == NULL)
+		return;
+	for (i = 0; i < p->nstaged; i++)
+		encrypt_to_peer(p, kp, p->staged[i].buf, p->staged[i].len,
+		    now);
+	if (p->nstaged == 0 && keepalive)
+		encrypt_to_peer(p, kp, NULL, 0, now);
+	p->nstaged = 0;
+	tx_flush();
+}
+
+/*
+ * The timers want a handshake: the engine picks the index, the parent
+ * builds the message with the static key (send_initiation() below).
+ * One request is in flight at a time.
+ */
+void
+send_initiation_request(struct peer *p, uint64_t now)
+{
+	struct eng_hs	 hs;
+	uint32_t	 idx;
+
+	if ((p->endpoint.kind == EP_NONE && p->ncand == 0) || !eng->has_key ||
+	    p->hs_asked)
+		return;
+	if (index_alloc(p, &idx) == -1)
+		return;
+	if (p->hs_index != 0)
+		index_release(p, p->hs_index);
+	p->hs_index = idx;
+	p->hs_asked = 1;
+	memset(&hs, 0, sizeof(hs));
+	memcpy(hs.pub, p->wp.pub, WG_KEY_LEN);
+	hs.index = idx;
+	engine_to_parent(IMSG_ENG_HS_WANT, &hs, sizeof(hs));
+}
+
+void
+send_initiation(const struct eng_hs *hs)
+{
+	struct peer	*p;
+	struct endpoint	 cand;
+	uint8_t		 msg[WG_INITIATION_LEN];
+	uint64_t	 now = engine_now();
+	unsigned int	 i;
+
+	if ((p = peer_find(hs->pub)) == NULL || !p->hs_asked ||
+	    hs->index != p->hs_index || hs->len != WG_INITIATION_LEN)
+		return;		/* stale: removed, or a newer one asked */
+	p->hs_asked = 0;
+	memcpy(msg, hs->msg, sizeof(msg));
+	/* mac1 and mac2 are the engine's: it holds the peer's cookie. */
+	if (wg_cookie_add_macs(&eng->local, &p->wp, msg, sizeof(msg),
+	    now) != WG_OK)
+		return;
+	log_debug("peer %s: sending handshake initiation", peer_name(p));
+	if (p->endpoint.kind != EP_NONE) {
+		send_handshake(&p->endpoint, msg, sizeof(msg));
+		p->tx_bytes += sizeof(msg);
+	}
+	/*
+	 * Until one candidate answers, and again when an answer is late,
+	 * the same initiation goes to every candidate: the other side
+	 * does the same, which opens both NATs (hole punching).  The first
+	 * response completes the handshake and its source becomes the
+	 * endpoint.
+	 */
+	if (!p->confirmed || p->wp.timers.handshake_attempts > 1) {
+		for (i = 0; i < p->ncand; i++) {
+			if (p->endpoint.kind != EP_NONE &&
+			    sockaddr_cmp(&p->cand[i], &p->endpoint.sa) == 0)
+				continue;
+			endpoint_from_sa(&cand,
+			    (const struct sockaddr *)&p->cand[i]);
+			send_handshake(&cand, msg, sizeof(msg));
+		}
+	}
+	wg_timers_initiation_sent(&p->wp, now);
+	peer_kick(p, now);
+}
+
+/* ---- tun -> peer ----------------------------------------------------- */
+
+static int
+inner_dst(const uint8_t *pkt, size_t len, int *af, const uint8_t **addr)
+{
+	if (len >= IPV4_HEADER_MIN && (pkt[0] >> 4) == 4) {
+		*af = AF_INET;
+		*addr = pkt + offsetof(struct ip, ip_dst);
+		return (0);
+	}
+	if (len >= IPV6_HEADER_LEN && (pkt[0] >> 4) == 6) {
+		*af = AF_INET6;
+		*addr = pkt + offsetof(struct ip6_hdr, ip6_dst);
+		return (0);
+	}
+	return (-1);
+}
+
+void
+tun_read_cb(int fd, short event, void *arg)
+{
+	struct wg_keypair	*kp;
+	struct peer		*p;
+	const uint8_t		*dst;
+	uint64_t		 now = engine_now();
+	unsigned int		 i;
+	ssize_t			 n;
+	int			 af;
+
+	for (i = 0; i < ENGINE_BATCH; i++) {
+		/* Read straight into the next send slot: no copy. */
+		uint8_t	*pkt = tx_next_buf() + ENGINE_HEADROOM;
+
+		if ((n = read(fd, pkt, ENGINE_TUN_READ_MAX)) <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EINTR)
+				log_warn("%s: read", __func__);
+			break;
+		}
+		if (inner_dst(pkt, n, &af, &dst) == -1) {
+			eng->cnt.drops[DROP_INNER]++;
+			continue;
+		}
+		if ((p = wg_aip_lookup(&eng->aip, af, dst)) == NULL) {
+			eng->cnt.drops[DROP_NO_ROUTE]++;
+			continue;
+		}
+		if ((kp = wg_peer_send_keypair(&p->wp, now)) == NULL) {
+			stage(p, pkt, n);
+			wg_timers_want_handshake(&p->wp, now);
+			peer_kick(p, now);
+			continue;
+		}
+		encrypt_to_peer(p, kp, pkt, n, now);
+		peer_kick(p, now);
+	}
+	tx_flush();
+}

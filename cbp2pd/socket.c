@@ -1,0 +1,107 @@
+/*
+ * The engine's descriptors: the tun and the UDP sockets the parent
+ * opened and passed, and STUN over the WireGuard socket (the engine
+ * parses the answer; the parent only sees the address it names).
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <event.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "engine.h"
+#include "log.h"
+
+int
+socket_fd(int family)
+{
+	return (family == AF_INET6 ? eng->udp6 : eng->udp4);
+}
+
+void
+socket_set_tun(int fd)
+{
+	if (eng->tun != -1) {
+		event_del(&eng->ev_tun);
+		close(eng->tun);
+	}
+	eng->tun = fd;
+	event_set(&eng->ev_tun, fd, EV_READ | EV_PERSIST, tun_read_cb, NULL);
+	event_add(&eng->ev_tun, NULL);
+	strlcpy(eng->child->state, "running", sizeof(eng->child->state));
+}
+
+/* A new socket for a family (fd -1: none any more); the old one goes. */
+void
+socket_set_udp(int af, int fd)
+{
+	int		*slot = af == AF_INET6 ? &eng->udp6 : &eng->udp4;
+	struct event	*ev = af == AF_INET6 ? &eng->ev_udp6 : &eng->ev_udp4;
+
+	tx_flush();
+	if (*slot != -1) {
+		event_del(ev);
+		close(*slot);
+	}
+	*slot = fd;
+	if (fd == -1)
+		return;
+	event_set(ev, fd, EV_READ | EV_PERSIST, udp_read_cb, NULL);
+	event_add(ev, NULL);
+}
+
+void
+socket_close_all(void)
+{
+	socket_set_udp(AF_INET, -1);
+	socket_set_udp(AF_INET6, -1);
+	if (eng->tun != -1) {
+		event_del(&eng->ev_tun);
+		close(eng->tun);
+		eng->tun = -1;
+	}
+}
+
+/* Ask the edge where it sees our WireGuard socket. */
+void
+stun_request(const struct sockaddr_storage *server)
+{
+	uint8_t		 req[STUN_MAX_MSG];
+	size_t		 len;
+	int		 fd;
+
+	if ((fd = socket_fd(server->ss_family)) == -1)
+		return;
+	randombytes_buf(eng->stun_txid, sizeof(eng->stun_txid));
+	if ((len = stun_build_request(req, sizeof(req), eng->stun_txid)) == 0)
+		return;
+	/* The STUN port is the edge's own, not the registry's. */
+	if (sendto(fd, req, len, 0, (const struct sockaddr *)server,
+	    sockaddr_len(server)) == -1) {
+		log_debug("stun: sendto: %s", strerror(errno));
+		return;
+	}
+	eng->stun_server = *server;
+	eng->stun_pending = 1;
+}
+
+/* An answer to our request names our mapped address; tell the parent. */
+int
+stun_input(const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_storage	 mapped;
+
+	if (!eng->stun_pending || stun_parse_response(pkt, len,
+	    eng->stun_txid, &mapped) == -1)
+		return (-1);
+	eng->stun_pending = 0;
+	engine_to_parent(IMSG_ENG_STUN_RESULT, &mapped, sizeof(mapped));
+	return (0);
+}

@@ -90,6 +90,7 @@ struct eng_aips {
 struct eng_hs {
 	uint8_t		 pub[WG_KEY_LEN];	/* zero: not yet known */
 	uint32_t	 index;		/* the engine's local index */
+	int		 from_net;	/* answers an IMSG_ENG_HS_IN */
 	struct endpoint	 ep;		/* where it came from / goes */
 	uint32_t	 len;
 	uint8_t		 msg[WG_INITIATION_LEN];
@@ -178,8 +179,7 @@ struct dataplane {
 	unsigned int		 ifindex;
 	uint16_t		 mtu;
 	uint16_t		 port;
-	int			 udp4;	/* kept for SO_MARK and rebinding */
-	int			 udp6;
+	int			 bound;	/* the engine has sockets on port */
 	uint32_t		 fwmark;
 	struct wg_aip		 aip;	/* who owns which prefix */
 	struct ppeer_tree	 peers;

@@ -78,6 +78,15 @@ udp_bind(int af, uint16_t port, uint16_t *bound)
 		sin6->sin6_port = htons(port);
 		len = sizeof(*sin6);
 	}
+	/*
+	 * The engine holds the sockets; a new fwmark is a new pair bound
+	 * to the same port beside the old (only root can join it).
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		goto fail;
+	if (env->dp.fwmark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK,
+	    &env->dp.fwmark, sizeof(env->dp.fwmark)) == -1)
+		goto fail;
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
 		goto fail;
 	/* As root the system's buffer limit does not apply. */
@@ -92,24 +101,22 @@ fail:
 	return (-1);
 }
 
-/* The engine gets its own descriptor; ours stays for SO_MARK. */
+/* The socket goes to the engine; the parent keeps no copy to read. */
 static void
 dp_pass_udp(int af, int fd)
 {
 	struct eng_udp	 eu;
-	int		 dupfd = -1;
 
-	if (fd != -1 && (dupfd = dup(fd)) == -1)
-		fatal("%s: dup", __func__);
 	memset(&eu, 0, sizeof(eu));
 	eu.af = af;
 	eu.port = env->dp.port;
-	dp_send(IMSG_ENG_UDP, &eu, sizeof(eu), dupfd);
+	dp_send(IMSG_ENG_UDP, &eu, sizeof(eu), fd);
 }
 
 /*
- * Bind the UDP port (0: any free one) for IPv4 and, if possible, IPv6.
- * Nothing changes unless the IPv4 socket binds.
+ * Bind the UDP port (0: any free one) for IPv4 and, if possible, IPv6,
+ * and hand both to the engine, which closes the old ones.  Nothing
+ * changes unless the IPv4 socket binds.
  */
 int
 dp_set_port(uint16_t port)
@@ -126,34 +133,26 @@ dp_set_port(uint16_t port)
 	if ((fd6 = udp_bind(AF_INET6, bound, &bound)) == -1)
 		log_debug("%s: no IPv6 socket: %s", __func__,
 		    strerror(errno));
-	if (dp->udp4 != -1)
-		close(dp->udp4);
-	if (dp->udp6 != -1)
-		close(dp->udp6);
-	dp->udp4 = fd4;
-	dp->udp6 = fd6;
+	if (dp->port != bound || !dp->bound)
+		log_info("listening on UDP port %u", bound);
 	dp->port = bound;
-	if (dp->fwmark != 0)
-		dp_set_fwmark(dp->fwmark);
+	dp->bound = 1;
 	dp_pass_udp(AF_INET, fd4);
 	dp_pass_udp(AF_INET6, fd6);
-	log_info("listening on UDP port %u", dp->port);
 	return (0);
 }
 
-/* SO_MARK on both sockets, as wg(8)'s fwmark asks. */
+/* SO_MARK, as wg(8)'s fwmark asks: new sockets on the same port. */
 void
 dp_set_fwmark(uint32_t mark)
 {
 	struct dataplane	*dp = &env->dp;
 
+	if (mark == dp->fwmark)
+		return;
 	dp->fwmark = mark;
-	if (dp->udp4 != -1 && setsockopt(dp->udp4, SOL_SOCKET, SO_MARK,
-	    &mark, sizeof(mark)) == -1)
-		log_warn("%s: SO_MARK", __func__);
-	if (dp->udp6 != -1 && setsockopt(dp->udp6, SOL_SOCKET, SO_MARK,
-	    &mark, sizeof(mark)) == -1)
-		log_warn("%s: SO_MARK", __func__);
+	if (dp->bound && dp_set_port(dp->port) == -1)
+		log_warnx("%s: fwmark %u not applied", __func__, mark);
 }
 
 /*
@@ -180,6 +179,7 @@ dp_set_private_key(const uint8_t *priv)
 	if (has && wg_local_init(&nl, dp->crypto, priv) != WG_OK)
 		return (-1);
 	wg_local_clear(&dp->local);
+	dp->local.crypto = dp->crypto;	/* peers' mac keys need it */
 	if (has) {
 		dp->local = nl;
 		wg_local_clear(&nl);
@@ -203,7 +203,7 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 {
 	const struct token	*t = &conf->tok;
 
-	dp->tun = dp->udp4 = dp->udp6 = -1;
+	dp->tun = -1;
 	dp->mtu = t->mtu;
 	RB_INIT(&dp->peers);
 	wg_aip_init(&dp->aip, DP_AIP_NODES_MAX);
@@ -212,6 +212,7 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 		snprintf(err, errlen, "crypto initialisation failed");
 		return (-1);
 	}
+	dp->local.crypto = dp->crypto;
 	if ((dp->tun = tun_open(conf->ifname, &dp->ifindex)) == -1) {
 		snprintf(err, errlen, "cannot open tun %s", conf->ifname);
 		return (-1);
@@ -254,13 +255,9 @@ void
 dp_shutdown(struct dataplane *dp)
 {
 	peer_remove_all();
-	if (dp->udp4 != -1)
-		close(dp->udp4);
-	if (dp->udp6 != -1)
-		close(dp->udp6);
 	if (dp->tun != -1)
 		close(dp->tun);
-	dp->udp4 = dp->udp6 = dp->tun = -1;
+	dp->tun = -1;
 	wg_aip_clear(&dp->aip);
 	wg_local_clear(&dp->local);
 	dp->has_key = 0;

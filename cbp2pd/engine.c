@@ -67,6 +67,7 @@ static void
 engine_set_local(const struct eng_local *el)
 {
 	wg_local_clear(&eng->local);
+	eng->local.crypto = eng->crypto;	/* peers' mac keys need it */
 	eng->has_key = 0;
 	if (el->has_key) {
 		if (wg_local_init_public(&eng->local, eng->crypto,
@@ -133,6 +134,13 @@ engine_stats(uint32_t seq)
 	end.seq = seq;
 	end.cnt = eng->cnt;
 	engine_to_parent(IMSG_ENG_STATS_END, &end, sizeof(end));
+}
+
+static void
+engine_hs_answered(const struct eng_hs *hs)
+{
+	if (hs->from_net && eng->hs_inflight > 0)
+		eng->hs_inflight--;
 }
 
 /* The parent's messages; a wrong length is a bug or a compromise. */
@@ -217,6 +225,7 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 	case IMSG_ENG_HS_KEYS:
 		WANT(sizeof(hs));
 		memcpy(&hs, imsg->data, sizeof(hs));
+		engine_hs_answered(&hs);
 		peer_install(&hs, imsg->hdr.type == IMSG_ENG_HS_KEYS);
 		explicit_bzero(&hs, sizeof(hs));
 		explicit_bzero(imsg->data, len);
@@ -229,6 +238,7 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 	case IMSG_ENG_HS_FAIL:
 		WANT(sizeof(hs));
 		memcpy(&hs, imsg->data, sizeof(hs));
+		engine_hs_answered(&hs);
 		eng->cnt.drops[DROP_HANDSHAKE]++;
 		if ((p = peer_find(hs.pub)) != NULL && p->hs_asked &&
 		    p->hs_index == hs.index)
@@ -273,6 +283,7 @@ engine_init(struct child *c)
 	wg_aip_init(&eng->aip, AIP_NODES_MAX);
 	if ((eng->crypto = wg_crypto_new()) == NULL)
 		fatalx("engine: crypto initialisation failed");
+	eng->local.crypto = eng->crypto;
 	strlcpy(c->state, "waiting for descriptors", sizeof(c->state));
 }
 

@@ -23,6 +23,7 @@
 #define HANDSHAKE_RATE		20	/* per source per second, under load */
 #define HANDSHAKE_BURST		5
 #define AIP_NODES_MAX		(1 << 20)
+#define HS_INFLIGHT_MAX		256	/* handshakes the parent has not answered */
 
 struct peer;
 
@@ -89,6 +90,7 @@ struct engine {
 	uint64_t		 hs_window;
 	unsigned int		 hs_count;
 	uint64_t		 under_load_until;
+	unsigned int		 hs_inflight;	/* sent up, not yet answered */
 	struct ratelimit	 ratelimit;
 	struct eng_counters	 cnt;
 	/* STUN through the WireGuard socket, for discovery. */

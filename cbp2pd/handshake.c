@@ -65,6 +65,7 @@ hs_fail(const struct eng_hs *in)
 	memset(&out, 0, sizeof(out));
 	memcpy(out.pub, in->pub, WG_KEY_LEN);
 	out.index = in->index;
+	out.from_net = in->from_net;
 	hs_reply(IMSG_ENG_HS_FAIL, &out);
 }
 
@@ -92,6 +93,7 @@ hs_input(const struct eng_hs *in)
 		    WG_OK || wp->next == NULL)
 			goto fail;
 		out.len = WG_RESPONSE_LEN;
+		out.from_net = 1;
 		out.ep = in->ep;
 		hs_take_keys(pp, wp->next, &out);
 		hs_reply(IMSG_ENG_HS_RESPONSE, &out);
@@ -103,6 +105,7 @@ hs_input(const struct eng_hs *in)
 		    in->len, now) != WG_OK || pp->wp.current == NULL)
 			goto fail;
 		out.index = in->index;
+		out.from_net = 1;
 		out.ep = in->ep;
 		hs_take_keys(pp, pp->wp.current, &out);
 		hs_reply(IMSG_ENG_HS_KEYS, &out);

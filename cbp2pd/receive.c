@@ -115,7 +115,14 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 		eng->cnt.drops[DROP_UNKNOWN_INDEX]++;
 		return;
 	}
+	/* A slow parent must not make the engine queue without end. */
+	if (eng->hs_inflight >= HS_INFLIGHT_MAX) {
+		eng->cnt.drops[DROP_RATELIMIT]++;
+		return;
+	}
+	eng->hs_inflight++;
 	memset(&hs, 0, sizeof(hs));
+	hs.from_net = 1;
 	if (p != NULL) {
 		memcpy(hs.pub, p->wp.pub, WG_KEY_LEN);
 		hs.index = p->hs_index;

@@ -150,6 +150,13 @@ struct cbp2pd {
 	/* Peers waiting for cbp2pctl approve, as cbdiscod last said. */
 	uint8_t			 pending[DISCO_PENDING_MAX][WG_KEY_LEN];
 	size_t			 npending;
+	/* Discovery as the parent checks it (disco.c). */
+	int			 disco_enabled;
+	uint8_t			 approved[DISCO_APPROVED_MAX][WG_KEY_LEN];
+	size_t			 napproved;
+	uint64_t		 disco_admit[ADMIT_MAX];
+	uint64_t		 disco_ep_dropped[ADMIT_EP_MAX];
+	uint64_t		 child_fds_closed;
 };
 
 extern struct cbp2pd	*env;
@@ -191,6 +198,7 @@ int	 sockaddr_cmp(const struct sockaddr_storage *,
 /* disco.c */
 void	 disco_push_config(void);
 int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
+void	 disco_approve(const uint8_t *);
 int	 engine_stun_request(struct engine *);
 void	 engine_peer_set_candidates(struct engine *, struct peer *,
 	    const struct sockaddr_storage *, unsigned int);

@@ -32,6 +32,7 @@
 #define URL_HTTPS		"https://"
 #define HTTPS_PORT		"443"
 #define STUN_PORT		"3478"
+#define DISCO_KEY_LOG_LEN	8	/* base64 characters of a key logged */
 
 /* "host:port", "[v6]:port" or "host" with a default port. */
 static int
@@ -194,6 +195,7 @@ disco_push_config(void)
 	}
 	local_endpoints(&dc, env->eng.port);
 	dc.keepalive = t->persistent ? PERSISTENT_KEEPALIVE : 0;
+	env->disco_enabled = dc.enabled;
 
 	disco_send(IMSG_CFG_DISCO, &dc, sizeof(dc));
 	if (ca != NULL) {
@@ -260,62 +262,119 @@ engine_stun_request(struct engine *e)
 
 /* ---- peers from cbdiscod -------------------------------------------- */
 
-static int
-endpoint_ok(const struct sockaddr_storage *ss)
+/* The operator's word, kept to check what cbdiscod then sends. */
+void
+disco_approve(const uint8_t *key)
 {
-	const struct sockaddr_in	*sin = (const void *)ss;
-	const struct sockaddr_in6	*sin6 = (const void *)ss;
+	size_t	 i;
 
-	if (ss->ss_family == AF_INET)
-		return (sin->sin_port != 0);
-	if (ss->ss_family == AF_INET6)
-		return (sin6->sin6_port != 0);
-	return (0);
+	for (i = 0; i < env->napproved; i++)
+		if (memcmp(env->approved[i], key, WG_KEY_LEN) == 0)
+			return;
+	if (env->napproved < DISCO_APPROVED_MAX)
+		memcpy(env->approved[env->napproved++], key, WG_KEY_LEN);
+}
+
+/* A peer of the token or of `wg set`: discovery may not touch it. */
+static int
+peer_static(const struct peer *p)
+{
+	return (p->from_token || !p->from_disco);
 }
 
 static int
-cidr_ok(const struct cidr *c)
+owner_static(void *arg, const void *peer)
 {
-	return ((c->af == AF_INET && c->plen <= 32) ||
-	    (c->af == AF_INET6 && c->plen <= 128));
+	return (peer_static(peer));
 }
 
 static void
+disco_refused(const struct disco_peer *dp, const struct admit_result *r)
+{
+	char	 key[WG_KEY_B64_LEN + 1], pfx[INET6_ADDRSTRLEN + 8];
+	char	 own[INET6_ADDRSTRLEN + 8];
+
+	wgkey_to_b64(key, dp->public_key);
+	key[DISCO_KEY_LOG_LEN] = '\0';
+	if (r->prefix.af == 0 || cidr_format(&r->prefix, pfx,
+	    sizeof(pfx)) == -1)
+		pfx[0] = '\0';
+	if (r->reason != ADMIT_OWNED_PREFIX || cidr_format(&r->owner, own,
+	    sizeof(own)) == -1)
+		own[0] = '\0';
+	log_warnx("discovery: refused peer %s...: %s%s%s%s%s", key,
+	    admit_reason_name(r->reason), pfx[0] ? " " : "", pfx,
+	    own[0] ? ", overlaps a static peer's " : "", own);
+}
+
+/*
+ * cbdiscod is unprivileged and repeats what a remote registry says:
+ * the update is judged (lib/peeradmit.h) before anything changes.
+ */
+static void
 disco_peer_set(const struct disco_peer *dp)
 {
-	struct engine	*e = &env->eng;
-	struct peer	*p;
-	char		 err[CFG_ERR_MAX];
-	unsigned int	 i;
+	struct engine		*e = &env->eng;
+	const struct token	*t = &env->conf.tok;
+	struct policy		 pol;
+	struct admit		 a;
+	struct admit_result	 r;
+	struct disco_peer	 ok;
+	struct peer		*p;
+	char			 err[CFG_ERR_MAX];
+	unsigned int		 i;
 
-	/* cbdiscod is unprivileged: check what it says before using it. */
-	if (dp->nendpoints > DISCO_ENDPOINTS_MAX ||
-	    dp->nallowed_ips > DISCO_AIPS_MAX)
-		fatalx("%s: cbdiscod sent an oversized peer", __func__);
-	for (i = 0; i < dp->nendpoints; i++)
-		if (!endpoint_ok(&dp->endpoints[i]))
-			fatalx("%s: cbdiscod sent a bad endpoint", __func__);
-	for (i = 0; i < dp->nallowed_ips; i++)
-		if (!cidr_ok(&dp->allowed_ips[i]))
-			fatalx("%s: cbdiscod sent a bad prefix", __func__);
+	p = engine_peer_find(e, dp->public_key);
+	memset(&pol, 0, sizeof(pol));
+	pol.self = t->public_key;
+	pol.allowed = (const uint8_t (*)[WG_KEY_LEN])t->allowed_peers;
+	pol.nallowed = t->nallowed_peers;
+	pol.auto_approve = t->auto_approve;
+	pol.approved = (const uint8_t (*)[WG_KEY_LEN])env->approved;
+	pol.napproved = env->napproved;
+	memset(&a, 0, sizeof(a));
+	a.enabled = env->disco_enabled;
+	a.subnet = t->subnet;
+	a.address = t->address;
+	a.policy = &pol;
+	a.npeers = e->npeers;
+	a.max_peers = e->max_peers;
+	a.known = p == NULL ? ADMIT_KEY_NEW : peer_static(p) ?
+	    ADMIT_KEY_STATIC : ADMIT_KEY_DISCOVERED;
+	a.aip = &e->aip;
+	a.owner_static = owner_static;
 
-	if ((p = engine_peer_find(e, dp->public_key)) == NULL) {
-		if ((p = engine_peer_add(e, dp->public_key, err,
+	peer_admit(&a, dp, &ok, &r);
+	env->disco_admit[r.reason]++;
+	for (i = 0; i < ADMIT_EP_MAX; i++)
+		env->disco_ep_dropped[i] += r.dropped[i];
+	if (r.reason != ADMIT_OK) {
+		disco_refused(dp, &r);
+		return;
+	}
+	if (r.ndropped > 0) {
+		wgkey_to_b64(err, dp->public_key);
+		err[DISCO_KEY_LOG_LEN] = '\0';
+		log_warnx("discovery: peer %s...: %u endpoints dropped "
+		    "(not unicast)", err, r.ndropped);
+	}
+
+	if (p == NULL) {
+		if ((p = engine_peer_add(e, ok.public_key, err,
 		    sizeof(err))) == NULL) {
 			log_warnx("discovery: peer not added: %s", err);
 			return;
 		}
 		p->from_disco = 1;
-	} else if (p->from_token)
-		return;		/* the token's word stands */
+	}
 	engine_peer_clear_aips(e, p);
-	for (i = 0; i < dp->nallowed_ips; i++)
-		if (engine_peer_add_aip(e, p, &dp->allowed_ips[i]) == -1)
+	for (i = 0; i < ok.nallowed_ips; i++)
+		if (engine_peer_add_aip(e, p, &ok.allowed_ips[i]) == -1)
 			log_warnx("discovery: allowed IPs limit reached");
-	if (p->keepalive != dp->keepalive)
-		engine_peer_set_keepalive(e, p, dp->keepalive);
+	if (p->keepalive != ok.keepalive)
+		engine_peer_set_keepalive(e, p, ok.keepalive);
 	/* New places to reach it (a new peer has none): punch now. */
-	engine_peer_set_candidates(e, p, dp->endpoints, dp->nendpoints);
+	engine_peer_set_candidates(e, p, ok.endpoints, ok.nendpoints);
 }
 
 int
@@ -343,7 +402,7 @@ disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 		if (len != WG_KEY_LEN)
 			fatalx("%s: bad peer key length", __func__);
 		if ((p = engine_peer_find(&env->eng, imsg->data)) != NULL &&
-		    p->from_disco)
+		    !peer_static(p))
 			engine_peer_remove(&env->eng, p);
 		return (1);
 	case IMSG_DISCO_PENDING:

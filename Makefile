@@ -55,12 +55,15 @@ UNIT_BINS	:= $(UNIT_SRCS:%.c=%)
 SAN_BINS	:= $(UNIT_SRCS:regress/lib/%.c=regress/san/%)
 E2E_SRCS	:= $(wildcard regress/e2e/t_*.sh)
 E2E_BINS	:= $(E2E_SRCS:%.sh=%)
+# C programs the end-to-end tests run in place of a daemon's child.
+E2E_HELPERS	:= regress/e2e/hostile_disco
 KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
 
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
 	lint
 
-all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(E2E_BINS) $(KYUAFILES)
+all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(E2E_BINS) $(E2E_HELPERS) \
+	$(KYUAFILES)
 
 deps:
 	@./scripts/deps.sh
@@ -120,6 +123,9 @@ regress/san/t_%: regress/lib/t_%.c $(LIBA_SAN)
 regress/e2e/t_%: regress/e2e/t_%.sh
 	install -m 0755 $< $@
 
+$(E2E_HELPERS): %: %.c $(LIBA)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
+
 # Kyuafiles list whatever tests exist, so adding a test is adding a file.
 regress/lib/Kyuafile regress/san/Kyuafile: $(UNIT_SRCS) Makefile
 	@mkdir -p $(@D)
@@ -167,9 +173,10 @@ uninstall:
 	    $(DESTDIR)$(SYSTEMDDIR)/cbedged.service
 
 clean:
-	rm -rf $(OBJ) regress/san $(UNIT_BINS) $(E2E_BINS) $(KYUAFILES)
+	rm -rf $(OBJ) regress/san $(UNIT_BINS) $(E2E_BINS) $(E2E_HELPERS) \
+	    $(KYUAFILES)
 	rm -rf regress/.kyua
 
 -include $(LIB_OBJS:.o=.d) $(LIB_SAN_OBJS:.o=.d) \
 	$(foreach p,$(PROGS),$($(p)_OBJS:.o=.d)) \
-	$(UNIT_BINS:=.d) $(SAN_BINS:=.d)
+	$(UNIT_BINS:=.d) $(SAN_BINS:=.d) $(E2E_HELPERS:=.d)

@@ -76,7 +76,7 @@ static void
 show_status(const struct ctl_status_main *m, struct child_status *cs,
     int ncs)
 {
-	json_t		*o, *arr, *drops;
+	json_t		*o, *arr, *drops, *disco, *refused;
 	char		 up[32];
 	uint64_t	 total = 0;
 	int		 i;
@@ -114,6 +114,22 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 			json_object_set_new(drops, drop_reason_name(i),
 			    json_integer(m->drops[i]));
 		json_object_set_new(o, "drops", drops);
+		disco = json_object();
+		json_object_set_new(disco, "admitted",
+		    json_integer(m->disco_admit[ADMIT_OK]));
+		refused = json_object();
+		for (i = ADMIT_OK + 1; i < ADMIT_MAX; i++)
+			json_object_set_new(refused, admit_reason_name(i),
+			    json_integer(m->disco_admit[i]));
+		json_object_set_new(disco, "refused", refused);
+		refused = json_object();
+		for (i = ADMIT_EP_OK + 1; i < ADMIT_EP_MAX; i++)
+			json_object_set_new(refused, admit_ep_reason_name(i),
+			    json_integer(m->disco_ep_dropped[i]));
+		json_object_set_new(disco, "endpoints_dropped", refused);
+		json_object_set_new(o, "discovery", disco);
+		json_object_set_new(o, "child_fds_closed",
+		    json_integer(m->child_fds_closed));
 		arr = json_array();
 		for (i = 0; i < ncs; i++) {
 			cs[i].state[sizeof(cs[i].state) - 1] = '\0';
@@ -158,6 +174,28 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		total += m->drops[i];
 	}
 	printf("%s\n", total ? "" : " none");
+	printf("%-16s %llu peers admitted, refused:", "discovery:",
+	    (unsigned long long)m->disco_admit[ADMIT_OK]);
+	for (total = 0, i = ADMIT_OK + 1; i < ADMIT_MAX; i++) {
+		if (m->disco_admit[i] == 0)
+			continue;
+		printf(" %s %llu", admit_reason_name(i),
+		    (unsigned long long)m->disco_admit[i]);
+		total += m->disco_admit[i];
+	}
+	printf("%s\n", total ? "" : " none");
+	printf("%-16s", "endpoints:");
+	for (total = 0, i = ADMIT_EP_OK + 1; i < ADMIT_EP_MAX; i++) {
+		if (m->disco_ep_dropped[i] == 0)
+			continue;
+		printf(" %s %llu", admit_ep_reason_name(i),
+		    (unsigned long long)m->disco_ep_dropped[i]);
+		total += m->disco_ep_dropped[i];
+	}
+	printf("%s\n", total ? " dropped" : " none dropped");
+	if (m->child_fds_closed > 0)
+		printf("%-16s %llu passed by children, closed\n",
+		    "descriptors:", (unsigned long long)m->child_fds_closed);
 	printf("\n%-10s %8s %6s %10s %9s %10s\n", "CHILD", "PID", "UID",
 	    "UPTIME", "MESSAGES", "GENERATION");
 	for (i = 0; i < ncs; i++)

@@ -289,6 +289,17 @@ parent_shutdown(int code)
 	exit(code);
 }
 
+/* No child message carries a descriptor: one that came is closed. */
+static void
+child_fds_closed(struct cbp2pd_child *ch, unsigned int n, const char *how)
+{
+	if (n == 0)
+		return;
+	env->child_fds_closed += n;
+	log_warnx("%s passed %u descriptor%s %s; closed", proc_name(ch->id),
+	    n, n == 1 ? "" : "s", how);
+}
+
 static void
 parent_dispatch_child(int fd, short event, void *arg)
 {
@@ -301,7 +312,14 @@ parent_dispatch_child(int fd, short event, void *arg)
 	size_t			 len;
 
 	if (event & EV_READ) {
-		if ((n = imsg_read(ibuf)) == -1 && errno != EAGAIN)
+		/*
+		 * EBADMSG: descriptors the kernel could not hand over; it
+		 * closed them and the bytes were read.  Pairing messages
+		 * with descriptors is lost, and no child message has one.
+		 */
+		if ((n = imsg_read(ibuf)) == -1 && errno == EBADMSG)
+			child_fds_closed(ch, 1, "too many at once");
+		else if (n == -1 && errno != EAGAIN)
 			fatal("%s: imsg_read from %s", __func__,
 			    proc_name(ch->id));
 		if (n == 0) {
@@ -323,6 +341,11 @@ parent_dispatch_child(int fd, short event, void *arg)
 		if (n == 0)
 			break;
 		len = imsg.hdr.len - IMSG_HEADER_SIZE;
+		if (imsg.fd != -1) {
+			close(imsg.fd);
+			imsg.fd = -1;
+			child_fds_closed(ch, 1, "with a message");
+		}
 		switch (imsg.hdr.type) {
 		case IMSG_CHILD_READY:
 			if (len != 0)
@@ -350,6 +373,7 @@ parent_dispatch_child(int fd, short event, void *arg)
 		}
 		imsg_free(&imsg);
 	}
+	child_fds_closed(ch, imsg_drop_fds(ibuf), "unclaimed");
 	imsg_event_add(&ch->iev);
 }
 

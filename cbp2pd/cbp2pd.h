@@ -218,6 +218,13 @@ struct cbp2pd {
 	/* Peers waiting for cbp2pctl approve, as cbdiscod last said. */
 	uint8_t			 pending[DISCO_PENDING_MAX][WG_KEY_LEN];
 	size_t			 npending;
+	/* Discovery as the parent checks it (disco.c). */
+	int			 disco_enabled;
+	uint8_t			 approved[DISCO_APPROVED_MAX][WG_KEY_LEN];
+	size_t			 napproved;
+	uint64_t		 disco_admit[ADMIT_MAX];
+	uint64_t		 disco_ep_dropped[ADMIT_EP_MAX];
+	uint64_t		 child_fds_closed;
 };
 
 extern struct cbp2pd	*env;
@@ -266,6 +273,7 @@ int	 endpoint_format(const struct endpoint *, char *, size_t);
 /* disco.c */
 void	 disco_push_config(void);
 int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
+void	 disco_approve(const uint8_t *);
 void	 disco_stun_result(const struct sockaddr_storage *);
 
 /* engine.c: the engine role */

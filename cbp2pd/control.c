@@ -214,6 +214,10 @@ control_fill_main(struct ctl_status_main *m)
 	m->cookies_sent = env->dp.cnt.cookies_sent;
 	m->stun_seen = env->dp.cnt.stun_seen;
 	memcpy(m->drops, env->dp.cnt.drops, sizeof(m->drops));
+	memcpy(m->disco_admit, env->disco_admit, sizeof(m->disco_admit));
+	memcpy(m->disco_ep_dropped, env->disco_ep_dropped,
+	    sizeof(m->disco_ep_dropped));
+	m->child_fds_closed = env->child_fds_closed;
 }
 
 static int
@@ -347,6 +351,7 @@ control_dispatch(int fd, short event, void *arg)
 				control_refuse(c, "bad approve request");
 				break;
 			}
+			disco_approve(imsg.data);
 			if (imsg_compose_event(&env->children[PROC_DISCO].iev,
 			    IMSG_DISCO_APPROVE, 0, 0, -1, imsg.data,
 			    WG_KEY_LEN) == -1)

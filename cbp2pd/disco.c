@@ -32,6 +32,7 @@
 #define URL_HTTPS		"https://"
 #define HTTPS_PORT		"443"
 #define STUN_PORT		"3478"
+#define DISCO_KEY_LOG_LEN	8	/* base64 characters of a key logged */
 
 /* "host:port", "[v6]:port" or "host" with a default port. */
 static int
@@ -194,6 +195,7 @@ disco_push_config(void)
 	}
 	local_endpoints(&dc, env->dp.port);
 	dc.keepalive = t->persistent ? PERSISTENT_KEEPALIVE : 0;
+	env->disco_enabled = dc.enabled;
 
 	disco_send(IMSG_CFG_DISCO, &dc, sizeof(dc));
 	if (ca != NULL) {
@@ -231,54 +233,114 @@ disco_stun_result(const struct sockaddr_storage *mapped)
 
 /* ---- peers from cbdiscod -------------------------------------------- */
 
-static int
-endpoint_ok(const struct sockaddr_storage *ss)
+/* The operator's word, kept to check what cbdiscod then sends. */
+void
+disco_approve(const uint8_t *key)
 {
-	const struct sockaddr_in	*sin = (const void *)ss;
-	const struct sockaddr_in6	*sin6 = (const void *)ss;
+	size_t	 i;
 
-	if (ss->ss_family == AF_INET)
-		return (sin->sin_port != 0);
-	if (ss->ss_family == AF_INET6)
-		return (sin6->sin6_port != 0);
-	return (0);
+	for (i = 0; i < env->napproved; i++)
+		if (memcmp(env->approved[i], key, WG_KEY_LEN) == 0)
+			return;
+	if (env->napproved < DISCO_APPROVED_MAX)
+		memcpy(env->approved[env->napproved++], key, WG_KEY_LEN);
+}
+
+/* A peer of the token or of `wg set`: discovery may not touch it. */
+static int
+peer_static(const struct ppeer *p)
+{
+	return (p->source != PEER_SRC_DISCO);
 }
 
 static int
-cidr_ok(const struct cidr *c)
+owner_static(void *arg, const void *peer)
 {
-	return ((c->af == AF_INET && c->plen <= 32) ||
-	    (c->af == AF_INET6 && c->plen <= 128));
+	return (peer_static(peer));
 }
 
 static void
+disco_refused(const struct disco_peer *dp, const struct admit_result *r)
+{
+	char	 key[WG_KEY_B64_LEN + 1], pfx[INET6_ADDRSTRLEN + 8];
+	char	 own[INET6_ADDRSTRLEN + 8];
+
+	wgkey_to_b64(key, dp->public_key);
+	key[DISCO_KEY_LOG_LEN] = '\0';
+	if (r->prefix.af == 0 || cidr_format(&r->prefix, pfx,
+	    sizeof(pfx)) == -1)
+		pfx[0] = '\0';
+	if (r->reason != ADMIT_OWNED_PREFIX || cidr_format(&r->owner, own,
+	    sizeof(own)) == -1)
+		own[0] = '\0';
+	log_warnx("discovery: refused peer %s...: %s%s%s%s%s", key,
+	    admit_reason_name(r->reason), pfx[0] ? " " : "", pfx,
+	    own[0] ? ", overlaps a static peer's " : "", own);
+}
+
+/*
+ * cbdiscod is unprivileged and repeats what a remote registry says:
+ * the update is judged (lib/peeradmit.h) before anything changes.
+ */
+static void
 disco_peer_set(const struct disco_peer *dp)
 {
+	const struct token	*t = &env->conf.tok;
+	struct dataplane	*d = &env->dp;
 	struct peer_desc	 pd;
+	struct policy		 pol;
+	struct admit		 a;
+	struct admit_result	 r;
+	struct disco_peer	 ok;
+	struct ppeer		*p;
 	char			 err[CFG_ERR_MAX];
 	unsigned int		 i;
 
-	/* cbdiscod is unprivileged: check what it says before using it. */
-	if (dp->nendpoints > DISCO_ENDPOINTS_MAX ||
-	    dp->nallowed_ips > DISCO_AIPS_MAX)
-		fatalx("%s: cbdiscod sent an oversized peer", __func__);
-	for (i = 0; i < dp->nendpoints; i++)
-		if (!endpoint_ok(&dp->endpoints[i]))
-			fatalx("%s: cbdiscod sent a bad endpoint", __func__);
-	for (i = 0; i < dp->nallowed_ips; i++)
-		if (!cidr_ok(&dp->allowed_ips[i]))
-			fatalx("%s: cbdiscod sent a bad prefix", __func__);
+	p = ppeer_find(dp->public_key);
+	memset(&pol, 0, sizeof(pol));
+	pol.self = t->public_key;
+	pol.allowed = (const uint8_t (*)[WG_KEY_LEN])t->allowed_peers;
+	pol.nallowed = t->nallowed_peers;
+	pol.auto_approve = t->auto_approve;
+	pol.approved = (const uint8_t (*)[WG_KEY_LEN])env->approved;
+	pol.napproved = env->napproved;
+	memset(&a, 0, sizeof(a));
+	a.enabled = env->disco_enabled;
+	a.subnet = t->subnet;
+	a.address = t->address;
+	a.policy = &pol;
+	a.npeers = d->npeers;
+	a.max_peers = d->max_peers;
+	a.known = p == NULL ? ADMIT_KEY_NEW : peer_static(p) ?
+	    ADMIT_KEY_STATIC : ADMIT_KEY_DISCOVERED;
+	a.aip = &d->aip;
+	a.owner_static = owner_static;
+
+	peer_admit(&a, dp, &ok, &r);
+	env->disco_admit[r.reason]++;
+	for (i = 0; i < ADMIT_EP_MAX; i++)
+		env->disco_ep_dropped[i] += r.dropped[i];
+	if (r.reason != ADMIT_OK) {
+		disco_refused(dp, &r);
+		return;
+	}
+	if (r.ndropped > 0) {
+		wgkey_to_b64(err, dp->public_key);
+		err[DISCO_KEY_LOG_LEN] = '\0';
+		log_warnx("discovery: peer %s...: %u endpoints dropped "
+		    "(not unicast)", err, r.ndropped);
+	}
 
 	memset(&pd, 0, sizeof(pd));
-	memcpy(pd.pub, dp->public_key, WG_KEY_LEN);
+	memcpy(pd.pub, ok.public_key, WG_KEY_LEN);
 	pd.source = PEER_SRC_DISCO;
 	/* New places to reach it (a new peer has none): the engine punches. */
 	pd.flags = PD_HAS_KEEPALIVE | PD_REPLACE_AIPS | PD_HAS_CANDIDATES;
-	pd.keepalive = dp->keepalive;
-	pd.aips = dp->allowed_ips;
-	pd.naips = dp->nallowed_ips;
-	pd.cand = dp->endpoints;
-	pd.ncand = dp->nendpoints;
+	pd.keepalive = ok.keepalive;
+	pd.aips = ok.allowed_ips;
+	pd.naips = ok.nallowed_ips;
+	pd.cand = ok.endpoints;
+	pd.ncand = ok.nendpoints;
 	if (peer_apply(&pd, err, sizeof(err)) == -1)
 		log_warnx("discovery: peer not added: %s", err);
 }
@@ -309,6 +371,7 @@ disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	case IMSG_PEER_DEL:
 		if (len != WG_KEY_LEN)
 			fatalx("%s: bad peer key length", __func__);
+		/* peer_apply() leaves a static peer alone. */
 		memset(&pd, 0, sizeof(pd));
 		memcpy(pd.pub, imsg->data, WG_KEY_LEN);
 		pd.source = PEER_SRC_DISCO;

@@ -667,6 +667,20 @@ imsg_clear(struct imsgbuf *ibuf)
 		close(fd);
 }
 
+unsigned int
+imsg_drop_fds(struct imsgbuf *ibuf)
+{
+	unsigned int	 n = 0;
+	int		 fd;
+
+	while ((fd = imsg_get_fd(ibuf)) != -1) {
+		close(fd);
+		n++;
+	}
+
+	return (n);
+}
+
 /*
  * libevent glue.
  */

@@ -134,6 +134,14 @@ void		 imsg_free(struct imsg *);
 void		 imsg_clear(struct imsgbuf *);
 
 /*
+ * For a receiver that takes no descriptors: close every received one
+ * that no message claimed yet (sent without IMSGF_HASFD, or ahead of a
+ * message not complete yet) and return how many.  A later message with
+ * IMSGF_HASFD then gets fd -1.
+ */
+unsigned int	 imsg_drop_fds(struct imsgbuf *);
+
+/*
  * libevent glue: one event per imsgbuf, write interest armed on demand.
  * The handler is called with the struct imsgev as its argument, as in
  * OpenBSD daemons; the data given to imsgev_init() is iev->data.

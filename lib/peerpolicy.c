@@ -17,8 +17,8 @@ key_in(const uint8_t *key, const uint8_t (*set)[WG_KEY_LEN], size_t n)
 	return (0);
 }
 
-static int
-may_configure(const struct policy *p, const uint8_t *key)
+int
+policy_may_configure(const struct policy *p, const uint8_t *key)
 {
 	if (key_in(key, p->allowed, p->nallowed) ||
 	    key_in(key, p->approved, p->napproved))
@@ -36,7 +36,7 @@ policy_decide(const struct policy *p, const uint8_t (*keys)[WG_KEY_LEN],
 	for (i = 0; i < n; i++) {
 		if (memcmp(keys[i], p->self, WG_KEY_LEN) == 0)
 			out[i] = POLICY_SELF;
-		else if (!may_configure(p, keys[i]))
+		else if (!policy_may_configure(p, keys[i]))
 			out[i] = POLICY_PENDING;
 		else
 			out[i] = POLICY_OVER_LIMIT;	/* decided below */

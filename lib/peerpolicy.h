@@ -39,6 +39,9 @@ struct policy {
 size_t	policy_decide(const struct policy *, const uint8_t (*)[WG_KEY_LEN],
 	    const int *, size_t, enum policy_verdict *);
 
+/* The first rule above alone: 1 if key may be configured, else 0. */
+int	policy_may_configure(const struct policy *, const uint8_t *);
+
 const char	*policy_verdict_name(enum policy_verdict);
 
 #endif /* CBP2P_PEERPOLICY_H */

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "imsg.h"
 #include "log.h"
+#include "peeradmit.h"
 
 #define PROC_PARENT_FD		3	/* a child's end of its socketpair */
 #define PROC_KILL_WAIT_MS	2000	/* SIGTERM grace before SIGKILL */
@@ -124,6 +125,7 @@ enum imsg_type {
 #define DISCO_AIPS_MAX		16	/* allowed IPs per discovered peer */
 #define DISCO_ALLOWED_CHUNK	256	/* keys per IMSG_CFG_DISCO_ALLOWED */
 #define DISCO_PENDING_MAX	256	/* pending keys reported */
+#define DISCO_APPROVED_MAX	1024	/* operator approvals kept */
 #define DISCO_CA_MAX		(12 * 1024)
 #define DISCO_TOKEN_MAX		(8 * 1024)
 #define DISCO_HOST_MAX		256
@@ -204,6 +206,10 @@ struct ctl_status_main {
 	uint64_t	 cookies_sent;
 	uint64_t	 stun_seen;
 	uint64_t	 drops[DROP_MAX];
+	/* What cbdiscod asked for: admitted or refused, by reason. */
+	uint64_t	 disco_admit[ADMIT_MAX];
+	uint64_t	 disco_ep_dropped[ADMIT_EP_MAX];
+	uint64_t	 child_fds_closed;	/* passed where none belongs */
 };
 
 struct ctl_peer {

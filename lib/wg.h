@@ -460,4 +460,16 @@ void	*wg_aip_lookup(const struct wg_aip *, int family, const uint8_t *addr);
 int	wg_aip_walk(const struct wg_aip *, void *peer, wg_aip_walk_fn *,
 	    void *arg);
 
+typedef int	wg_aip_overlap_fn(void *arg, void *peer, int family,
+		    const uint8_t *addr, unsigned int cidr);
+/*
+ * Calls fn for every owned prefix that equals addr/cidr, covers it or
+ * lies inside it, with its owner: the prefixes a new owner of addr/cidr
+ * would take traffic from, or give traffic to.  Covering prefixes come
+ * first, shortest first.  Stops early on a non-zero return and returns
+ * it; 0 when fn never did, WG_EINVAL for a bad family or length.
+ */
+int	wg_aip_overlap(const struct wg_aip *, int family, const uint8_t *addr,
+	    unsigned int cidr, wg_aip_overlap_fn *, void *arg);
+
 #endif /* CBP2P_WG_H */

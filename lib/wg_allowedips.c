@@ -334,3 +334,56 @@ wg_aip_walk(const struct wg_aip *t, void *peer, wg_aip_walk_fn *fn,
 		return (rc);
 	return (walk(t->root6, AF_INET6, peer, fn, arg));
 }
+
+/* Every owned node of n's subtree, n included. */
+static int
+overlap_all(const struct wg_aip_node *n, int family, wg_aip_overlap_fn *fn,
+    void *arg)
+{
+	int	 rc;
+
+	if (n == NULL)
+		return (0);
+	if (n->peer != NULL &&
+	    (rc = fn(arg, n->peer, family, n->key, n->cidr)) != 0)
+		return (rc);
+	if ((rc = overlap_all(n->child[0], family, fn, arg)) != 0)
+		return (rc);
+	return (overlap_all(n->child[1], family, fn, arg));
+}
+
+/*
+ * Down the path of addr/cidr: the nodes above it that match cover it
+ * (or equal it); the first node at or below its length that matches
+ * heads a subtree lying wholly inside it.  A node that does not match
+ * ends the search: nothing below it can overlap.
+ */
+int
+wg_aip_overlap(const struct wg_aip *t, int family, const uint8_t *addr,
+    unsigned int cidr, wg_aip_overlap_fn *fn, void *arg)
+{
+	const struct wg_aip_node	*n;
+	struct wg_aip_node		**rootp;
+	uint8_t				  key[WG_AIP_ADDR_MAX];
+	unsigned int			  bits;
+	int				  rc;
+
+	if (family_bits(family, &bits, &rootp, t) != WG_OK || cidr > bits)
+		return (WG_EINVAL);
+	memset(key, 0, sizeof(key));
+	memcpy(key, addr, bits / 8);
+	mask(key, cidr, bits);
+	for (n = *rootp; n != NULL; n = n->child[bit_at(key, n->cidr)]) {
+		if (n->cidr >= cidr) {
+			if (common_bits(n->key, key, cidr) != cidr)
+				return (0);
+			return (overlap_all(n, family, fn, arg));
+		}
+		if (!prefix_matches(n, key))
+			return (0);
+		if (n->peer != NULL &&
+		    (rc = fn(arg, n->peer, family, n->key, n->cidr)) != 0)
+			return (rc);
+	}
+	return (0);
+}

@@ -446,6 +446,61 @@ ATF_TC_BODY(fd_queue_bounded, tc)
 	ATF_CHECK_EQ(count_fds(), baseline);
 }
 
+/*
+ * A receiver that takes no descriptors drops them: those no message
+ * claimed, and a later IMSGF_HASFD message then gets none.
+ */
+ATF_TC_WITHOUT_HEAD(fd_drop);
+ATF_TC_BODY(fd_drop, tc)
+{
+	struct imsgbuf	 a, b;
+	struct imsg	 imsg;
+	int		 sv[2], baseline, fd, i;
+
+	baseline = count_fds();
+	mkpair(sv, 0);
+	imsg_init(&a, sv[0]);
+	imsg_init(&b, sv[1]);
+	ATF_CHECK_EQ(imsg_drop_fds(&b), 0);
+
+	/* Two unclaimed ones. */
+	for (i = 0; i < 2; i++) {
+		ATF_REQUIRE((fd = open("/dev/null", O_RDONLY)) != -1);
+		send_raw_fd(sv[0], fd);
+		close(fd);
+		ATF_REQUIRE_EQ((size_t)imsg_read(&b), IMSG_HEADER_SIZE);
+		ATF_REQUIRE_EQ((size_t)imsg_get(&b, &imsg), IMSG_HEADER_SIZE);
+		ATF_REQUIRE_EQ(imsg.fd, -1);
+		imsg_free(&imsg);
+	}
+	ATF_CHECK_EQ(b.nfds, 2);
+	ATF_CHECK_EQ(count_fds(), baseline + 2 + 2);
+	ATF_CHECK_EQ(imsg_drop_fds(&b), 2);
+	ATF_CHECK_EQ(b.nfds, 0);
+	ATF_CHECK_EQ(count_fds(), baseline + 2);
+
+	/* One that arrived ahead of its incomplete message. */
+	ATF_REQUIRE((fd = open("/dev/null", O_RDONLY)) != -1);
+	ATF_REQUIRE_EQ(imsg_compose(&a, T_FD, 0, 0, fd, &i, sizeof(i)), 1);
+	ATF_REQUIRE_EQ(imsg_flush(&a), 0);
+	ATF_REQUIRE((size_t)imsg_read(&b) == IMSG_HEADER_SIZE + sizeof(i));
+	b.r.wpos--;		/* as if the last byte were still on its way */
+	ATF_REQUIRE_EQ(imsg_get(&b, &imsg), 0);
+	ATF_CHECK_EQ(imsg_drop_fds(&b), 1);
+	b.r.wpos++;
+	ATF_REQUIRE((size_t)imsg_get(&b, &imsg) == IMSG_HEADER_SIZE +
+	    sizeof(i));
+	ATF_CHECK(imsg.hdr.flags & IMSGF_HASFD);
+	ATF_CHECK_EQ(imsg.fd, -1);
+	imsg_free(&imsg);
+
+	imsg_clear(&a);
+	imsg_clear(&b);
+	close(sv[0]);
+	close(sv[1]);
+	ATF_CHECK_EQ(count_fds(), baseline);
+}
+
 ATF_TC_WITHOUT_HEAD(fd_reserve);
 ATF_TC_BODY(fd_reserve, tc)
 {
@@ -877,6 +932,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, partial_reads);
 	ATF_TP_ADD_TC(tp, fd_passing);
 	ATF_TP_ADD_TC(tp, fd_queue_bounded);
+	ATF_TP_ADD_TC(tp, fd_drop);
 	ATF_TP_ADD_TC(tp, fd_reserve);
 	ATF_TP_ADD_TC(tp, oversize);
 	ATF_TP_ADD_TC(tp, truncated_then_close);

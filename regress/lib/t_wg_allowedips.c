@@ -243,6 +243,123 @@ ATF_TC_BODY(remove_peer_and_walk, tc)
 	wg_aip_clear(&t);
 }
 
+/* The owners wg_aip_overlap() reports, as "owner:prefix" strings. */
+static int
+collect_overlap(void *arg, void *peer, int family, const uint8_t *addr,
+    unsigned int cidr)
+{
+	struct seen	*s = arg;
+	char		 a[INET6_ADDRSTRLEN];
+	char		 o;
+
+	o = peer == &pa ? 'a' : peer == &pb ? 'b' : peer == &pc ? 'c' : 'd';
+	ATF_REQUIRE(s->n < 8);
+	ATF_REQUIRE(inet_ntop(family, addr, a, sizeof(a)) != NULL);
+	snprintf(s->list[s->n++], sizeof(s->list[0]), "%c:%s/%u", o, a,
+	    cidr);
+	return (0);
+}
+
+static int
+overlap(const struct wg_aip *t, const char *a, unsigned int cidr,
+    struct seen *s)
+{
+	uint8_t	 buf[16];
+	int	 af = strchr(a, ':') != NULL ? AF_INET6 : AF_INET;
+
+	ATF_REQUIRE(inet_pton(af, a, buf) == 1);
+	memset(s, 0, sizeof(*s));
+	return (wg_aip_overlap(t, af, buf, cidr, collect_overlap, s));
+}
+
+static int
+stop_at_first(void *arg, void *peer, int family, const uint8_t *addr,
+    unsigned int cidr)
+{
+	(*(int *)arg)++;
+	return (7);
+}
+
+ATF_TC_WITHOUT_HEAD(overlaps);
+ATF_TC_BODY(overlaps, tc)
+{
+	struct wg_aip	 t;
+	struct seen	 s;
+	uint8_t		 buf[16];
+	int		 calls = 0;
+
+	wg_aip_init(&t, 0);
+	ins(&t, "10.0.0.0", 8, &pa, WG_OK);
+	ins(&t, "10.1.0.0", 16, &pb, WG_OK);
+	ins(&t, "10.1.2.3", 32, &pc, WG_OK);
+	ins(&t, "10.1.2.4", 32, &pd, WG_OK);	/* a branch point above */
+	ins(&t, "192.168.0.0", 24, &pd, WG_OK);
+	ins(&t, "fd00::", 64, &pa, WG_OK);
+
+	/* Identical: itself and what covers it. */
+	ATF_CHECK_EQ(overlap(&t, "10.1.0.0", 16, &s), 0);
+	ATF_CHECK_EQ(s.n, 4);
+	ATF_CHECK(has(&s, "a:10.0.0.0/8"));
+	ATF_CHECK(has(&s, "b:10.1.0.0/16"));
+	ATF_CHECK(has(&s, "c:10.1.2.3/32"));
+	ATF_CHECK(has(&s, "d:10.1.2.4/32"));
+	/* Covered first, shortest first. */
+	ATF_CHECK_STREQ(s.list[0], "a:10.0.0.0/8");
+	ATF_CHECK_STREQ(s.list[1], "b:10.1.0.0/16");
+
+	/* Inside prefixes only, through the peer-less branch point. */
+	ATF_CHECK_EQ(overlap(&t, "10.1.2.0", 24, &s), 0);
+	ATF_CHECK_EQ(s.n, 4);
+	ATF_CHECK(has(&s, "c:10.1.2.3/32"));
+	ATF_CHECK(has(&s, "d:10.1.2.4/32"));
+	ATF_CHECK_EQ(overlap(&t, "10.1.2.0", 30, &s), 0);
+	ATF_CHECK_EQ(s.n, 3);
+	ATF_CHECK(!has(&s, "d:10.1.2.4/32"));
+
+	/* A host inside a /16 but outside the /32s. */
+	ATF_CHECK_EQ(overlap(&t, "10.1.9.9", 32, &s), 0);
+	ATF_CHECK_EQ(s.n, 2);
+	ATF_CHECK(has(&s, "a:10.0.0.0/8"));
+	ATF_CHECK(has(&s, "b:10.1.0.0/16"));
+
+	/* A default route covers everything of its family. */
+	ATF_CHECK_EQ(overlap(&t, "0.0.0.0", 0, &s), 0);
+	ATF_CHECK_EQ(s.n, 5);
+	ATF_CHECK(has(&s, "d:192.168.0.0/24"));
+	ATF_CHECK_EQ(overlap(&t, "::", 0, &s), 0);
+	ATF_CHECK_EQ(s.n, 1);
+	ATF_CHECK(has(&s, "a:fd00::/64"));
+
+	/* Disjoint: nothing, also where the path diverges in a node. */
+	ATF_CHECK_EQ(overlap(&t, "172.16.0.0", 12, &s), 0);
+	ATF_CHECK_EQ(s.n, 0);
+	ATF_CHECK_EQ(overlap(&t, "192.168.1.0", 24, &s), 0);
+	ATF_CHECK_EQ(s.n, 0);
+	ATF_CHECK_EQ(overlap(&t, "192.168.0.128", 25, &s), 0);
+	ATF_CHECK_EQ(s.n, 1);
+	ATF_CHECK_EQ(overlap(&t, "fd01::", 64, &s), 0);
+	ATF_CHECK_EQ(s.n, 0);
+	/* Host bits of the query are ignored. */
+	ATF_CHECK_EQ(overlap(&t, "10.1.2.255", 24, &s), 0);
+	ATF_CHECK_EQ(s.n, 4);
+
+	/* fn stops the search and its value comes back. */
+	ATF_REQUIRE(inet_pton(AF_INET, "10.1.2.3", buf) == 1);
+	ATF_CHECK_EQ(wg_aip_overlap(&t, AF_INET, buf, 32, stop_at_first,
+	    &calls), 7);
+	ATF_CHECK_EQ(calls, 1);
+	ATF_CHECK_EQ(wg_aip_overlap(&t, AF_INET, buf, 33, stop_at_first,
+	    &calls), WG_EINVAL);
+	ATF_CHECK_EQ(wg_aip_overlap(&t, AF_UNIX, buf, 8, stop_at_first,
+	    &calls), WG_EINVAL);
+	wg_aip_clear(&t);
+
+	/* An empty trie. */
+	wg_aip_init(&t, 0);
+	ATF_CHECK_EQ(overlap(&t, "0.0.0.0", 0, &s), 0);
+	ATF_CHECK_EQ(s.n, 0);
+}
+
 ATF_TC_WITHOUT_HEAD(node_limit);
 ATF_TC_BODY(node_limit, tc)
 {
@@ -310,6 +427,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, replace_owner);
 	ATF_TP_ADD_TC(tp, remove_prefix);
 	ATF_TP_ADD_TC(tp, remove_peer_and_walk);
+	ATF_TP_ADD_TC(tp, overlaps);
 	ATF_TP_ADD_TC(tp, node_limit);
 	ATF_TP_ADD_TC(tp, many);
 	return (atf_no_error());

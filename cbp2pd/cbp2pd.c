@@ -23,6 +23,9 @@
 #include "cbp2pd.h"
 #include "log.h"
 
+#ifndef nitems
+#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
+#endif
 #define CHILD_ARGV_MAX		12
 #define ENGINE_ROLE_FLAG	"-E"	/* first argument: run as the engine */
 #define REAP_POLL_NS		10000000L	/* 10 ms between waitpid polls */
@@ -34,6 +37,22 @@ struct cbp2pd		*env = &cbp2pd_env;
 
 static struct event	 ev_sigterm, ev_sigint, ev_sighup, ev_sigchld;
 static char		 self_path[PATH_MAX];
+
+/*
+ * The parent's processes, declared once as iked's procs[]: each with
+ * the handler for what it sends beyond the messages every child sends.
+ * The engine is this program in its own role; the rest are in libexec.
+ */
+static const struct parent_proc {
+	enum proc_id	 id;
+	int		(*dispatch)(struct cbp2pd_child *, struct imsg *);
+	int		 self;		/* exec cbp2pd -E, not libexec */
+} procs[] = {
+	{ PROC_DISCO,	disco_dispatch,	0 },
+	{ PROC_MESH,	NULL,		0 },
+	{ PROC_RELAY,	NULL,		0 },
+	{ PROC_ENGINE,	dp_dispatch,	1 },
+};
 
 static __dead void
 usage(void)
@@ -86,9 +105,11 @@ void
 parent_send_children(uint32_t type, uint32_t peerid, const void *data,
     size_t len)
 {
+	size_t	 i;
 	int	 id;
 
-	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
+	for (i = 0; i < nitems(procs); i++) {
+		id = procs[i].id;
 		if (imsg_compose_event(&env->children[id].iev, type, peerid,
 		    0, -1, data, len) == -1)
 			fatal("%s: imsg_compose_event to %s", __func__,
@@ -266,14 +287,17 @@ child_lost(enum proc_id id, int status)
 void
 parent_shutdown(int code)
 {
+	size_t	 i;
 	int	 id;
 
 	env->exiting = 1;
-	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
+	for (i = 0; i < nitems(procs); i++) {
+		id = procs[i].id;
 		if (env->children[id].pid > 0)
 			kill(env->children[id].pid, SIGTERM);
 	}
-	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
+	for (i = 0; i < nitems(procs); i++) {
+		id = procs[i].id;
 		if (env->children[id].pid > 0) {
 			reap(env->children[id].pid);
 			env->children[id].pid = 0;
@@ -366,7 +390,7 @@ parent_dispatch_child(int fd, short event, void *arg)
 			control_status_child(imsg.hdr.peerid, &cs);
 			break;
 		default:
-			if (dp_dispatch(ch, &imsg) || disco_dispatch(ch, &imsg))
+			if (ch->dispatch != NULL && ch->dispatch(ch, &imsg))
 				break;
 			fatalx("%s: unexpected imsg %u from %s", __func__,
 			    imsg.hdr.type, proc_name(ch->id));
@@ -382,6 +406,7 @@ parent_sig(int sig, short event, void *arg)
 {
 	char	 msg[CTL_MSG_MAX];
 	int	 status, id;
+	size_t	 i;
 	pid_t	 pid;
 
 	switch (sig) {
@@ -395,7 +420,8 @@ parent_sig(int sig, short event, void *arg)
 		break;
 	case SIGCHLD:
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
+			for (i = 0; i < nitems(procs); i++) {
+				id = procs[i].id;
 				if (env->children[id].pid == pid &&
 				    !env->exiting)
 					child_lost(id, status);
@@ -413,11 +439,13 @@ start_children(void)
 	char	 path[PATH_MAX];
 	char	*argv[CHILD_ARGV_MAX];
 	int	 id, argc, fd;
+	size_t	 i;
 	pid_t	 pid;
 
-	for (id = PROC_DISCO; id <= PROC_ENGINE; id++) {
+	for (i = 0; i < nitems(procs); i++) {
+		id = procs[i].id;
 		argc = 0;
-		if (id == PROC_ENGINE) {
+		if (procs[i].self) {
 			/* The engine is cbp2pd itself, in its own role. */
 			if (strlcpy(path, self_path, sizeof(path)) >=
 			    sizeof(path))
@@ -447,6 +475,7 @@ start_children(void)
 		if ((pid = proc_exec(path, argv, &fd)) == -1)
 			fatal("cannot start %s", path);
 		env->children[id].id = id;
+		env->children[id].dispatch = procs[i].dispatch;
 		env->children[id].pid = pid;
 		imsgev_init(&env->children[id].iev, fd, &env->children[id],
 		    parent_dispatch_child);

@@ -196,6 +196,9 @@ struct dataplane {
 
 struct cbp2pd_child {
 	enum proc_id		 id;
+	/* Its own messages beyond ready and status; 1 when handled. */
+	int			(*dispatch)(struct cbp2pd_child *,
+				    struct imsg *);
 	pid_t			 pid;
 	struct imsgev		 iev;
 	int			 ready;

@@ -4,6 +4,9 @@
 #
 # usage: bench/throughput.sh [seconds]
 #
+# The last line: wireguard-go on B handshakes anew and pings, answered by
+# cbp2pd (whose parent runs the Noise part) or by wireguard-go.
+#
 # Tunnels: cbp2pd <-> cbp2pd (10.99.0.0/24), wireguard-go <-> wireguard-go
 # (10.98.0.0/24), and cbp2pd -> wireguard-go (10.97.0.0/24).  Every
 # process shares the machine's cores: only figures of one run compare.
@@ -132,3 +135,20 @@ c=$(ip netns exec "$A" ping -c 20 -i 0.05 -q 10.99.0.2 |
 g=$(ip netns exec "$A" ping -c 20 -i 0.05 -q 10.98.0.2 |
     awk -F/ '/^rtt/ { print $5 }')
 printf '%-34s %10s %10s\n' "ping RTT avg, ms" "$c" "$g"
+
+# hs IFNAME PEERPUB ENDPOINT ALLOWED DST: wireguard-go on B forgets its
+# session and pings DST; the first reply's time includes a whole
+# handshake answered by the other side.  Median of HS_ROUNDS, ms.
+HS_ROUNDS=20
+hs()
+{
+	for i in $(seq $HS_ROUNDS); do
+		wg set "$1" peer "$2" remove
+		wg set "$1" peer "$2" endpoint "$3" allowed-ips "$4"
+		ip netns exec "$B" ping -c 1 -W 2 "$5" |
+		    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p'
+	done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+c=$(hs "gbc$$" "$(cat c.pub)" 10.200.0.1:51841 10.97.0.1/32 10.97.0.1)
+g=$(hs "gbb$$" "$(cat a.pub)" 10.200.0.1:51831 10.98.0.1/32 10.98.0.1)
+printf '%-34s %10s %10s\n' "handshake + first ping, ms" "$c" "$g"

@@ -228,8 +228,77 @@ idle_peers_cleanup()
 	cb_kill a
 }
 
+atf_test_case reload_refused cleanup
+reload_refused_head()
+{
+	atf_set descr "a reload that cannot bind its port or resolve a peer changes nothing and says refused"
+	atf_set require.user root
+	atf_set timeout 120
+}
+reload_refused_body()
+{
+	common
+	cb_pair_wggo
+	cb_ping "$A" 10.99.0.2
+	wg show "cb$$a" dump > before.dump
+	# Someone else holds the new port.
+	ip netns exec "$A" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 51999))
+open("held", "w").close()
+time.sleep(60)' &
+	echo $! > holder.pid
+	cb_until 10 test -f held || atf_fail "port holder did not start"
+	wg genkey | wg pubkey > c.pub
+	PORT=51999 cb_claims a server-server 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32)"
+	jq --arg c "$(cat c.pub)" '.peers += [{public_key: $c,
+	    allowed_ips: ["10.99.0.3/32"]}]' a.claims > a.claims.new
+	mv a.claims.new a.claims
+	cb_token a ES256 keys
+	atf_check -s exit:1 -o match:"reload refused: cannot bind UDP port 51999" \
+	    "$CBP2PCTL" -s a.sock reload
+	# A peer whose endpoint does not resolve.
+	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" no-such-host.invalid:51820 \
+	    10.99.0.2/32)"
+	cb_token a ES256 keys
+	atf_check -s exit:1 -o match:"reload refused: peer endpoint" \
+	    "$CBP2PCTL" -s a.sock reload
+	cb_ctl a -j status > st.json
+	[ "$(jq .generation st.json)" = 1 ] || atf_fail "generation moved"
+	[ "$(jq .reloads_failed st.json)" = 2 ] || atf_fail "not counted"
+	wg show "cb$$a" dump > after.dump
+	# Same key, port, peer, endpoint and allowed IPs (counters aside).
+	cut -f 1-4 before.dump > before.cut
+	cut -f 1-4 after.dump > after.cut
+	diff before.cut after.cut || atf_fail "the data plane changed"
+	cb_ping "$A" 10.99.0.2
+
+	# Then a good one: the new port and the second peer take effect.
+	kill "$(cat holder.pid)"
+	PORT=51999 cb_claims a server-server 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32)"
+	jq --arg c "$(cat c.pub)" '.peers += [{public_key: $c,
+	    allowed_ips: ["10.99.0.3/32"]}]' a.claims > a.claims.new
+	mv a.claims.new a.claims
+	cb_token a ES256 keys
+	atf_check -s exit:0 -o match:"generation 2" "$CBP2PCTL" -s a.sock reload
+	[ "$(wg show "cb$$a" listen-port)" = 51999 ] || atf_fail "port"
+	[ "$(wg show "cb$$a" peers | wc -l)" = 2 ] || atf_fail "peers"
+}
+reload_refused_cleanup()
+{
+	common
+	[ -f holder.pid ] && kill "$(cat holder.pid)" 2>/dev/null
+	cb_wggo_stop "wgb$$"
+	cb_kill a
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case reload_refused
 	atf_add_test_case sandbox
 	atf_add_test_case mtu_overflow
 	atf_add_test_case private_key_null

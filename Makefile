@@ -53,6 +53,9 @@ MAN5		:= $(wildcard */*.5)
 UNIT_SRCS	:= $(wildcard regress/lib/t_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:%.c=%)
 SAN_BINS	:= $(UNIT_SRCS:regress/lib/%.c=regress/san/%)
+# The leak canary: a deliberately leaking program built like SAN_BINS,
+# and the atf-sh test that requires its leak to fail the run.
+CANARY_BINS	:= regress/san/lsan_canary regress/san/t_lsan_canary
 E2E_SRCS	:= $(wildcard regress/e2e/t_*.sh)
 E2E_BINS	:= $(E2E_SRCS:%.sh=%)
 KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
@@ -60,7 +63,8 @@ KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
 	lint
 
-all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(E2E_BINS) $(KYUAFILES)
+all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
+	$(KYUAFILES)
 
 deps:
 	@./scripts/deps.sh
@@ -77,7 +81,8 @@ test:
 	cd regress && kyua test --kyuafile Kyuafile \
 	    --results-file=$(CURDIR)/$(OBJ)/kyua-results.db
 
-unit: $(UNIT_BINS) $(SAN_BINS) regress/lib/Kyuafile regress/san/Kyuafile
+unit: $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) regress/lib/Kyuafile \
+	regress/san/Kyuafile
 	cd regress && kyua test lib san
 
 lint:
@@ -111,20 +116,35 @@ regress/lib/t_%: regress/lib/t_%.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA) $(ATF_LIBS) $(PKG_LIBS)
 
 # libatf-c leaks its test list on "-l"; the header tells LeakSanitizer.
+SAN_LINK	= $(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(ATF_CFLAGS) \
+		  -include regress/lib/lsan_atf.h -o $@ $< $(LIBA_SAN) \
+		  $(ATF_LIBS) $(PKG_LIBS)
 regress/san/t_%: regress/lib/t_%.c $(LIBA_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(ATF_CFLAGS) \
-	    -include regress/lib/lsan_atf.h -o $@ $< $(LIBA_SAN) \
-	    $(ATF_LIBS) $(PKG_LIBS)
+	$(SAN_LINK)
+
+regress/san/lsan_canary: regress/lib/lsan_canary.c $(LIBA_SAN)
+	@mkdir -p $(@D)
+	$(SAN_LINK)
+
+regress/san/t_lsan_canary: regress/lib/t_lsan_canary.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
 
 regress/e2e/t_%: regress/e2e/t_%.sh
 	install -m 0755 $< $@
 
 # Kyuafiles list whatever tests exist, so adding a test is adding a file.
-regress/lib/Kyuafile regress/san/Kyuafile: $(UNIT_SRCS) Makefile
+regress/lib/Kyuafile: $(UNIT_SRCS) Makefile
 	@mkdir -p $(@D)
 	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
 	  for t in $(notdir $(UNIT_BINS)); do \
+	    echo "atf_test_program{name=\"$$t\"}"; done; } > $@
+
+regress/san/Kyuafile: $(UNIT_SRCS) Makefile
+	@mkdir -p $(@D)
+	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
+	  for t in $(notdir $(UNIT_BINS)) t_lsan_canary; do \
 	    echo "atf_test_program{name=\"$$t\"}"; done; } > $@
 
 regress/e2e/Kyuafile: $(E2E_SRCS) Makefile
@@ -172,4 +192,4 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(LIB_SAN_OBJS:.o=.d) \
 	$(foreach p,$(PROGS),$($(p)_OBJS:.o=.d)) \
-	$(UNIT_BINS:=.d) $(SAN_BINS:=.d)
+	$(UNIT_BINS:=.d) $(SAN_BINS:=.d) regress/san/lsan_canary.d

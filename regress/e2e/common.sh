@@ -243,10 +243,18 @@ cb_wait_exit()
 	return 0
 }
 
-# Cleanup: kill whatever of the named daemons is left, children too,
-# then remove the test's namespaces.
+# Cleanup: stop every wireguard-go this test started (SIGTERM, so it
+# removes its socket), kill whatever of the named daemons is left,
+# children too, remove their configuration sockets, then the test's
+# namespaces.  A cleanup runs in another process than the body: names
+# come from the work directory's files, never from $$.
 cb_kill()
 {
+	if [ -f wggo.list ]; then
+		for ifn in $(cat wggo.list); do
+			cb_wggo_stop "$ifn"
+		done
+	fi
 	for name in "$@"; do
 		[ -f "$name.pid" ] || continue
 		pid=$(cat "$name.pid")
@@ -254,6 +262,8 @@ cb_kill()
 			kill -9 "$c" 2>/dev/null
 		done
 		kill -9 "$pid" 2>/dev/null
+		ifn=$(sed -n 's/^interface: //p' "$name.yaml" 2>/dev/null)
+		[ -z "$ifn" ] || rm -f "/var/run/wireguard/$ifn.sock"
 	done
 	cb_ns_cleanup
 	return 0
@@ -267,6 +277,7 @@ cb_wggo()
 	WG_PROCESS_FOREGROUND=1 ip netns exec "$ns" wireguard-go -f "$ifn" \
 	    > "$ifn.log" 2>&1 &
 	echo $! > "$ifn.pid"
+	echo "$ifn" >> wggo.list
 	cb_until $WAIT_SECS test -S "/var/run/wireguard/$ifn.sock" ||
 	    atf_fail "wireguard-go did not start in $WAIT_SECS s"
 	# wireguard-go answers on its socket a moment before it can bind.

@@ -61,7 +61,6 @@ bad_packets_body()
 bad_packets_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -89,7 +88,6 @@ allowed_ips_body()
 allowed_ips_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -143,7 +141,6 @@ PY
 bad_uapi_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -181,7 +178,6 @@ flood_body()
 flood_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 

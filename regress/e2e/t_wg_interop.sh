@@ -101,7 +101,6 @@ ping_iperf_body()
 ping_iperf_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	[ -f iperf.pid ] && kill "$(cat iperf.pid)" 2>/dev/null
 	cb_kill a
 }
@@ -131,7 +130,6 @@ psk_body()
 psk_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -174,7 +172,6 @@ NFT
 roaming_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -222,7 +219,6 @@ print(s.recv(100).decode())' "/var/run/wireguard/cb$$a.sock" | grep -q "errno=-2
 wg_set_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 

@@ -97,8 +97,6 @@ from_wireguard_go_body()
 from_wireguard_go_cleanup()
 {
 	common
-	cb_wggo_stop "wgk$$"
-	cb_wggo_stop "wgp$$"
 	cb_kill a
 }
 

@@ -269,13 +269,21 @@ registry_body()
 	echo $! > poll.pid
 	cb_until $WAIT_SECS polls_waiting 1 ||
 	    atf_fail "the long poll is not waiting"
-	ereq -t a.jwt GET "/v1/peers?since=$v&wait=2" > gone.json &
+	# Not through ereq: a background function runs in a subshell, and
+	# killing that would leave the client running.  Here $! is the
+	# client itself.
+	ip netns exec "$C" env EDGE="$EDGE_ADDR:$EDGE_PORT" \
+	    EDGE_CA="$PWD/ca.crt" python3 "$CLI" req -t a.jwt GET \
+	    "/v1/peers?since=$v&wait=8" > gone.json &
 	gone=$!
 	cb_until $WAIT_SECS polls_waiting 2 ||
 	    atf_fail "the second long poll is not waiting"
 	kill "$gone"
-	# Its 2 s run out; the 30 s one is still there.
-	cb_until 10 polls_waiting 1 || atf_fail "a gone poll stayed"
+	wait "$gone"
+	[ ! -s gone.json ] || { cat gone.json; atf_fail "the 8 s poll" \
+	    "answered before its client was killed"; }
+	# Its 8 s run out; the 30 s one is still there.
+	cb_until 15 polls_waiting 1 || atf_fail "a gone poll stayed"
 	[ ! -s poll.json ] || { cat poll.json; atf_fail "the 30 s poll" \
 	    "answered before SIGTERM"; }
 	edge_stop

@@ -53,6 +53,9 @@ MAN5		:= $(wildcard */*.5)
 UNIT_SRCS	:= $(wildcard regress/lib/t_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:%.c=%)
 SAN_BINS	:= $(UNIT_SRCS:regress/lib/%.c=regress/san/%)
+# The leak canary: a deliberately leaking program built like SAN_BINS,
+# and the atf-sh test that requires its leak to fail the run.
+CANARY_BINS	:= regress/san/lsan_canary regress/san/t_lsan_canary
 E2E_SRCS	:= $(wildcard regress/e2e/t_*.sh)
 E2E_BINS	:= $(E2E_SRCS:%.sh=%)
 # C programs the end-to-end tests run in place of a daemon's child.
@@ -62,7 +65,8 @@ KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
 	lint
 
-all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(E2E_BINS) $(E2E_HELPERS) \
+all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
+	$(E2E_HELPERS) \
 	$(KYUAFILES)
 
 deps:
@@ -80,7 +84,8 @@ test:
 	cd regress && kyua test --kyuafile Kyuafile \
 	    --results-file=$(CURDIR)/$(OBJ)/kyua-results.db
 
-unit: $(UNIT_BINS) $(SAN_BINS) regress/lib/Kyuafile regress/san/Kyuafile
+unit: $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) regress/lib/Kyuafile \
+	regress/san/Kyuafile
 	cd regress && kyua test lib san
 
 lint:
@@ -114,11 +119,20 @@ regress/lib/t_%: regress/lib/t_%.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA) $(ATF_LIBS) $(PKG_LIBS)
 
 # libatf-c leaks its test list on "-l"; the header tells LeakSanitizer.
+SAN_LINK	= $(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(ATF_CFLAGS) \
+		  -include regress/lib/lsan_atf.h -o $@ $< $(LIBA_SAN) \
+		  $(ATF_LIBS) $(PKG_LIBS)
 regress/san/t_%: regress/lib/t_%.c $(LIBA_SAN)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) $(ATF_CFLAGS) \
-	    -include regress/lib/lsan_atf.h -o $@ $< $(LIBA_SAN) \
-	    $(ATF_LIBS) $(PKG_LIBS)
+	$(SAN_LINK)
+
+regress/san/lsan_canary: regress/lib/lsan_canary.c $(LIBA_SAN)
+	@mkdir -p $(@D)
+	$(SAN_LINK)
+
+regress/san/t_lsan_canary: regress/lib/t_lsan_canary.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
 
 regress/e2e/t_%: regress/e2e/t_%.sh
 	install -m 0755 $< $@
@@ -127,10 +141,16 @@ $(E2E_HELPERS): %: %.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
 
 # Kyuafiles list whatever tests exist, so adding a test is adding a file.
-regress/lib/Kyuafile regress/san/Kyuafile: $(UNIT_SRCS) Makefile
+regress/lib/Kyuafile: $(UNIT_SRCS) Makefile
 	@mkdir -p $(@D)
 	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
 	  for t in $(notdir $(UNIT_BINS)); do \
+	    echo "atf_test_program{name=\"$$t\"}"; done; } > $@
+
+regress/san/Kyuafile: $(UNIT_SRCS) Makefile
+	@mkdir -p $(@D)
+	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
+	  for t in $(notdir $(UNIT_BINS)) t_lsan_canary; do \
 	    echo "atf_test_program{name=\"$$t\"}"; done; } > $@
 
 regress/e2e/Kyuafile: $(E2E_SRCS) Makefile
@@ -179,4 +199,5 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(LIB_SAN_OBJS:.o=.d) \
 	$(foreach p,$(PROGS),$($(p)_OBJS:.o=.d)) \
-	$(UNIT_BINS:=.d) $(SAN_BINS:=.d) $(E2E_HELPERS:=.d)
+	$(UNIT_BINS:=.d) $(SAN_BINS:=.d) regress/san/lsan_canary.d \
+	$(E2E_HELPERS:=.d)

@@ -165,7 +165,7 @@ void	wg_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 int	wg_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	    const uint8_t *ad, size_t adlen, const uint8_t nonce[WG_XNONCE_LEN],
 	    const uint8_t key[WG_KEY_LEN]);
-/* TAI64N of a wall-clock time: be64(2^62 + sec) || be32(nsec). */
+/* TAI64N of a wall-clock time: be64(2^62 + 10 + sec) || be32(nsec). */
 void	wg_tai64n(uint8_t out[WG_TIMESTAMP_LEN], const struct timespec *);
 
 /* ---- replay window (wg_replay.c) ------------------------------------ */

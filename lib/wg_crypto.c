@@ -263,7 +263,14 @@ wg_xaead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	return (WG_OK);
 }
 
-#define WG_TAI64_BASE	(UINT64_C(1) << 62)
+/*
+ * The TAI64 label of 1970-01-01 00:00:00 UTC as WireGuard writes it: 2^62
+ * plus the 10 s TAI was ahead of UTC then (the kernel's and
+ * wireguard-go's 0x400000000000000a).  A peer compares the timestamps of
+ * one key's initiations whoever sent them, so a base that differs from
+ * theirs makes a key moved to us from them look 10 s in the past.
+ */
+#define WG_TAI64_BASE	UINT64_C(0x400000000000000a)
 
 void
 wg_tai64n(uint8_t out[WG_TIMESTAMP_LEN], const struct timespec *ts)

@@ -6,9 +6,11 @@ usage: badreg.py ADDRESS PORT CERT KEY PEERKEY
 Registration and heartbeats succeed; every peer-list request gets the
 next reply of a fixed sequence of malformed ones, and then, for good,
 a well-formed list naming PEERKEY (with one malformed entry beside it).
+Prints "ready" once it listens.
 """
 import http.server
 import json
+import socketserver
 import ssl
 import sys
 import threading
@@ -60,6 +62,18 @@ class H(http.server.BaseHTTPRequestHandler):
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.minimum_version = ssl.TLSVersion.TLSv1_3
 ctx.load_cert_chain(CERT, KEY)
-srv = http.server.ThreadingHTTPServer((ADDR, int(PORT)), H)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        # HTTPServer's own asks the resolver for the address's name
+        # (getfqdn), which in a lab namespace waits for DNS timeouts.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = ADDR
+        self.server_port = int(PORT)
+
+
+srv = Server((ADDR, int(PORT)), H)
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print("ready", flush=True)
 srv.serve_forever()

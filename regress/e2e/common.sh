@@ -6,7 +6,30 @@ TOP=$(cd "$(atf_get_srcdir)/../.." && pwd)
 OBJ=$TOP/obj/bin
 CBP2PD=$OBJ/cbp2pd
 CBP2PCTL=$OBJ/cbp2pctl
-WAIT_STEPS=100		# of 0.1 s: how long to wait for a daemon to react
+# How long, in seconds of wall-clock time, to wait for a daemon to start,
+# answer or exit.  Every wait below is a deadline on the clock, not a
+# count of tries: a slow machine gets fewer tries, not a longer wait, and
+# a fast one goes on as soon as the condition holds.
+WAIT_SECS=20
+
+# cb_now_ms: the wall clock in milliseconds.
+cb_now_ms()
+{
+	date +%s%3N
+}
+
+# cb_deadline SECONDS: the wall-clock time SECONDS from now, in ms, for
+# cb_before.
+cb_deadline()
+{
+	echo $(($(cb_now_ms) + $1 * 1000))
+}
+
+# cb_before DEADLINE: true while the clock is before DEADLINE (ms).
+cb_before()
+{
+	[ "$(cb_now_ms)" -lt "$1" ]
+}
 
 # Make the unprivileged user the children run as.
 cb_user()
@@ -175,8 +198,8 @@ cb_ns_cleanup()
 cb_wait_ready()
 {
 	name=$1
-	_wr_i=0
-	while [ $_wr_i -lt $WAIT_STEPS ]; do
+	_wr_end=$(cb_deadline $WAIT_SECS)
+	while cb_before $_wr_end; do
 		if [ -S "$name.sock" ] &&
 		    "$CBP2PCTL" -j -s "$name.sock" status > "$name.status" \
 		    2>/dev/null &&
@@ -189,10 +212,9 @@ cb_wait_ready()
 			atf_fail "cbp2pd $name exited during start-up"
 		fi
 		sleep 0.1
-		_wr_i=$((_wr_i + 1))
 	done
 	cat "$name.log"
-	atf_fail "cbp2pd $name did not become ready"
+	atf_fail "cbp2pd $name did not become ready in $WAIT_SECS s"
 }
 
 cb_ctl()
@@ -208,23 +230,31 @@ cb_children()
 	pgrep -P "$(cat "$1.pid")"
 }
 
-# Wait for pid to exit; its exit status is left in cb_rc.
+# cb_wait_exit PID [SECONDS]: wait at most SECONDS (WAIT_SECS) for PID to
+# exit; false if it has not.
 cb_wait_exit()
 {
 	_cw_pid=$1
-	_cw_i=0
-	while kill -0 "$_cw_pid" 2>/dev/null && [ $_cw_i -lt $WAIT_STEPS ]; do
+	_cw_end=$(cb_deadline "${2:-$WAIT_SECS}")
+	while kill -0 "$_cw_pid" 2>/dev/null && cb_before $_cw_end; do
 		sleep 0.1
-		_cw_i=$((_cw_i + 1))
 	done
 	kill -0 "$_cw_pid" 2>/dev/null && return 1
 	return 0
 }
 
-# Cleanup: kill whatever of the named daemons is left, children too,
-# then remove the test's namespaces.
+# Cleanup: stop every wireguard-go this test started (SIGTERM, so it
+# removes its socket), kill whatever of the named daemons is left,
+# children too, remove their configuration sockets, then the test's
+# namespaces.  A cleanup runs in another process than the body: names
+# come from the work directory's files, never from $$.
 cb_kill()
 {
+	if [ -f wggo.list ]; then
+		for ifn in $(cat wggo.list); do
+			cb_wggo_stop "$ifn"
+		done
+	fi
 	for name in "$@"; do
 		[ -f "$name.pid" ] || continue
 		pid=$(cat "$name.pid")
@@ -232,6 +262,8 @@ cb_kill()
 			kill -9 "$c" 2>/dev/null
 		done
 		kill -9 "$pid" 2>/dev/null
+		ifn=$(sed -n 's/^interface: //p' "$name.yaml" 2>/dev/null)
+		[ -z "$ifn" ] || rm -f "/var/run/wireguard/$ifn.sock"
 	done
 	cb_ns_cleanup
 	return 0
@@ -245,12 +277,9 @@ cb_wggo()
 	WG_PROCESS_FOREGROUND=1 ip netns exec "$ns" wireguard-go -f "$ifn" \
 	    > "$ifn.log" 2>&1 &
 	echo $! > "$ifn.pid"
-	i=0
-	until [ -S "/var/run/wireguard/$ifn.sock" ]; do
-		i=$((i + 1))
-		[ $i -lt $WAIT_STEPS ] || atf_fail "wireguard-go did not start"
-		sleep 0.1
-	done
+	echo "$ifn" >> wggo.list
+	cb_until $WAIT_SECS test -S "/var/run/wireguard/$ifn.sock" ||
+	    atf_fail "wireguard-go did not start in $WAIT_SECS s"
 	# wireguard-go answers on its socket a moment before it can bind.
 	cb_until 5 wg set "$ifn" private-key "$key" listen-port "$port" ||
 	    atf_fail "wg set $ifn"
@@ -273,16 +302,17 @@ cb_ping()
 	    atf_fail "ping $2 from $1 failed"
 }
 
-# cb_until SECONDS COMMAND...: retry a command until it succeeds.
+# cb_until SECONDS COMMAND...: retry a command, 0.1 s apart, until it
+# succeeds; false once SECONDS of wall-clock time have passed since the
+# first try.  However long each try takes, no try starts after the
+# deadline, so the wait is SECONDS plus at most one try.
 cb_until()
 {
 	# sh has no locals: names of our own, so callers' loops survive.
-	_cu_limit=$(($1 * 10))
+	_cu_end=$(cb_deadline "$1")
 	shift
-	_cu_i=0
 	until "$@" >/dev/null 2>&1; do
-		_cu_i=$((_cu_i + 1))
-		[ $_cu_i -lt $_cu_limit ] || return 1
+		cb_before $_cu_end || return 1
 		sleep 0.1
 	done
 	return 0

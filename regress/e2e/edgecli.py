@@ -5,7 +5,12 @@
                  METHOD PATH
       one HTTPS request; prints {"status", "body", "elapsed"} as JSON
   edgecli.py flood [-s SRC] -n COUNT PATH
-      COUNT GETs over keep-alive connections; prints {status: count}
+      COUNT GETs over keep-alive connections; prints {status: count,
+      "elapsed": seconds from the first request to the last answer}
+  edgecli.py expiry -t TTL -a TOKEN -A BODY -b TOKEN -B BODY
+      registers a, then b; keeps a alive with heartbeats every TTL/4 and
+      reads a's peer list every 0.1 s, all over one connection, until b
+      is gone; prints when, as JSON (see cmd_expiry)
   edgecli.py tls12
       exit 0 when a TLS 1.2-only handshake is refused
   edgecli.py stun HOST PORT
@@ -85,6 +90,7 @@ def cmd_req(a):
 def cmd_flood(a):
     counts = {}
     c = connection(a.src)
+    start = time.monotonic()
     for _ in range(a.count):
         try:
             c.request("GET", a.path)
@@ -98,7 +104,106 @@ def cmd_flood(a):
             counts["error"] = counts.get("error", 0) + 1
             c.close()
             c = connection(a.src)
+    counts["elapsed"] = round(time.monotonic() - start, 3)
     print(json.dumps(counts))
+    return 0
+
+
+class Client:
+    """Requests over one keep-alive connection, opened again when the
+    server closes it; each answer comes with when it was sent and when
+    it came back (time.monotonic())."""
+
+    def __init__(self, src=None):
+        self.src = src
+        self.c = None
+
+    def call(self, method, path, token=None, body=None):
+        headers = {}
+        if token:
+            with open(token) as f:
+                headers["Authorization"] = "Bearer " + f.read().strip()
+        if body is not None:
+            body = body.encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (0, 1):
+            if self.c is None:
+                self.c = connection(self.src)
+            sent = time.monotonic()
+            try:
+                self.c.request(method, path, body=body, headers=headers)
+                r = self.c.getresponse()
+                raw = r.read()
+            except (ConnectionError, http.client.HTTPException):
+                # A kept-alive connection the server closed: once more.
+                self.c.close()
+                self.c = None
+                if attempt:
+                    raise
+                continue
+            back = time.monotonic()
+            if r.will_close:
+                self.c.close()
+                self.c = None
+            return r.status, json.loads(raw), sent, back
+
+
+def cmd_expiry(a):
+    """Time how long b's registration lives without a heartbeat.
+
+    b's registration is stamped by the edge at some moment between t0,
+    when its request was sent, and t1, when the answer came back.  Every
+    0.1 s a's peer list is read; "alive_until" is when the last read
+    that still listed b was sent, less t1, and "gone_by" is when the
+    first read without b came back, less t0.  So b lived at least
+    alive_until seconds and at most gone_by seconds after it was
+    stamped, and "early" tells whether any read that came back before
+    t0 + ttl missed it."""
+    cli = Client(a.src)
+    st, body, _, _ = cli.call("POST", "/v1/register", a.token_a, a.body_a)
+    if st != 200:
+        print(json.dumps({"error": "a registered: %d" % st, "body": body}))
+        return 1
+    beat = time.monotonic()
+    st, body, t0, t1 = cli.call("POST", "/v1/register", a.token_b,
+                                a.body_b)
+    if st != 200:
+        print(json.dumps({"error": "b registered: %d" % st, "body": body}))
+        return 1
+    out = {"ttl": a.ttl, "version_registered": body["version"],
+           "registered_in": round(t1 - t0, 3), "reads": 0,
+           "alive_until": None, "gone_by": None, "early": False}
+    give_up = t1 + a.ttl + a.limit
+    while time.monotonic() < give_up:
+        if time.monotonic() - beat >= a.ttl / 4:
+            st, body, _, _ = cli.call("POST", "/v1/heartbeat", a.token_a,
+                                      "{}")
+            if st != 200:
+                out["error"] = "a's heartbeat answered %d" % st
+                break
+            beat = time.monotonic()
+        st, body, sent, back = cli.call("GET", "/v1/peers", a.token_a)
+        if st != 200:
+            out["error"] = "a's peer list answered %d" % st
+            break
+        out["reads"] += 1
+        names = sorted(p["hostname"] for p in body["peers"])
+        if "b" in names:
+            out["alive_until"] = round(sent - t1, 3)
+        else:
+            out["gone_by"] = round(back - t0, 3)
+            out["early"] = back < t0 + a.ttl
+            out["version_after"] = body["version"]
+            out["peers_after"] = names
+            break
+        time.sleep(0.1)
+    # Then b is refused, a is still registered, and it is alone.
+    out["b_heartbeat"] = cli.call("POST", "/v1/heartbeat", a.token_b,
+                                  "{}")[0]
+    out["a_heartbeat"] = cli.call("POST", "/v1/heartbeat", a.token_a,
+                                  "{}")[0]
+    out["registrations"] = cli.call("GET", "/v1/health")[1]["registrations"]
+    print(json.dumps(out))
     return 0
 
 
@@ -193,13 +298,22 @@ def main():
     f.add_argument("-s", dest="src")
     f.add_argument("-n", dest="count", type=int, required=True)
     f.add_argument("path")
+    e = sub.add_parser("expiry")
+    e.add_argument("-s", dest="src")
+    e.add_argument("-t", dest="ttl", type=float, required=True)
+    e.add_argument("-l", dest="limit", type=float, default=20)
+    e.add_argument("-a", dest="token_a", required=True)
+    e.add_argument("-A", dest="body_a", required=True)
+    e.add_argument("-b", dest="token_b", required=True)
+    e.add_argument("-B", dest="body_b", required=True)
     sub.add_parser("tls12")
     for name in ("stun", "garbage"):
         s = sub.add_parser(name)
         s.add_argument("host")
         s.add_argument("port", type=int)
     a = p.parse_args()
-    return {"req": cmd_req, "flood": cmd_flood, "tls12": cmd_tls12,
+    return {"req": cmd_req, "flood": cmd_flood, "expiry": cmd_expiry,
+            "tls12": cmd_tls12,
             "stun": cmd_stun, "garbage": cmd_garbage}[a.cmd](a)
 
 

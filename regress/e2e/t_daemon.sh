@@ -102,10 +102,7 @@ reload_body()
 	    -out other.key 2>/dev/null
 	"$CBP2PCTL" token -a ES256 -k other.key n1.claims > n1.jwt
 	kill -HUP "$(cat n1.pid)"
-	i=0
-	until grep -q "reload refused" n1.log || [ $i -ge 50 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
+	cb_until 10 grep -q "reload refused" n1.log
 	grep "reload refused" n1.log || atf_fail "no reload failure logged"
 	cb_ctl n1 -j status > st.json
 	[ "$(jq .reloads_failed st.json)" = 1 ] || atf_fail "not counted"

@@ -148,12 +148,15 @@ expiry_head()
 {
 	atf_set descr "a node that dies leaves the others' lists within the TTL; it comes back on restart"
 	atf_set require.user root
-	atf_set timeout 120
+	atf_set timeout 200
 }
 expiry_body()
 {
 	common
-	EDGE_EXTRA="ttl: 4"
+	# The survivors heartbeat every ttl/3 = 2 s: 4 s of room before they
+	# expire too.  n3 must be gone within the ttl, the edge's 1 s sweep
+	# and the long poll that tells n1: 6 + 1 + slack.
+	EDGE_EXTRA="ttl: 6"
 	mesh_up n1:public n2:cone n3:cone
 	wait_ping n1 10.99.0.3
 	n3=$(cat n3.pub)
@@ -164,7 +167,7 @@ expiry_body()
 	cb_until 15 sh -c "! $CBP2PCTL -j -s n1.sock peers | grep -q '$n3'" ||
 	    atf_fail "n3 still a peer of n1"
 	took=$(($(date +%s) - start))
-	echo "n3 left n1's peers after $took s (ttl 4)"
+	echo "n3 left n1's peers after $took s (ttl 6)"
 	[ "$(cb_peer_keys n2 | grep -c "$n3")" = 0 ] ||
 	    cb_until 5 sh -c "! $CBP2PCTL -j -s n2.sock peers | grep -q '$n3'" ||
 	    atf_fail "n3 still a peer of n2"
@@ -183,23 +186,28 @@ edge_restart_head()
 {
 	atf_set descr "direct paths work while cbedged is down; nodes register again when it returns"
 	atf_set require.user root
-	atf_set timeout 150
+	# The sum of the waits below, each bounded on the clock.
+	atf_set timeout 300
 }
 edge_restart_body()
 {
 	common
+	# ttl 9: the nodes heartbeat every 3 s, so they notice the edge gone
+	# within 3 s (not the default ttl's 30 s).  Once it is back, a node
+	# retries after its backoff, at most REG_BACKOFF_MAX = 30 s.
+	EDGE_EXTRA="ttl: 9"
 	mesh_up n1:public n2:cone
 	wait_ping n1 10.99.0.2
 	wait_ping n2 10.99.0.1
 	cb_edge_stop
-	cb_until 40 sh -c "$CBP2PCTL -s n2.sock status | grep -q 'registry unreachable'" ||
+	cb_until 20 sh -c "$CBP2PCTL -s n2.sock status | grep -q 'registry unreachable'" ||
 	    atf_fail "n2 does not report the registry down"
 	cb_ctl n2 status
 	cb_ping "$(cat n1.ns)" 10.99.0.2
 	cb_ping "$(cat n2.ns)" 10.99.0.1
 	[ "$(cb_peer_keys n1)" = "$(cat n2.pub)" ] || atf_fail "n1 lost n2"
-	cb_edge_start
-	cb_until 60 sh -c "$CBP2PCTL -s n1.sock status | grep -q 'registered, mesh' && $CBP2PCTL -s n2.sock status | grep -q 'registered, mesh'" ||
+	cb_edge_start "$EDGE_EXTRA"
+	cb_until 45 sh -c "$CBP2PCTL -s n1.sock status | grep -q 'registered, mesh' && $CBP2PCTL -s n2.sock status | grep -q 'registered, mesh'" ||
 	    atf_fail "nodes did not register again"
 	[ "$(ip netns exec "$LAB-edge" python3 -c "
 import http.client, json, ssl
@@ -281,9 +289,8 @@ bad_registry_body()
 	    "$EDGE_IP" 8443 edge.crt edge.key "$(cat good.pub)" \
 	    > badreg.log 2>&1 < /dev/null &
 	echo $! > badreg.pid
-	cb_until 10 ip netns exec "$LAB-edge" python3 -c "
-import socket; socket.create_connection(('$EDGE_IP', 8443), 1)" ||
-	    atf_fail "hostile registry did not start"
+	cb_until $WAIT_SECS grep -qx ready badreg.log ||
+	    { cat badreg.log; atf_fail "hostile registry did not start"; }
 	cb_mesh_node n1 10.99.0.1
 	cb_start n1
 	# Eight bad lists, retried with backoff, then the good one.

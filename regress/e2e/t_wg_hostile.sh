@@ -13,6 +13,12 @@ drops()
 	cb_ctl a -j status | jq ".drops.$1"
 }
 
+# drops_reach KIND N: cbp2pd has counted at least N drops of KIND.
+drops_reach()
+{
+	[ "$(drops "$1")" -ge "$2" ]
+}
+
 atf_test_case bad_packets cleanup
 bad_packets_head()
 {
@@ -27,20 +33,24 @@ bad_packets_body()
 	cb_ping "$B" 10.99.0.1
 	ip netns exec "$B" $WGPKT junk 10.200.0.1 51821 "$(cat a.pub)" ||
 	    atf_fail "junk sender"
-	# Capture one of wireguard-go's data messages and send it again.
-	ip netns exec "$B" $WGPKT replay eth0 10.200.0.1 51821 10 \
+	# Capture one of wireguard-go's data messages and send it again:
+	# the ping goes once the capture says it is open.
+	ip netns exec "$B" $WGPKT replay eth0 10.200.0.1 51821 30 \
 	    > replay.out &
-	sleep 0.5
+	rpid=$!
+	cb_until $WAIT_SECS grep -qx ready replay.out ||
+	    { cat replay.out; atf_fail "the capture did not start"; }
 	cb_ping "$B" 10.99.0.1
-	wait $! || atf_fail "replay sender"
+	wait $rpid || atf_fail "replay sender"
 	cat replay.out
-	sleep 0.5
+	# The datagrams are sent; give cbp2pd's counters a bounded while.
+	cb_until 5 drops_reach replay 10
 	cb_ctl a status
-	[ "$(drops short)" -ge 13 ] || atf_fail "garbage not counted"
-	[ "$(drops mac1)" -ge 5 ] || atf_fail "bad mac1 not counted"
-	[ "$(drops handshake)" -ge 5 ] || atf_fail "unknown keys not counted"
-	[ "$(drops unknown_index)" -ge 5 ] || atf_fail "unknown index"
-	[ "$(drops replay)" -ge 10 ] || atf_fail "replays not counted"
+	drops_reach short 13 || atf_fail "garbage not counted"
+	drops_reach mac1 5 || atf_fail "bad mac1 not counted"
+	drops_reach handshake 5 || atf_fail "unknown keys not counted"
+	drops_reach unknown_index 5 || atf_fail "unknown index"
+	drops_reach replay 10 || atf_fail "replays not counted"
 	[ "$(cb_ctl a -j status | jq .stun_packets)" = 1 ] ||
 	    atf_fail "STUN packet not recognised"
 	# The real peer is still served, with its session intact.
@@ -51,7 +61,6 @@ bad_packets_body()
 bad_packets_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -79,7 +88,6 @@ allowed_ips_body()
 allowed_ips_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -133,7 +141,6 @@ PY
 bad_uapi_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 
@@ -149,13 +156,16 @@ flood_body()
 	common
 	cb_pair_wggo
 	cb_ping "$B" 10.99.0.1
-	ip netns exec "$B" $WGPKT flood 10.200.0.1 51821 "$(cat a.pub)" 4 \
+	ip netns exec "$B" $WGPKT flood 10.200.0.1 51821 "$(cat a.pub)" 6 \
 	    > flood.out &
 	fpid=$!
-	sleep 1
+	cb_until $WAIT_SECS grep -qx flooding flood.out ||
+	    { cat flood.out; atf_fail "the flooder did not start"; }
 	# During the flood the established session carries traffic.
 	cb_ping "$B" 10.99.0.1
 	cb_ping "$A" 10.99.0.2
+	kill -0 $fpid 2>/dev/null ||
+	    atf_fail "the flood was over before the pings were"
 	wait $fpid || atf_fail "flooder"
 	cat flood.out
 	cookies=$(awk '/^cookies/ { print $2 }' flood.out)
@@ -168,7 +178,6 @@ flood_body()
 flood_cleanup()
 {
 	common
-	cb_wggo_stop "wgb$$"
 	cb_kill a
 }
 

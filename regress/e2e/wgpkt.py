@@ -9,9 +9,11 @@ junk    sends garbage, truncated messages, initiations with a wrong mac1,
         initiations with a valid mac1 from a key nobody knows, and data
         for an unknown index; prints how many of each.
 flood   sends initiations with a valid mac1 from forged keys as fast as
-        it can and counts the cookie replies that come back.
+        it can and counts the cookie replies that come back; prints
+        "flooding" when it starts.
 replay  captures one data message on IFACE going to HOST:PORT and sends
-        it again, ten times, from another socket.
+        it again, ten times, from another socket; prints "ready" once
+        the capture is open, so nothing sent after that line is missed.
 """
 import base64
 import hashlib
@@ -70,6 +72,7 @@ def flood(host, port, pub, seconds):
     pkts = [initiation(pub) for _ in range(256)]
     sent = cookies = 0
     end = time.monotonic() + seconds
+    print("flooding", flush=True)
     while time.monotonic() < end:
         for p in pkts[:32]:
             try:
@@ -95,6 +98,7 @@ def replay(iface, host, port, seconds):
                         socket.htons(0x0003))
     cap.bind((iface, 0))
     cap.settimeout(seconds)
+    print("ready", flush=True)
     want = socket.inet_aton(host)
     while True:
         pkt = cap.recv(65535)

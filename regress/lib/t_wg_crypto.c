@@ -165,10 +165,22 @@ ATF_TC_BODY(tai64n, tc)
 	struct timespec	 ts;
 	uint8_t		 t[WG_TIMESTAMP_LEN], u[WG_TIMESTAMP_LEN];
 
+	/*
+	 * Expected bytes written by hand from the protocol, not from the
+	 * code: TAI64 labels 1970-01-01 00:00:00 TAI as 2^62, and UTC was
+	 * 10 s behind TAI then, so WireGuard (the kernel, wireguard-go:
+	 * 0x400000000000000a) stamps the Unix epoch 2^62 + 10, big-endian,
+	 * then the nanoseconds as a big-endian 32-bit number.
+	 */
+	ts.tv_sec = 0;
+	ts.tv_nsec = 0;
+	wg_tai64n(t, &ts);
+	check_hex(t, sizeof(t), "40000000000000" "0a" "00000000");
+	/* 2020-07-04T04:05:20Z is 0x5f000000 s: 2^62 + 10 + 0x5f000000. */
 	ts.tv_sec = 0x5f000000;
 	ts.tv_nsec = 0x12345678;
 	wg_tai64n(t, &ts);
-	check_hex(t, sizeof(t), "400000005f00000012345678");
+	check_hex(t, sizeof(t), "400000005f00000a" "12345678");
 	/* Later times compare greater bytewise. */
 	ts.tv_nsec++;
 	wg_tai64n(u, &ts);

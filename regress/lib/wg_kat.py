@@ -19,7 +19,10 @@ def DH(a,B): return priv(a).exchange(X25519PublicKey.from_public_bytes(B))
 Si=bytes([0x11])*32; Sr=bytes([0x22])*32; Ei=bytes(range(0x40,0x60)); Er=bytes(range(0x80,0xa0))
 Q=bytes([0x33])*32
 Si_pub=pub(Si); Sr_pub=pub(Sr)
-ts=struct.pack('>QI',(1<<62)+1700000000,0x12000000)
+# TAI64N as the protocol has it: label 2**62 + 10 for the Unix epoch
+# (the kernel's and wireguard-go's 0x400000000000000a), then nanoseconds.
+TAI64_EPOCH=2**62+10
+ts=struct.pack('>QI',TAI64_EPOCH+1700000000,0x12000000)
 I_idx=0x04030201; R_idx=0x0d0c0b0a
 C=HASH(b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s")
 H=HASH(C,b"WireGuard v1 zx2c4 Jason@zx2c4.com"); H=HASH(H,Sr_pub)

@@ -347,6 +347,13 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 			hs_initiation_request(&hs);
 		explicit_bzero(&hs, sizeof(hs));
 		return (1);
+	case IMSG_ENG_HS_ZERO:
+		if (len != WG_KEY_LEN)
+			fatalx("%s: bad key length", __func__);
+		/* Drops an ephemeral key; keeps the replay state. */
+		if ((pp = ppeer_find(imsg->data)) != NULL)
+			wg_peer_zero_keys(&pp->wp);
+		return (1);
 	case IMSG_ENG_STUN_RESULT:
 		if (len != sizeof(ss))
 			fatalx("%s: bad STUN result length", __func__);

@@ -58,8 +58,11 @@ peer_actions(struct peer *p, unsigned int acts, uint64_t now)
 		send_initiation_request(p, now);
 	if (acts & WG_ACT_SEND_KEEPALIVE)
 		send_staged(p, now, 1);
-	if (acts & WG_ACT_KEYS_ZEROED)
+	if (acts & WG_ACT_KEYS_ZEROED) {
 		log_debug("peer %s: session keys erased", peer_name(p));
+		/* The parent's half-done handshake goes with them. */
+		engine_to_parent(IMSG_ENG_HS_ZERO, p->wp.pub, WG_KEY_LEN);
+	}
 }
 
 /* Run p's due timers and make sure it wakes for its next one. */

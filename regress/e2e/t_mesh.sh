@@ -314,8 +314,55 @@ bad_registry_cleanup()
 	cb_mesh_cleanup
 }
 
+# registry_has NODE PORT: the edge's peer list, as n2 reads it with its
+# own registry token, has NODE registered with listen_port PORT.
+registry_has()
+{
+	python3 -c 'import base64, json, sys
+p = open(sys.argv[1]).read().split(".")[1]
+print(json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+    ["registry_token"])' n2.jwt > n2.regtok || return 1
+	ip netns exec "$(cat n2.ns)" env EDGE="$EDGE_IP:8443" \
+	    EDGE_CA="$PWD/ca.crt" python3 "$(atf_get_srcdir)/edgecli.py" \
+	    req -t n2.regtok GET /v1/peers > reg.json || return 1
+	jq -r '.body' reg.json | jq -e --arg k "$(cat "$1.pub")" \
+	    --argjson p "$2" '.peers[] | select(.public_key == $k) |
+	    select(.listen_port == $p)' >/dev/null
+}
+
+atf_test_case new_port cleanup
+new_port_head()
+{
+	atf_set descr "wg set listen-port: the node's children announce the new port and its peers follow"
+	atf_set require.user root
+	atf_set timeout 120
+}
+new_port_body()
+{
+	common
+	mesh_up n1:public n2:public
+	wait_ping n2 10.99.0.1
+	old=$(wg show "cb$$n1" listen-port)
+	new=$((old == 40000 ? 40001 : 40000))
+	atf_check wg set "cb$$n1" listen-port "$new"
+	[ "$(wg show "cb$$n1" listen-port)" = "$new" ] || atf_fail "port"
+	# The registry learns the new port from n1's cbdiscod (n2 could
+	# learn it by roaming, the registry by STUN: ask for the port n1
+	# registered itself).
+	cb_until 60 registry_has n1 "$new" ||
+	    { cat reg.json; atf_fail "the registry never heard of :$new"; }
+	wait_ping n2 10.99.0.1
+	wait_ping n1 10.99.0.2
+}
+new_port_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case new_port
 	atf_add_test_case bad_registry
 	atf_add_test_case wrong_ca
 	atf_add_test_case direct_nat

@@ -219,13 +219,7 @@ disco_apply(struct disco *d)
 	for (i = 0; i < d->nlist; i++) {
 		switch (v[i]) {
 		case POLICY_CONFIGURE:
-			nset[nn] = d->list[i].dp;
-			old = set_find(d, keys[i]);
-			if (old == NULL || memcmp(old, &nset[nn],
-			    sizeof(*old)) != 0)
-				send_parent(d, IMSG_PEER_SET, &nset[nn],
-				    sizeof(nset[nn]));
-			nn++;
+			nset[nn++] = d->list[i].dp;
 			break;
 		case POLICY_PENDING:
 		case POLICY_OVER_LIMIT:
@@ -236,7 +230,7 @@ disco_apply(struct disco *d)
 			break;
 		}
 	}
-	/* Peers gone from the list, or no longer allowed. */
+	/* Peers gone from the list, or no longer allowed, go first. */
 	for (i = 0; i < d->nset; i++) {
 		size_t	 j;
 		int	 keep = 0;
@@ -247,6 +241,16 @@ disco_apply(struct disco *d)
 		if (!keep)
 			send_parent(d, IMSG_PEER_DEL, d->set[i].public_key,
 			    WG_KEY_LEN);
+	}
+	/*
+	 * Then new and changed peers: after the removals, so a swap at
+	 * max_peers finds the room the parent counts.
+	 */
+	for (i = 0; i < nn; i++) {
+		old = set_find(d, nset[i].public_key);
+		if (old == NULL || memcmp(old, &nset[i], sizeof(*old)) != 0)
+			send_parent(d, IMSG_PEER_SET, &nset[i],
+			    sizeof(nset[i]));
 	}
 	if (np != d->npending || memcmp(pending, d->pending,
 	    np * WG_KEY_LEN) != 0) {

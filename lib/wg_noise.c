@@ -87,19 +87,16 @@ int
 wg_local_init(struct wg_local *l, struct wg_crypto *c,
     const uint8_t priv[WG_KEY_LEN])
 {
-	memset(l, 0, sizeof(*l));
-	l->crypto = c;
-	memcpy(l->priv, priv, WG_KEY_LEN);
-	if (wg_pubkey(l->pub, l->priv) != WG_OK)
-		goto fail;
-	if (labelled_key(c, l->mac1_key, WG_LABEL_MAC1, l->pub) != WG_OK ||
-	    labelled_key(c, l->cookie_key, WG_LABEL_COOKIE, l->pub) != WG_OK)
-		goto fail;
-	return (WG_OK);
+	uint8_t	 pub[WG_KEY_LEN];
+	int	 rc;
 
- fail:
-	wg_local_clear(l);
-	return (WG_ECRYPTO);
+	if (wg_pubkey(pub, priv) != WG_OK) {
+		wg_local_clear(l);
+		return (WG_ECRYPTO);
+	}
+	if ((rc = wg_local_init_public(l, c, pub)) == WG_OK)
+		memcpy(l->priv, priv, WG_KEY_LEN);
+	return (rc);
 }
 
 int

@@ -228,6 +228,17 @@ idle_peers_cleanup()
 	cb_kill a
 }
 
+# A token for a on port 51999 with peers b and c.
+claims_port_two_peers()
+{
+	PORT=51999 cb_claims a server-server 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32)"
+	jq --arg c "$(cat c.pub)" '.peers += [{public_key: $c,
+	    allowed_ips: ["10.99.0.3/32"]}]' a.claims > a.claims.new
+	mv a.claims.new a.claims
+	cb_token a ES256 keys
+}
+
 atf_test_case reload_refused cleanup
 reload_refused_head()
 {
@@ -251,12 +262,7 @@ time.sleep(60)' &
 	echo $! > holder.pid
 	cb_until 10 test -f held || atf_fail "port holder did not start"
 	wg genkey | wg pubkey > c.pub
-	PORT=51999 cb_claims a server-server 10.99.0.1/24 \
-	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32)"
-	jq --arg c "$(cat c.pub)" '.peers += [{public_key: $c,
-	    allowed_ips: ["10.99.0.3/32"]}]' a.claims > a.claims.new
-	mv a.claims.new a.claims
-	cb_token a ES256 keys
+	claims_port_two_peers
 	atf_check -s exit:1 -o match:"reload refused: cannot bind UDP port 51999" \
 	    "$CBP2PCTL" -s a.sock reload
 	# A peer whose endpoint does not resolve.
@@ -278,12 +284,7 @@ time.sleep(60)' &
 
 	# Then a good one: the new port and the second peer take effect.
 	kill "$(cat holder.pid)"
-	PORT=51999 cb_claims a server-server 10.99.0.1/24 \
-	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32)"
-	jq --arg c "$(cat c.pub)" '.peers += [{public_key: $c,
-	    allowed_ips: ["10.99.0.3/32"]}]' a.claims > a.claims.new
-	mv a.claims.new a.claims
-	cb_token a ES256 keys
+	claims_port_two_peers
 	atf_check -s exit:0 -o match:"generation 2" "$CBP2PCTL" -s a.sock reload
 	[ "$(wg show "cb$$a" listen-port)" = 51999 ] || atf_fail "port"
 	[ "$(wg show "cb$$a" peers | wc -l)" = 2 ] || atf_fail "peers"

@@ -17,7 +17,6 @@
 #include <err.h>
 #include <errno.h>
 #include <pwd.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,23 +32,10 @@
 #include "log.h"
 #include "proc.h"
 
-#ifndef nitems
-#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
-#endif
-
 #define FDS_PER_POLL	2	/* a long poll's connection, and slack */
 
 static struct edge	 edge_env;
 struct edge		*edge = &edge_env;
-
-/*
- * Beyond the sandbox's common list, found with strace -f over the
- * end-to-end tests: evconnlistener accepts with accept4, and evhttp
- * shuts a connection down before it closes it.
- */
-static const int edge_syscalls[] = {
-	SCMP_SYS(accept4), SCMP_SYS(shutdown),
-};
 
 static __dead void
 usage(void)
@@ -287,8 +273,8 @@ main(int argc, char *argv[])
 	 * seed it now, or request bodies could aim at one hash bucket.
 	 */
 	json_object_seed(0);
-	sandbox_enter(edge->conf.chroot_dir, edge->conf.user, edge_syscalls,
-	    nitems(edge_syscalls));
+	sandbox_enter(edge->conf.chroot_dir, edge->conf.user,
+	    &sandbox_policy_edge);
 	httpd_start(edge);
 	stund_start(edge);
 	log_info("started: registry on https://%s, ttl %u s, up to %zu long "

@@ -137,8 +137,8 @@ child_dispatch_parent(int fd, short event, void *arg)
 }
 
 void
-child_run(struct child *c, int argc, char *argv[], const int *syscalls,
-    size_t nsyscalls)
+child_run(struct child *c, int argc, char *argv[],
+    const struct sandbox_policy *policy)
 {
 	struct child_opts	 o;
 	struct event		 ev_term, ev_int, ev_hup;
@@ -167,7 +167,7 @@ child_run(struct child *c, int argc, char *argv[], const int *syscalls,
 	if (c->init != NULL)
 		c->init(c);
 
-	sandbox_enter(o.chroot_dir, o.user, syscalls, nsyscalls);
+	sandbox_enter(o.chroot_dir, o.user, policy);
 
 	imsg_compose_event(c->iev, IMSG_CHILD_READY, 0, 0, -1, NULL, 0);
 	event_dispatch();

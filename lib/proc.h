@@ -16,6 +16,7 @@
 #include "config.h"
 #include "imsg.h"
 #include "log.h"
+#include "sandbox.h"
 
 #define PROC_PARENT_FD		3	/* a child's end of its socketpair */
 #define PROC_KILL_WAIT_MS	2000	/* SIGTERM grace before SIGKILL */
@@ -227,22 +228,10 @@ struct child_opts {
 void	 proc_child_args(int, char *[], struct child_opts *, const char *);
 
 /*
- * Enter the sandbox: chroot to an empty directory, drop to user, set
- * no_new_privs and load a seccomp filter allowing only the listed system
- * calls (plus the common ones every libevent/imsg child needs).  Anything
- * else kills the process; a few harmless probes (open, stat, socket)
- * fail with EACCES instead.  Fatal on any failure.
- */
-void	 sandbox_enter(const char *, const char *, const int *, size_t);
-
-/* Check a chroot directory: root-owned, not writable by others. */
-int	 sandbox_check_dir(const char *, char *, size_t);
-
-/*
  * The runtime every child shares: parse the parent's arguments, enter
- * the sandbox, take configurations, answer status queries.  A child's
- * own messages go to its dispatch hook, which returns 1 when it handled
- * the message.
+ * the sandbox with the child's policy (sandbox.h), take configurations,
+ * answer status queries.  A child's own messages go to
+ * its dispatch hook, which returns 1 when it handled the message.
  */
 struct child {
 	enum proc_id		 id;
@@ -260,7 +249,8 @@ struct child {
 	void			*arg;
 };
 
-__dead void	 child_run(struct child *, int, char *[], const int *, size_t);
+__dead void	 child_run(struct child *, int, char *[],
+		    const struct sandbox_policy *);
 uint64_t	 proc_uptime(const struct timespec *);
 
 #endif /* CBP2P_PROC_H */

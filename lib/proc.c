@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <paths.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,7 @@ proc_name(enum proc_id id)
 pid_t
 proc_exec(const char *path, char *const argv[], int *fd)
 {
-	int	 sp[2], flags;
+	int	 sp[2], flags, nullfd;
 	pid_t	 pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, PF_UNSPEC,
@@ -64,11 +65,26 @@ proc_exec(const char *path, char *const argv[], int *fd)
 		close(sp[1]);
 		return (-1);
 	case 0:
+		/*
+		 * A session of its own: no terminal, and a signal to the
+		 * parent's process group (^C) reaches only the parent,
+		 * which stops its children itself.  Nothing to read on
+		 * standard input; standard output and error stay the
+		 * parent's (a log in the foreground, /dev/null after
+		 * daemon(3)) until child_run() decides.
+		 */
+		if (setsid() == -1)
+			_exit(127);
 		/* dup2 clears close-on-exec; the same fd needs it cleared. */
 		if (sp[1] != PROC_PARENT_FD) {
 			if (dup2(sp[1], PROC_PARENT_FD) == -1)
 				_exit(127);
 		} else if (fcntl(sp[1], F_SETFD, 0) == -1)
+			_exit(127);
+		/* After fd 3 is taken, so that neither overwrites the other. */
+		if ((nullfd = open(_PATH_DEVNULL, O_RDWR)) == -1 ||
+		    (nullfd != STDIN_FILENO &&
+		    dup2(nullfd, STDIN_FILENO) == -1))
 			_exit(127);
 		closefrom(PROC_PARENT_FD + 1);
 		execv(path, argv);

@@ -210,9 +210,10 @@ const char	*proc_name(enum proc_id);
 const char	*drop_reason_name(enum drop_reason);
 
 /*
- * Start path with the child's end of a fresh socketpair on fd 3 and
- * every other descriptor above 2 closed.  Returns the pid and sets *fd
- * to the parent's end (non-blocking, close-on-exec), or -1.
+ * Start path with the child's end of a fresh socketpair on fd 3, every
+ * other descriptor above 2 closed, /dev/null on standard input, in a
+ * session of its own.  Returns the pid and sets *fd to the parent's end
+ * (non-blocking, close-on-exec), or -1.
  */
 pid_t	 proc_exec(const char *, char *const [], int *);
 
@@ -228,9 +229,10 @@ struct child_opts {
 void	 proc_child_args(int, char *[], struct child_opts *, const char *);
 
 /*
- * The runtime every child shares: parse the parent's arguments, enter
- * the sandbox with the child's policy (sandbox.h), take configurations,
- * answer status queries.  A child's own messages go to
+ * The runtime every child shares: parse the parent's arguments, put
+ * /dev/null on standard output and error unless in the foreground (-d),
+ * enter the sandbox with the child's policy (sandbox.h), take
+ * configurations, answer status queries.  A child's own messages go to
  * its dispatch hook, which returns 1 when it handled the message.
  */
 struct child {

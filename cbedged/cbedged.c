@@ -7,6 +7,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -183,6 +184,12 @@ main(int argc, char *argv[])
 	uint8_t			 hashkey[16];
 	int			 ch, noaction = 0, verbose = 0;
 
+	/*
+	 * Before the TLS key is read: no core file, and only a tracer
+	 * with CAP_SYS_PTRACE may read our memory.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
 		case 'd':

@@ -3,6 +3,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -405,6 +406,12 @@ main(int argc, char *argv[])
 	const char	*conffile = CFG_DEFAULT_PATH;
 	int		 ch, noaction = 0, id;
 
+	/*
+	 * Before the token's private key is read: no core file, and
+	 * only a tracer with CAP_SYS_PTRACE may read our memory.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 	setproctitle_init(argc, argv, environ);
 	env->libexec = LIBEXECDIR;
 	while ((ch = getopt(argc, argv, "df:nvx:")) != -1) {

@@ -427,11 +427,52 @@ assert fg == ["/dev/null", log, log], fg
 PY
 }
 
+atf_test_case dumpable cleanup
+dumpable_head()
+{
+	atf_set descr "the parent is not dumpable: root without CAP_SYS_PTRACE cannot look into it"
+	atf_set require.user root
+	atf_set require.progs setpriv
+	atf_set timeout 60
+}
+dumpable_body()
+{
+	common
+	# The parent and the probes share one capability set without
+	# CAP_SYS_PTRACE: then only the dumpable flag decides whether
+	# /proc/PID/cwd can be read (ptrace_may_access, PTRACE_MODE_READ).
+	nopt="setpriv --bounding-set=-sys_ptrace"
+	$nopt sleep 60 &
+	control=$!
+	# Until setpriv has run sleep, the shell's child has every capability.
+	cb_until 5 $nopt readlink /proc/$control/cwd ||
+	    atf_fail "the probe cannot read a dumpable process either"
+	kill $control
+	CB_WRAP=$nopt
+	start_node
+	parent=$(cat n1.pid)
+	grep CapBnd /proc/$parent/status
+	$nopt readlink /proc/$parent/cwd &&
+	    atf_fail "the parent's /proc/PID/cwd is readable: it is dumpable"
+	# The children too: a non-dumpable process's /proc/PID files (not
+	# the directory) are root's, a dumpable one's are its user's.
+	for pid in $(cb_children n1); do
+		[ "$(stat -c %u /proc/$pid/status)" = 0 ] ||
+		    atf_fail "$(cat /proc/$pid/comm) is dumpable"
+	done
+}
+dumpable_cleanup()
+{
+	common
+	cb_kill n1
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case sandbox
 	atf_add_test_case stdio_session
 	atf_add_test_case child_stdio
+	atf_add_test_case dumpable
 	atf_add_test_case reload
 	atf_add_test_case child_dies
 	atf_add_test_case sigterm

@@ -427,6 +427,61 @@ assert fg == ["/dev/null", log, log], fg
 PY
 }
 
+atf_test_case detached cleanup
+detached_head()
+{
+	atf_set descr "without -d: the children survive logging to syslog from the chroot, with /dev/null on fds 0-2"
+	atf_set require.user root
+	atf_set timeout 60
+}
+detached_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	cb_wgkeys n1
+	cb_claims n1 p2p-mesh 10.99.0.1/24
+	cb_token n1 ES256 keys
+	cb_config n1 ES256 keys
+	cb_ns n1 > n1.ns
+	# -v: every child logs right after its filter is loaded.  syslog(3)
+	# cannot reach /dev/log from the chroot and asks for a new AF_UNIX
+	# socket at each line: that must fail, not kill.
+	ip netns exec "$(cat n1.ns)" "$CBP2PD" -v -x "$OBJ" \
+	    -f "$PWD/n1.yaml" > n1.log 2>&1 || atf_fail "cbp2pd failed"
+	for pid in $(ip netns pids "$(cat n1.ns)"); do
+		[ "$(cat /proc/$pid/comm)" = cbp2pd ] && echo $pid > n1.pid
+	done
+	[ -s n1.pid ] || atf_fail "no daemon in the namespace"
+	cb_wait_ready n1
+	parent=$(cat n1.pid)
+	psid=$(session_of "$parent")
+	# Still there after a status query each child logged about.
+	sleep 1
+	cb_ctl n1 -j status > st.json || atf_fail "status failed"
+	n=0
+	for pid in $(cb_children n1); do
+		name=$(cat /proc/$pid/comm)
+		for fd in 0 1 2; do
+			[ "$(readlink /proc/$pid/fd/$fd)" = /dev/null ] ||
+			    atf_fail "$name: fd $fd is $(readlink /proc/$pid/fd/$fd)"
+		done
+		[ "$(session_of "$pid")" = "$pid" ] ||
+		    atf_fail "$name: not a session leader"
+		[ "$(session_of "$pid")" != "$psid" ] ||
+		    atf_fail "$name: the parent's session"
+		n=$((n + 1))
+	done
+	[ $n = 3 ] || atf_fail "expected 3 children, found $n"
+	kill -TERM "$parent"
+	cb_wait_exit "$parent" || atf_fail "daemon did not exit"
+}
+detached_cleanup()
+{
+	common
+	cb_kill n1
+}
+
 atf_test_case dumpable cleanup
 dumpable_head()
 {
@@ -472,6 +527,7 @@ atf_init_test_cases()
 	atf_add_test_case sandbox
 	atf_add_test_case stdio_session
 	atf_add_test_case child_stdio
+	atf_add_test_case detached
 	atf_add_test_case dumpable
 	atf_add_test_case reload
 	atf_add_test_case child_dies

@@ -9,7 +9,7 @@
  *     libevent/imsg process needs (read, write, sendmsg, mmap ...).
  *  2. The policy's rules, each with up to SANDBOX_CMP_MAX argument
  *     comparisons that must all hold.  Rules for one system call are
- *     alternatives: the first that matches decides.
+ *     alternatives; a call no rule matches kills.
  *  3. SANDBOX_REFUSE (EACCES) for harmless probes of libc (open, stat,
  *     socket, connect ...), but only for those the policy does not name
  *     at all: a refusal never shadows or is shadowed by a policy rule.
@@ -82,7 +82,19 @@ struct sandbox_policy {
 #define SANDBOX_SOCK_TYPE_MASK						\
 	(0xffffffffULL & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC))
 
-/* The policies, one place to read them side by side. */
+/*
+ * The policies, one place to read them side by side.  A new sandboxed
+ * process gets its table and policy in lib/sandbox.c, for example
+ *
+ *	static const struct sandbox_rule sandbox_rules_engine[] = {
+ *		{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_ALLOW,
+ *		    .cmp = { SANDBOX_ARG(1, SCMP_CMP_EQ, FIONREAD) } },
+ *		SANDBOX_RULE(recvmmsg, SANDBOX_ALLOW),
+ *	};
+ *
+ * declared here, passed to child_run() or sandbox_enter(), and its
+ * probes in regress/lib/t_sandbox.c.
+ */
 extern const struct sandbox_policy	sandbox_policy_plain;	/* cbmeshd, cbrelayd */
 extern const struct sandbox_policy	sandbox_policy_disco;	/* cbdiscod */
 extern const struct sandbox_policy	sandbox_policy_edge;	/* cbedged */

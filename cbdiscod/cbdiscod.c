@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <event.h>
 #include <openssl/ssl.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +23,6 @@
 #include "cbdiscod.h"
 #include "log.h"
 #include "proc.h"
-
-/* The registry client: TCP connections, TLS, libevent's HTTP. */
-static const int cbdiscod_syscalls[] = {
-	SCMP_SYS(socket), SCMP_SYS(connect), SCMP_SYS(getsockopt),
-	SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
-	SCMP_SYS(shutdown), SCMP_SYS(ioctl), SCMP_SYS(uname)
-};
 
 static struct disco	 disco;
 
@@ -474,6 +466,6 @@ main(int argc, char *argv[])
 	/* OpenSSL reads its configuration now, before the chroot. */
 	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
 	c.init = disco_init;
-	child_run(&c, argc, argv, cbdiscod_syscalls,
-	    sizeof(cbdiscod_syscalls) / sizeof(cbdiscod_syscalls[0]));
+	/* TCP to the registry, and no other socket: lib/sandbox.c. */
+	child_run(&c, argc, argv, &sandbox_policy_disco);
 }

@@ -7,6 +7,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -17,7 +18,6 @@
 #include <err.h>
 #include <errno.h>
 #include <pwd.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,23 +33,10 @@
 #include "log.h"
 #include "proc.h"
 
-#ifndef nitems
-#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
-#endif
-
 #define FDS_PER_POLL	2	/* a long poll's connection, and slack */
 
 static struct edge	 edge_env;
 struct edge		*edge = &edge_env;
-
-/*
- * Beyond the sandbox's common list, found with strace -f over the
- * end-to-end tests: evconnlistener accepts with accept4, and evhttp
- * shuts a connection down before it closes it.
- */
-static const int edge_syscalls[] = {
-	SCMP_SYS(accept4), SCMP_SYS(shutdown),
-};
 
 static __dead void
 usage(void)
@@ -197,6 +184,12 @@ main(int argc, char *argv[])
 	uint8_t			 hashkey[16];
 	int			 ch, noaction = 0, verbose = 0;
 
+	/*
+	 * Before the TLS key is read: no core file, and only a tracer
+	 * with CAP_SYS_PTRACE may read our memory.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -287,8 +280,8 @@ main(int argc, char *argv[])
 	 * seed it now, or request bodies could aim at one hash bucket.
 	 */
 	json_object_seed(0);
-	sandbox_enter(edge->conf.chroot_dir, edge->conf.user, edge_syscalls,
-	    nitems(edge_syscalls));
+	sandbox_enter(edge->conf.chroot_dir, edge->conf.user,
+	    &sandbox_policy_edge);
 	httpd_start(edge);
 	stund_start(edge);
 	log_info("started: registry on https://%s, ttl %u s, up to %zu long "

@@ -509,6 +509,12 @@ main(int argc, char *argv[])
 		argv[1] = argv[0];
 		engine_main(argc - 1, argv + 1);
 	}
+	/*
+	 * Before the token's private key is read: no core file, and
+	 * only a tracer with CAP_SYS_PTRACE may read our memory.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 	setproctitle_init(argc, argv, environ);
 	env->libexec = LIBEXECDIR;
 	while ((ch = getopt(argc, argv, "df:nvx:")) != -1) {
@@ -557,9 +563,6 @@ main(int argc, char *argv[])
 	    sizeof(self_path) - 1)) == -1)
 		fatal("readlink /proc/self/exe");
 	self_path[n] = '\0';
-	/* No core file or ptrace peek at the private key. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		fatal("prctl PR_SET_DUMPABLE");
 	if (getpwnam(env->conf.user) == NULL)
 		errx(1, "unknown user %s", env->conf.user);
 

@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <event.h>
-#include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +22,6 @@
 #include "engine.h"
 #include "log.h"
 
-#ifndef nitems
-#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
-#endif
-
-/* Beyond the common list: batched socket I/O on descriptors it was given. */
-static const int engine_syscalls[] = {
-	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(getsockname),
-};
 
 static struct engine	 engine_state;
 struct engine		*eng = &engine_state;
@@ -295,5 +286,5 @@ engine_main(int argc, char *argv[])
 	c.id = PROC_ENGINE;
 	c.init = engine_init;
 	c.dispatch = engine_dispatch;
-	child_run(&c, argc, argv, engine_syscalls, nitems(engine_syscalls));
+	child_run(&c, argc, argv, &sandbox_policy_engine);
 }

@@ -29,5 +29,5 @@ main(int argc, char *argv[])
 	c.id = PROC_RELAY;
 	c.configure = cbrelayd_configure;
 	/* No network work yet: the common system calls suffice. */
-	child_run(&c, argc, argv, NULL, 0);
+	child_run(&c, argc, argv, &sandbox_policy_plain);
 }

@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <event.h>
+#include <fcntl.h>
+#include <paths.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +138,28 @@ child_dispatch_parent(int fd, short event, void *arg)
 	imsg_event_add(iev);
 }
 
+/*
+ * In the foreground (-d) the child logs to the standard error it shares
+ * with the parent; otherwise nothing of it goes anywhere but syslog.
+ */
+static void
+child_stdio(const struct child_opts *o)
+{
+	int	 fd;
+
+	if (o->foreground)
+		return;
+	if ((fd = open(_PATH_DEVNULL, O_RDWR)) == -1)
+		fatal("%s", _PATH_DEVNULL);
+	if (dup2(fd, STDOUT_FILENO) == -1 || dup2(fd, STDERR_FILENO) == -1)
+		fatal("dup2 %s", _PATH_DEVNULL);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
 void
-child_run(struct child *c, int argc, char *argv[], const int *syscalls,
-    size_t nsyscalls)
+child_run(struct child *c, int argc, char *argv[],
+    const struct sandbox_policy *policy)
 {
 	struct child_opts	 o;
 	struct event		 ev_term, ev_int, ev_hup;
@@ -150,6 +171,7 @@ child_run(struct child *c, int argc, char *argv[], const int *syscalls,
 	log_procinit(name);
 	log_setverbose(o.verbose);
 	log_setjson(o.json);
+	child_stdio(&o);
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 
 	/* Everything that opens descriptors happens before the sandbox. */
@@ -167,7 +189,7 @@ child_run(struct child *c, int argc, char *argv[], const int *syscalls,
 	if (c->init != NULL)
 		c->init(c);
 
-	sandbox_enter(o.chroot_dir, o.user, syscalls, nsyscalls);
+	sandbox_enter(o.chroot_dir, o.user, policy);
 
 	imsg_compose_event(c->iev, IMSG_CHILD_READY, 0, 0, -1, NULL, 0);
 	event_dispatch();

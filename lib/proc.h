@@ -17,6 +17,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "peeradmit.h"
+#include "sandbox.h"
 
 #define PROC_PARENT_FD		3	/* a child's end of its socketpair */
 #define PROC_KILL_WAIT_MS	2000	/* SIGTERM grace before SIGKILL */
@@ -241,9 +242,10 @@ const char	*proc_name(enum proc_id);
 const char	*drop_reason_name(enum drop_reason);
 
 /*
- * Start path with the child's end of a fresh socketpair on fd 3 and
- * every other descriptor above 2 closed.  Returns the pid and sets *fd
- * to the parent's end (non-blocking, close-on-exec), or -1.
+ * Start path with the child's end of a fresh socketpair on fd 3, every
+ * other descriptor above 2 closed, /dev/null on standard input, in a
+ * session of its own.  Returns the pid and sets *fd to the parent's end
+ * (non-blocking, close-on-exec), or -1.
  */
 pid_t	 proc_exec(const char *, char *const [], int *);
 
@@ -259,22 +261,11 @@ struct child_opts {
 void	 proc_child_args(int, char *[], struct child_opts *, const char *);
 
 /*
- * Enter the sandbox: chroot to an empty directory, drop to user, set
- * no_new_privs and load a seccomp filter allowing only the listed system
- * calls (plus the common ones every libevent/imsg child needs).  Anything
- * else kills the process; a few harmless probes (open, stat, socket)
- * fail with EACCES instead.  Fatal on any failure.
- */
-void	 sandbox_enter(const char *, const char *, const int *, size_t);
-
-/* Check a chroot directory: root-owned, not writable by others. */
-int	 sandbox_check_dir(const char *, char *, size_t);
-
-/*
- * The runtime every child shares: parse the parent's arguments, enter
- * the sandbox, take configurations, answer status queries.  A child's
- * own messages go to its dispatch hook, which returns 1 when it handled
- * the message.
+ * The runtime every child shares: parse the parent's arguments, put
+ * /dev/null on standard output and error unless in the foreground (-d),
+ * enter the sandbox with the child's policy (sandbox.h), take
+ * configurations, answer status queries.  A child's own messages go to
+ * its dispatch hook, which returns 1 when it handled the message.
  */
 struct child {
 	enum proc_id		 id;
@@ -292,7 +283,8 @@ struct child {
 	void			*arg;
 };
 
-__dead void	 child_run(struct child *, int, char *[], const int *, size_t);
+__dead void	 child_run(struct child *, int, char *[],
+		    const struct sandbox_policy *);
 uint64_t	 proc_uptime(const struct timespec *);
 
 #endif /* CBP2P_PROC_H */

@@ -168,14 +168,16 @@ cb_veth()
 
 # cb_start NAME [cbp2pd options]: run cbp2pd in the foreground, in the
 # background, inside namespace NAME.ns (made if missing); its pid goes to
-# NAME.pid and its log to NAME.log.
+# NAME.pid and its log to NAME.log.  CB_STDIN names its standard input
+# (default /dev/null); CB_WRAP is a command that execs it (setpriv ...).
 cb_start()
 {
 	name=$1
 	shift
 	[ -f "$name.ns" ] || cb_ns "$name" > "$name.ns"
-	ip netns exec "$(cat "$name.ns")" "$CBP2PD" -d -x "$OBJ" \
-	    -f "$PWD/$name.yaml" "$@" > "$name.log" 2>&1 &
+	ip netns exec "$(cat "$name.ns")" ${CB_WRAP:-} "$CBP2PD" -d -x "$OBJ" \
+	    -f "$PWD/$name.yaml" "$@" < "${CB_STDIN:-/dev/null}" \
+	    > "$name.log" 2>&1 &
 	echo $! > "$name.pid"
 	cb_wait_ready "$name"
 }

@@ -324,5 +324,5 @@ main(int argc, char *argv[])
 	c.id = PROC_DISCO;
 	c.dispatch = hostile_dispatch;
 	c.init = hostile_init;
-	child_run(&c, argc, argv, NULL, 0);
+	child_run(&c, argc, argv, &sandbox_policy_plain);
 }

@@ -330,9 +330,205 @@ check_config_body()
 	    "$CBP2PD" -n -f "$PWD/p2p-mesh.yaml"
 }
 
+# Field 6 of /proc/PID/stat, after the command name in parentheses.
+session_of()
+{
+	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $4 }'
+}
+
+atf_test_case stdio_session cleanup
+stdio_session_head()
+{
+	atf_set descr "children read /dev/null and run in a session of their own; in the foreground they log to the parent's stderr"
+	atf_set require.user root
+	atf_set timeout 60
+}
+stdio_session_body()
+{
+	common
+	# A standard input that is not /dev/null, so that it shows.
+	echo "not for the children" > stdin.txt
+	CB_STDIN=$PWD/stdin.txt
+	start_node
+	parent=$(cat n1.pid)
+	[ "$(readlink /proc/$parent/fd/0)" = "$PWD/stdin.txt" ] ||
+	    atf_fail "parent stdin is $(readlink /proc/$parent/fd/0)"
+	psid=$(session_of "$parent")
+	n=0
+	for pid in $(cb_children n1); do
+		name=$(cat /proc/$pid/comm)
+		sid=$(session_of "$pid")
+		echo "$name pid $pid session $sid (parent's $psid)" \
+		    "fd0 $(readlink /proc/$pid/fd/0)" \
+		    "fd1 $(readlink /proc/$pid/fd/1)" \
+		    "fd2 $(readlink /proc/$pid/fd/2)"
+		[ "$(readlink /proc/$pid/fd/0)" = /dev/null ] ||
+		    atf_fail "$name: stdin is not /dev/null"
+		# In the foreground (-d) the children log to our n1.log.
+		for fd in 1 2; do
+			[ "$(readlink /proc/$pid/fd/$fd)" = "$PWD/n1.log" ] ||
+			    atf_fail "$name: fd $fd is not the log"
+		done
+		[ "$sid" = "$pid" ] || atf_fail "$name: not a session leader"
+		[ "$sid" != "$psid" ] || atf_fail "$name: the parent's session"
+		n=$((n + 1))
+	done
+	[ $n = 4 ] || atf_fail "expected 4 children (3 and the engine), found $n"
+}
+stdio_session_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case child_stdio
+child_stdio_head()
+{
+	atf_set descr "a child not in the foreground puts /dev/null on stdout and stderr; with -d it keeps them"
+	atf_set require.user root
+	atf_set timeout 60
+}
+child_stdio_body()
+{
+	common
+	cb_user
+	mkdir -p empty
+	chmod 755 empty
+	# cbmeshd by hand: fd 3 a socket, stdout and stderr a file.
+	python3 - "$OBJ/cbmeshd" "$PWD/empty" <<'PY' || atf_fail "probe failed"
+import os, socket, subprocess, sys, time
+prog, chroot = sys.argv[1], sys.argv[2]
+def fds(extra):
+    a, b = socket.socketpair()
+    out = open("out.txt", "w")
+    p = subprocess.Popen([prog, "-u", "_cbp2p", "-c", chroot] + extra,
+        stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+        close_fds=False, preexec_fn=lambda: os.dup2(b.fileno(), 3))
+    b.close()
+    # Ready once it is sandboxed: its uid is no longer 0.
+    for _ in range(100):
+        st = open("/proc/%d/status" % p.pid).read()
+        uid = [l.split()[1] for l in st.splitlines()
+            if l.startswith("Uid:")][0]
+        if uid != "0":
+            break
+        time.sleep(0.1)
+    r = [os.readlink("/proc/%d/fd/%d" % (p.pid, fd)) for fd in (0, 1, 2)]
+    a.close()
+    p.wait(timeout=10)
+    out.close()
+    return r
+bg, fg = fds([]), fds(["-d"])
+print("without -d:", bg)
+print("with -d:", fg)
+log = os.path.abspath("out.txt")
+assert bg == ["/dev/null"] * 3, bg
+assert fg == ["/dev/null", log, log], fg
+PY
+}
+
+atf_test_case detached cleanup
+detached_head()
+{
+	atf_set descr "without -d: the children survive logging to syslog from the chroot, with /dev/null on fds 0-2"
+	atf_set require.user root
+	atf_set timeout 60
+}
+detached_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	cb_wgkeys n1
+	cb_claims n1 p2p-mesh 10.99.0.1/24
+	cb_token n1 ES256 keys
+	cb_config n1 ES256 keys
+	cb_ns n1 > n1.ns
+	# -v: every child logs right after its filter is loaded.  syslog(3)
+	# cannot reach /dev/log from the chroot and asks for a new AF_UNIX
+	# socket at each line: that must fail, not kill.
+	ip netns exec "$(cat n1.ns)" "$CBP2PD" -v -x "$OBJ" \
+	    -f "$PWD/n1.yaml" > n1.log 2>&1 || atf_fail "cbp2pd failed"
+	for pid in $(ip netns pids "$(cat n1.ns)"); do
+		[ "$(cat /proc/$pid/comm)" = cbp2pd ] && echo $pid > n1.pid
+	done
+	[ -s n1.pid ] || atf_fail "no daemon in the namespace"
+	cb_wait_ready n1
+	parent=$(cat n1.pid)
+	psid=$(session_of "$parent")
+	# Still there after a status query each child logged about.
+	sleep 1
+	cb_ctl n1 -j status > st.json || atf_fail "status failed"
+	n=0
+	for pid in $(cb_children n1); do
+		name=$(cat /proc/$pid/comm)
+		for fd in 0 1 2; do
+			[ "$(readlink /proc/$pid/fd/$fd)" = /dev/null ] ||
+			    atf_fail "$name: fd $fd is $(readlink /proc/$pid/fd/$fd)"
+		done
+		[ "$(session_of "$pid")" = "$pid" ] ||
+		    atf_fail "$name: not a session leader"
+		[ "$(session_of "$pid")" != "$psid" ] ||
+		    atf_fail "$name: the parent's session"
+		n=$((n + 1))
+	done
+	[ $n = 4 ] || atf_fail "expected 4 children (3 and the engine), found $n"
+	kill -TERM "$parent"
+	cb_wait_exit "$parent" || atf_fail "daemon did not exit"
+}
+detached_cleanup()
+{
+	common
+	cb_kill n1
+}
+
+atf_test_case dumpable cleanup
+dumpable_head()
+{
+	atf_set descr "the parent is not dumpable: root without CAP_SYS_PTRACE cannot look into it"
+	atf_set require.user root
+	atf_set require.progs setpriv
+	atf_set timeout 60
+}
+dumpable_body()
+{
+	common
+	# The parent and the probes share one capability set without
+	# CAP_SYS_PTRACE: then only the dumpable flag decides whether
+	# /proc/PID/cwd can be read (ptrace_may_access, PTRACE_MODE_READ).
+	nopt="setpriv --bounding-set=-sys_ptrace"
+	$nopt sleep 60 &
+	control=$!
+	# Until setpriv has run sleep, the shell's child has every capability.
+	cb_until 5 $nopt readlink /proc/$control/cwd ||
+	    atf_fail "the probe cannot read a dumpable process either"
+	kill $control
+	CB_WRAP=$nopt
+	start_node
+	parent=$(cat n1.pid)
+	grep CapBnd /proc/$parent/status
+	$nopt readlink /proc/$parent/cwd &&
+	    atf_fail "the parent's /proc/PID/cwd is readable: it is dumpable"
+	# The children too: a non-dumpable process's /proc/PID files (not
+	# the directory) are root's, a dumpable one's are its user's.
+	for pid in $(cb_children n1); do
+		[ "$(stat -c %u /proc/$pid/status)" = 0 ] ||
+		    atf_fail "$(cat /proc/$pid/comm) is dumpable"
+	done
+}
+dumpable_cleanup()
+{
+	common
+	cb_kill n1
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case sandbox
+	atf_add_test_case stdio_session
+	atf_add_test_case child_stdio
+	atf_add_test_case detached
+	atf_add_test_case dumpable
 	atf_add_test_case reload
 	atf_add_test_case child_dies
 	atf_add_test_case sigterm

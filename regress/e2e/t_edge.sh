@@ -581,6 +581,11 @@ sandbox_body()
 	    atf_fail "no no_new_privs"
 	[ "$(readlink "/proc/$pid/root")" = "$PWD/empty" ] ||
 	    atf_fail "not chrooted"
+	# Not dumpable (it holds the TLS key): its /proc/PID files are
+	# root's, not _cbp2p's.  With fs.suid_dumpable 0 the uid change
+	# alone does this too; cbedged also sets it before reading the key.
+	[ "$(stat -c %u "/proc/$pid/status")" = 0 ] ||
+	    atf_fail "cbedged is dumpable"
 	# Still alive after serving: no system call outside the filter.
 	expect 200 GET /v1/health
 	kill -0 "$pid" || atf_fail "cbedged died"

@@ -449,8 +449,12 @@ detached_body()
 	# socket at each line: that must fail, not kill.
 	ip netns exec "$(cat n1.ns)" "$CBP2PD" -v -x "$OBJ" \
 	    -f "$PWD/n1.yaml" > n1.log 2>&1 || atf_fail "cbp2pd failed"
+	# The parent is the cbp2pd whose parent is not cbp2pd (the engine
+	# is cbp2pd too).
 	for pid in $(ip netns pids "$(cat n1.ns)"); do
-		[ "$(cat /proc/$pid/comm)" = cbp2pd ] && echo $pid > n1.pid
+		ppid=$(awk '/^PPid:/ { print $2 }' /proc/$pid/status)
+		[ "$(cat /proc/$pid/comm)" = cbp2pd ] &&
+		    [ "$(cat /proc/$ppid/comm)" != cbp2pd ] && echo $pid > n1.pid
 	done
 	[ -s n1.pid ] || atf_fail "no daemon in the namespace"
 	cb_wait_ready n1

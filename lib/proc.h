@@ -170,10 +170,10 @@ struct child_conf {
 	uint8_t		 public_key[WG_KEY_LEN];
 	struct cidr	 address;
 	char		 ifname[IFNAMSIZ];
-	char		 metrics_address[CFG_ENDPOINT_MAX];
+	char		 metrics_address[HOSTPORT_MAX];
 	char		 registry[CFG_STR_MAX];
-	char		 stun[CFG_ENDPOINT_MAX];
-	char		 relay[CFG_ENDPOINT_MAX];
+	char		 stun[HOSTPORT_MAX];
+	char		 relay[HOSTPORT_MAX];
 	int		 log_verbose;
 };
 
@@ -214,7 +214,7 @@ struct ctl_status_main {
 
 struct ctl_peer {
 	char		 public_key[WG_KEY_B64_LEN + 1];
-	char		 endpoint[CFG_ENDPOINT_MAX];	/* "" when none */
+	char		 endpoint[HOSTPORT_MAX];	/* "" when none */
 	int		 has_psk;
 	int		 from_token;
 	uint16_t	 keepalive;

@@ -258,6 +258,7 @@ hostport_split(const char *s, const char *defport, char *host,
     size_t hostlen, char *port, size_t portlen)
 {
 	struct hostport	 hp;
+	struct in_addr	 in4;
 	struct in6_addr	 in6;
 	char		 h[HOSTPORT_HOST_MAX];
 	const char	*p;
@@ -273,8 +274,19 @@ hostport_split(const char *s, const char *defport, char *host,
 	if (hp.bracket) {
 		if (inet_pton(AF_INET6, h, &in6) != 1)
 			return (-1);
-	} else if (!hostname_valid(h, hp.hostlen))
-		return (-1);
+	} else {
+		if (!hostname_valid(h, hp.hostlen))
+			return (-1);
+		/*
+		 * getaddrinfo(3) reads a number as inet_aton(3) does:
+		 * "010.0.0.1" is 8.0.0.1, "127.1" and "0x7f.1" are
+		 * 127.0.0.1.  Only a dotted quad, which every parser reads
+		 * the same way, may stand for an address.
+		 */
+		if (inet_aton(h, &in4) == 1 &&
+		    inet_pton(AF_INET, h, &in4) != 1)
+			return (-1);
+	}
 	if (host != NULL && strlcpy(host, h, hostlen) >= hostlen)
 		return (-1);
 	if (port != NULL && strlcpy(port, p, portlen) >= portlen)

@@ -16,8 +16,10 @@
  * The "host:port" syntax: "host:port" with host an RFC 1123 name or a
  * dotted quad, or "[v6]:port" with an IPv6 address in brackets; port is
  * decimal, 1-65535, without sign or leading zeros.  A bare IPv6 address
- * ("::1:80") is ambiguous and never accepted.  Where a caller has a
- * default port, "host" and "[v6]" alone take it.
+ * ("::1:80") is ambiguous and never accepted, nor is a number in the
+ * other forms inet_aton(3) and so getaddrinfo(3) read ("127.1",
+ * "010.0.0.1", "0x7f.1"): it would not mean the same to every parser.
+ * Where a caller has a default port, "host" and "[v6]" alone take it.
  *
  * Pure, except hostport_resolve(), which asks the resolver and may block.
  */

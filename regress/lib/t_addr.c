@@ -330,6 +330,14 @@ ATF_TC_BODY(hostport_split_refuse, tc)
 		"user@host:80",
 		"host/path:80",
 		"h\xc3\xa9.example:80",	/* not a name: IDNA is the user's */
+		/* Numbers getaddrinfo(3) reads as inet_aton(3) does. */
+		"127.1:80",
+		"1.2.3:80",
+		"010.0.0.1:80",		/* 8.0.0.1 */
+		"192.0.2.01:80",
+		"0x7f.1:80",
+		"0x7f000001:80",
+		"2130706433:80",	/* 127.0.0.1 */
 	};
 	char			 name[HOSTPORT_MAX + 8];
 	size_t			 i;
@@ -570,6 +578,8 @@ ATF_TC_BODY(resolve, tc)
 	ATF_CHECK(hostport_resolve("[fe80::1%1]:80", NULL, &ss, NULL,
 	    0) == -1);
 	ATF_CHECK(hostport_resolve("ho st:80", NULL, &ss, NULL, 0) == -1);
+	/* Not 8.0.0.1, as getaddrinfo(3) alone would have it. */
+	ATF_CHECK(hostport_resolve("010.0.0.1:80", NULL, &ss, NULL, 0) == -1);
 	/* The host does not fit. */
 	ATF_CHECK(hostport_resolve("127.0.0.1:53", NULL, &ss, host, 9) == -1);
 }

@@ -8,15 +8,18 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <time.h>
 
-#include "config.h"
+#include "addr.h"
 #include "imsg.h"
 #include "log.h"
 #include "peeradmit.h"
+#include "token.h"
+#include "wgkey.h"
 
 #define PROC_PARENT_FD		3	/* a child's end of its socketpair */
 #define PROC_KILL_WAIT_MS	2000	/* SIGTERM grace before SIGKILL */

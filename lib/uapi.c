@@ -668,9 +668,8 @@ buf_endpoint(struct uapi_buf *b, const struct sockaddr_storage *ss)
 int
 uapi_get_peer(struct uapi_buf *b, const struct uapi_peer_info *peer)
 {
-	const struct cidr	*c;
-	char			 host[INET6_ADDRSTRLEN];
-	size_t			 i;
+	char	 pfx[INET6_ADDRSTRLEN + sizeof("/128")];
+	size_t	 i;
 
 	/* The order wireguard-go and the kernel use. */
 	buf_key(b, "public_key", peer->public_key);
@@ -686,14 +685,9 @@ uapi_get_peer(struct uapi_buf *b, const struct uapi_peer_info *peer)
 	    peer->last_handshake_sec, peer->last_handshake_nsec,
 	    peer->tx_bytes, peer->rx_bytes,
 	    (unsigned int)peer->persistent_keepalive);
-	for (i = 0; i < peer->nallowed_ips; i++) {
-		c = &peer->allowed_ips[i];
-		if ((c->af != AF_INET && c->af != AF_INET6) ||
-		    inet_ntop(c->af, c->addr, host, sizeof(host)) == NULL)
-			continue;
-		uapi_buf_printf(b, "allowed_ip=%s/%u\n", host,
-		    (unsigned int)c->plen);
-	}
+	for (i = 0; i < peer->nallowed_ips; i++)
+		if (cidr_format(&peer->allowed_ips[i], pfx, sizeof(pfx)) == 0)
+			uapi_buf_printf(b, "allowed_ip=%s\n", pfx);
 	return (b->error != 0 ? -1 : 0);
 }
 

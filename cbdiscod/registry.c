@@ -91,7 +91,7 @@ static json_t *
 endpoints_json(struct disco *d)
 {
 	json_t		*a = json_array();
-	char		 buf[CFG_ENDPOINT_MAX];
+	char		 buf[HOSTPORT_MAX];
 	unsigned int	 i;
 
 	/* The reflexive address first: the one most likely to work. */
@@ -123,7 +123,7 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	char				 auth[DISCO_TOKEN_MAX + 16];
 	char				*js = NULL;
 	SSL				*ssl;
-	struct in_addr			 probe;
+	struct ipaddr			 ip;
 	uint16_t			 port;
 	struct sockaddr_in		*sin = (void *)&d->conf.registry;
 	struct sockaddr_in6		*sin6 = (void *)&d->conf.registry;
@@ -138,8 +138,7 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	if ((ssl = SSL_new(d->ctx)) == NULL)
 		goto fail;
 	/* The certificate must name the registry as configured. */
-	if (inet_pton(AF_INET, d->conf.registry_host, &probe) == 1 ||
-	    strchr(d->conf.registry_host, ':') != NULL) {
+	if (ipaddr_parse(d->conf.registry_host, &ip) == 0) {
 		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
 		    d->conf.registry_host) != 1)
 			goto fail_ssl;
@@ -358,45 +357,6 @@ reg_poll(struct disco *d)
 
 /* ---- the peer list -------------------------------------------------- */
 
-static int
-parse_endpoint(const char *s, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-	char			 buf[CFG_ENDPOINT_MAX], *p, *end;
-	unsigned long		 port;
-
-	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
-		return (-1);
-	memset(ss, 0, sizeof(*ss));
-	if (buf[0] == '[') {
-		if ((p = strchr(buf, ']')) == NULL || p[1] != ':')
-			return (-1);
-		*p = '\0';
-		p += 2;
-		if (inet_pton(AF_INET6, buf + 1, &sin6->sin6_addr) != 1)
-			return (-1);
-		sin6->sin6_family = AF_INET6;
-	} else {
-		if ((p = strrchr(buf, ':')) == NULL)
-			return (-1);
-		*p++ = '\0';
-		if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
-			return (-1);
-		sin->sin_family = AF_INET;
-	}
-	errno = 0;
-	port = strtoul(p, &end, 10);
-	if (*p == '\0' || *end != '\0' || errno != 0 || port == 0 ||
-	    port > UINT16_MAX)
-		return (-1);
-	if (ss->ss_family == AF_INET)
-		sin->sin_port = htons(port);
-	else
-		sin6->sin6_port = htons(port);
-	return (0);
-}
-
 /* A peer may route only addresses of the mesh to itself. */
 static int
 in_subnet(const struct disco *d, const struct cidr *c)
@@ -425,7 +385,7 @@ parse_entry(struct disco *d, json_t *e, struct reg_peer *rp)
 		if (!json_is_string(v) ||
 		    rp->dp.nendpoints == DISCO_ENDPOINTS_MAX)
 			return (-1);
-		if (parse_endpoint(json_string_value(v),
+		if (hostport_parse_numeric(json_string_value(v),
 		    &rp->dp.endpoints[rp->dp.nendpoints]) == -1)
 			return (-1);
 		rp->dp.nendpoints++;

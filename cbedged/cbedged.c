@@ -47,51 +47,6 @@ usage(void)
 	exit(1);
 }
 
-/* "a.b.c.d:port" or "[v6]:port", validated by the parser, into ss. */
-static int
-addr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
-{
-	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
-	char			 host[CFG_ENDPOINT_MAX];
-	const char		*colon, *end;
-	unsigned long		 port;
-	size_t			 len;
-
-	memset(ss, 0, sizeof(*ss));
-	if ((colon = strrchr(s, ':')) == NULL)
-		return (-1);
-	port = strtoul(colon + 1, NULL, 10);
-	if (port == 0 || port > UINT16_MAX)
-		return (-1);
-	if (s[0] == '[') {
-		if ((end = strchr(s, ']')) == NULL || end + 1 != colon)
-			return (-1);
-		len = (size_t)(end - s - 1);
-		if (len >= sizeof(host))
-			return (-1);
-		memcpy(host, s + 1, len);
-		host[len] = '\0';
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return (-1);
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof(*sin6);
-		return (0);
-	}
-	len = (size_t)(colon - s);
-	if (len >= sizeof(host))
-		return (-1);
-	memcpy(host, s, len);
-	host[len] = '\0';
-	if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		return (-1);
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)port);
-	*sslen = sizeof(*sin);
-	return (0);
-}
-
 int
 edge_bind(const char *addr, int type, char *err, size_t errlen)
 {
@@ -99,10 +54,12 @@ edge_bind(const char *addr, int type, char *err, size_t errlen)
 	socklen_t		 sslen;
 	int			 fd, on = 1, off = 0;
 
-	if (addr_parse(addr, &ss, &sslen) == -1) {
+	if (hostport_parse_numeric(addr, &ss) == -1) {
 		snprintf(err, errlen, "%s: not a numeric address:port", addr);
 		return (-1);
 	}
+	sslen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
 	if ((fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

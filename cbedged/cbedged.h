@@ -18,13 +18,16 @@
 #include <event2/http.h>
 #include <openssl/ssl.h>
 
-#include "config.h"
+#include "addr.h"
+#include "log.h"
 #include "ratelimit.h"
 #include "registry.h"
+#include "token.h"
 
 #define EDGE_DEFAULT_CONF	SYSCONFDIR "/cbedged.yaml"
 #define EDGE_DEFAULT_LISTEN	"0.0.0.0:8443"
 #define EDGE_DEFAULT_STUN	"0.0.0.0:3478"
+#define EDGE_DEFAULT_CHROOT	"/var/empty"
 #define EDGE_DEFAULT_TTL	90
 #define EDGE_DEFAULT_MAX_BODY	16384
 #define EDGE_DEFAULT_PEERS	1024
@@ -56,8 +59,8 @@
 
 struct edge_conf {
 	char		 path[PATH_MAX];
-	char		 listen[CFG_ENDPOINT_MAX];
-	char		 stun_listen[CFG_ENDPOINT_MAX];
+	char		 listen[HOSTPORT_MAX];
+	char		 stun_listen[HOSTPORT_MAX];
 	char		 certificate[PATH_MAX];
 	char		 key[PATH_MAX];
 	char		 verify_key_file[PATH_MAX];

@@ -8,8 +8,6 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
-
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -92,25 +90,9 @@ struct parse {
 static int
 bind_addr_valid(const char *s)
 {
-	char		 host[CFG_ENDPOINT_MAX];
-	unsigned char	 a[sizeof(struct in6_addr)];
-	const char	*end;
-	size_t		 len;
+	struct sockaddr_storage	 ss;
 
-	if (!endpoint_valid(s) || strlen(s) >= sizeof(host))
-		return (0);
-	if (s[0] == '[') {
-		end = strchr(s, ']');
-		len = (size_t)(end - s - 1);
-		memcpy(host, s + 1, len);
-		host[len] = '\0';
-		return (inet_pton(AF_INET6, host, a) == 1);
-	}
-	end = strrchr(s, ':');
-	len = (size_t)(end - s);
-	memcpy(host, s, len);
-	host[len] = '\0';
-	return (inet_pton(AF_INET, host, a) == 1);
+	return (hostport_parse_numeric(s, &ss) == 0);
 }
 
 static int
@@ -399,7 +381,7 @@ set_defaults(struct edge_conf *c)
 	strlcpy(c->stun_listen, EDGE_DEFAULT_STUN, sizeof(c->stun_listen));
 	c->verify_alg = KEYALG_RS256;
 	strlcpy(c->user, CBP2P_USER, sizeof(c->user));
-	strlcpy(c->chroot_dir, CFG_DEFAULT_CHROOT, sizeof(c->chroot_dir));
+	strlcpy(c->chroot_dir, EDGE_DEFAULT_CHROOT, sizeof(c->chroot_dir));
 	c->ttl = EDGE_DEFAULT_TTL;
 	c->max_body = EDGE_DEFAULT_MAX_BODY;
 	c->max_peers_per_mesh = EDGE_DEFAULT_PEERS;

@@ -380,7 +380,7 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 				memcpy(&pl.peers[pl.npeers], imsg.data, dlen);
 				pl.peers[pl.npeers].public_key[WG_KEY_B64_LEN]
 				    = '\0';
-				pl.peers[pl.npeers].endpoint[CFG_ENDPOINT_MAX -
+				pl.peers[pl.npeers].endpoint[HOSTPORT_MAX -
 				    1] = '\0';
 				pl.npeers++;
 				break;

@@ -17,7 +17,6 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,47 +28,9 @@
 #include "log.h"
 
 #define PERSISTENT_KEEPALIVE	25	/* seconds, for mesh_config.persistent */
-#define URL_HTTPS		"https://"
 #define HTTPS_PORT		"443"
 #define STUN_PORT		"3478"
 #define DISCO_KEY_LOG_LEN	8	/* base64 characters of a key logged */
-
-/* "host:port", "[v6]:port" or "host" with a default port. */
-static int
-resolve(const char *hostport, const char *defport, struct sockaddr_storage *ss,
-    char *host, size_t hostlen)
-{
-	struct addrinfo	 hints, *res;
-	char		 buf[DISCO_HOST_MAX];
-	const char	*port = defport;
-	char		*p;
-
-	if (strlcpy(buf, hostport, sizeof(buf)) >= sizeof(buf))
-		return (-1);
-	if (buf[0] == '[') {
-		if ((p = strchr(buf, ']')) == NULL)
-			return (-1);
-		*p++ = '\0';
-		if (*p == ':')
-			port = p + 1;
-		memmove(buf, buf + 1, strlen(buf + 1) + 1);
-	} else if ((p = strrchr(buf, ':')) != NULL) {
-		*p = '\0';
-		port = p + 1;
-	}
-	if ((p = strchr(port, '/')) != NULL)
-		*p = '\0';
-	if (host != NULL)
-		strlcpy(host, buf, hostlen);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(buf, port, &hints, &res) != 0)
-		return (-1);
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return (0);
-}
 
 /* Our addresses on this host's interfaces, the tunnel's excepted. */
 static void
@@ -153,14 +114,15 @@ disco_push_config(void)
 	const struct cbp2p_config	*c = &env->conf;
 	const struct token		*t = &c->tok;
 	struct disco_conf		 dc;
+	char				 auth[HOSTPORT_MAX];
 	char				*ca = NULL;
 	size_t				 calen = 0, i, n;
 
 	memset(&dc, 0, sizeof(dc));
 	env->dp.has_stun = 0;
 	if (c->stun[0] != '\0') {
-		if (resolve(c->stun, STUN_PORT, &env->dp.stun_server, NULL,
-		    0) == 0)
+		if (hostport_resolve(c->stun, STUN_PORT, &env->dp.stun_server,
+		    NULL, 0) == 0)
 			env->dp.has_stun = dc.has_stun = 1;
 		else
 			log_warnx("discovery: stun %s does not resolve",
@@ -169,8 +131,9 @@ disco_push_config(void)
 	dc.enabled = t->conn_type == CONN_P2P_MESH && t->auto_discovery &&
 	    c->registry[0] != '\0' && t->registry_token != NULL &&
 	    strlen(t->registry_token) < DISCO_TOKEN_MAX;
-	if (dc.enabled && resolve(c->registry + strlen(URL_HTTPS), HTTPS_PORT,
-	    &dc.registry, dc.registry_host, sizeof(dc.registry_host)) == -1) {
+	if (dc.enabled && (url_https_authority(c->registry, auth,
+	    sizeof(auth)) == -1 || hostport_resolve(auth, HTTPS_PORT,
+	    &dc.registry, dc.registry_host, sizeof(dc.registry_host)) == -1)) {
 		log_warnx("discovery: registry %s does not resolve; "
 		    "discovery off", c->registry);
 		dc.enabled = 0;
@@ -221,7 +184,7 @@ disco_push_config(void)
 void
 disco_stun_result(const struct sockaddr_storage *mapped)
 {
-	char	 buf[CFG_ENDPOINT_MAX];
+	char	 buf[HOSTPORT_MAX];
 
 	if ((mapped->ss_family != AF_INET && mapped->ss_family != AF_INET6) ||
 	    sockaddr_format((const struct sockaddr *)mapped, buf,

@@ -12,7 +12,6 @@
 
 #include <netinet/in.h>
 
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,31 +238,11 @@ peer_apply(const struct peer_desc *pd, char *err, size_t errlen)
 static int
 endpoint_resolve(const char *hostport, struct endpoint *ep)
 {
-	struct addrinfo	 hints, *res;
-	char		 host[CFG_ENDPOINT_MAX];
-	const char	*port;
-	char		*colon;
+	struct sockaddr_storage	 ss;
 
-	if (strlcpy(host, hostport, sizeof(host)) >= sizeof(host))
+	if (hostport_resolve(hostport, NULL, &ss, NULL, 0) == -1)
 		return (-1);
-	if ((colon = strrchr(host, ':')) == NULL)
-		return (-1);
-	*colon = '\0';
-	port = colon + 1;
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		if ((colon = strchr(host, ']')) == NULL)
-			return (-1);
-		*colon = '\0';
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return (-1);
-	endpoint_from_sa(ep, res->ai_addr);
-	freeaddrinfo(res);
+	endpoint_from_sa(ep, (struct sockaddr *)&ss);
 	return (ep->kind == EP_NONE ? -1 : 0);
 }
 

@@ -30,7 +30,7 @@
 #endif
 
 #define KEYNAME_MAX	(CFG_ECHO_MAX + sizeof("edge."))
-#define HTTPS_PREFIX	"https://"
+#define HTTPS_PORT	"443"
 #define SUN_PATH_LEN	(sizeof(((struct sockaddr_un *)0)->sun_path))
 
 enum cfgkey {
@@ -137,28 +137,10 @@ ifname_valid(const char *s)
 static int
 registry_valid(const char *s)
 {
-	char		 auth[CFG_ENDPOINT_MAX];
-	const char	*h, *slash;
-	size_t		 i, len;
+	char	 auth[HOSTPORT_MAX];
 
-	if (strncasecmp(s, HTTPS_PREFIX, sizeof(HTTPS_PREFIX) - 1) != 0)
-		return (0);
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			return (0);
-	h = s + sizeof(HTTPS_PREFIX) - 1;
-	slash = strchr(h, '/');
-	len = slash != NULL ? (size_t)(slash - h) : strlen(h);
-	if (len == 0 || len + sizeof(":443") >= sizeof(auth))
-		return (0);
-	memcpy(auth, h, len);
-	auth[len] = '\0';
-	if (strchr(auth, '@') != NULL)
-		return (0);	/* no credentials in a config file URL */
-	/* Without a port, check it as if it had the default one. */
-	if (auth[len - 1] == ']' || strchr(auth, ':') == NULL)
-		strlcat(auth, ":443", sizeof(auth));
-	return (endpoint_valid(auth));
+	return (url_https_authority(s, auth, sizeof(auth)) == 0 &&
+	    hostport_split(auth, HTTPS_PORT, NULL, 0, NULL, 0) == 0);
 }
 
 static int
@@ -243,7 +225,7 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 	case K_METRICS_ADDRESS:
 	case K_EDGE_STUN:
 	case K_EDGE_RELAY:
-		if (!endpoint_valid(val))
+		if (!hostport_valid(val))
 			return (yconf_err(&p->y, line, name, "\"%s\" is not host:port "
 			    "or [address]:port", cfg_echo(val, e, sizeof(e))));
 		if (k == K_METRICS_ADDRESS)

@@ -1,7 +1,7 @@
 /*
- * Configuration: /etc/cbp2p/cbp2pd.yaml (libyaml) and the node's JWT
- * (libjwt + jansson).  Everything is validated at load; any error
- * refuses the whole configuration with one line naming the field.
+ * Configuration: /etc/cbp2p/cbp2pd.yaml (libyaml) and the node's JWT it
+ * names (token.h).  Everything is validated at load; any error refuses
+ * the whole configuration with one line naming the field.
  * Pure logic: time is passed in, nothing here keeps process state.
  */
 #ifndef CBP2P_CONFIG_H
@@ -11,122 +11,16 @@
 #include <net/if.h>
 #include <limits.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <time.h>
 
-#define WG_KEY_LEN		32
-#define WG_KEY_B64_LEN		44	/* base64 of 32 bytes, with padding */
-
-#define TOKEN_MAX_LEN		(64 * 1024)	/* bytes of compact JWT */
-#define VERIFY_KEY_MAX_LEN	(16 * 1024)	/* PEM or HS256 secret */
-#define HS256_SECRET_MIN_LEN	32
-#define CFG_MAX_ALLOWED_IPS	256	/* per peer or per node */
-#define CFG_MAX_STATIC_PEERS	1024
-#define CFG_MAX_WHITELIST	4096
-#define CFG_MAX_DNS		8
-#define CFG_STR_MAX		256	/* iss, aud, sub, hostnames */
-#define CFG_ENDPOINT_MAX	264	/* "[host]:port" */
-#define CFG_MTU_MIN_V4		576
-#define CFG_MTU_MIN_V6		1280
-#define CFG_MTU_MAX		9000
-#define CFG_MTU_DEFAULT		1420
-#define CFG_MAX_PEERS_DEFAULT	64
-#define CFG_MAX_PEERS_CAP	65535	/* peer_whitelist.max_peers limit */
-#define CFG_MAX_AUD		16	/* entries of an "aud" array */
-#define CFG_ERR_MAX		512
+#include "addr.h"
+#include "log.h"
+#include "token.h"
 
 #define CFG_DEFAULT_PATH	SYSCONFDIR "/cbp2pd.yaml"
 #define CFG_DEFAULT_IFNAME	"cbp0"
 #define CFG_DEFAULT_CONTROL	"/var/run/cbp2pd.sock"
 #define CFG_DEFAULT_CHROOT	"/var/empty"
-
-enum conn_type {
-	CONN_CLIENT_SERVER,
-	CONN_SERVER_SERVER,
-	CONN_P2P_MESH
-};
-
-enum routing_mode {
-	ROUTING_HYBRID,
-	ROUTING_DIRECT,
-	ROUTING_RELAY
-};
-
-enum jwt_keyalg {
-	KEYALG_RS256,		/* default: nodes cannot mint tokens */
-	KEYALG_ES256,
-	KEYALG_HS256
-};
-
-enum log_format {
-	LOGFMT_TEXT,
-	LOGFMT_JSON
-};
-
-struct cidr {
-	int		 af;		/* AF_INET or AF_INET6 */
-	uint8_t		 addr[16];	/* network order; v4 in first 4 */
-	uint8_t		 plen;
-};
-
-struct ipaddr {
-	int		 af;
-	uint8_t		 addr[16];
-};
-
-struct static_peer {
-	uint8_t		 public_key[WG_KEY_LEN];
-	uint8_t		 preshared_key[WG_KEY_LEN];
-	int		 has_psk;
-	char		 endpoint[CFG_ENDPOINT_MAX];	/* "" when none */
-	struct cidr	*allowed_ips;
-	size_t		 nallowed_ips;
-	uint16_t	 persistent_keepalive;		/* seconds, 0 off */
-};
-
-/* Claims of the node's JWT, validated. */
-struct token {
-	enum conn_type	 conn_type;
-
-	/* wireguard_config */
-	uint8_t		 private_key[WG_KEY_LEN];
-	uint8_t		 public_key[WG_KEY_LEN];
-	struct cidr	*allowed_ips;
-	size_t		 nallowed_ips;
-	char		 endpoint[CFG_ENDPOINT_MAX];
-	uint16_t	 listen_port;			/* 0: random */
-
-	/* mesh_config */
-	int		 auto_discovery;
-	int		 persistent;
-	enum routing_mode routing;
-	char		 encryption[CFG_STR_MAX];
-
-	/* peer_whitelist */
-	uint8_t		(*allowed_peers)[WG_KEY_LEN];
-	size_t		 nallowed_peers;
-	int		 auto_approve;
-	uint32_t	 max_peers;
-
-	/* network_config */
-	struct cidr	 subnet;			/* af 0 when absent */
-	struct cidr	 address;			/* the node's tunnel address */
-	struct ipaddr	 dns[CFG_MAX_DNS];
-	size_t		 ndns;
-	uint16_t	 mtu;
-
-	/* peers (server-server) */
-	struct static_peer *peers;
-	size_t		 npeers;
-
-	char		*registry_token;		/* NULL when absent */
-
-	int64_t		 exp;
-	int64_t		 nbf;				/* 0 when absent */
-	char		 iss[CFG_STR_MAX];
-	char		 aud[CFG_STR_MAX];
-	char		 sub[CFG_STR_MAX];
-};
 
 /* cbp2pd.yaml */
 struct cbp2p_config {
@@ -142,10 +36,10 @@ struct cbp2p_config {
 	char		 chroot_dir[PATH_MAX];
 	int		 log_verbose;			/* 0 info, 1+ debug */
 	enum log_format	 log_format;
-	char		 metrics_address[CFG_ENDPOINT_MAX];
+	char		 metrics_address[HOSTPORT_MAX];
 	char		 registry[CFG_STR_MAX];		/* https://host:port */
-	char		 stun[CFG_ENDPOINT_MAX];
-	char		 relay[CFG_ENDPOINT_MAX];
+	char		 stun[HOSTPORT_MAX];
+	char		 relay[HOSTPORT_MAX];
 	char		 ca_file[PATH_MAX];
 
 	struct token	 tok;
@@ -160,80 +54,5 @@ struct cbp2p_config {
 int	 config_load(const char *, struct cbp2p_config *, time_t, char *,
 	    size_t);
 void	 config_free(struct cbp2p_config *);	/* zeroes key material */
-
-/*
- * Verify a compact JWT with the given algorithm and key and validate its
- * claims into tok.  A token whose header names another algorithm is
- * refused (algorithm confusion, alg none).
- */
-int	 token_verify(const char *, size_t, enum jwt_keyalg,
-	    const unsigned char *, size_t, const char *, const char *, time_t,
-	    struct token *, char *, size_t);
-void	 token_free(struct token *);		/* zeroes key material */
-
-/*
- * A registry token (doc/registry.md): what cbdiscod shows cbedged instead
- * of the node token, which holds the private key.
- */
-#define REGTOKEN_MESH_MAX	64
-#define REGTOKEN_AIPS_MAX	64
-
-struct regtoken {
-	uint8_t		 public_key[WG_KEY_LEN];
-	char		 mesh[REGTOKEN_MESH_MAX + 1];
-	char		 sub[CFG_STR_MAX];
-	int64_t		 exp;
-	/*
-	 * What the issuer lets the node claim in the mesh; a registration
-	 * may claim no other address and nothing outside these prefixes.
-	 * Absent from the token: not checked.
-	 */
-	int		 has_address;
-	struct cidr	 address;
-	int		 has_allowed_ips;
-	struct cidr	 allowed_ips[REGTOKEN_AIPS_MAX];
-	size_t		 nallowed_ips;
-};
-
-int	 regtoken_verify(const char *, size_t, enum jwt_keyalg,
-	    const unsigned char *, size_t, const char *, const char *, time_t,
-	    struct regtoken *, char *, size_t);
-
-/*
- * Sign a JSON object of claims; *out is malloc'd, caller frees.  The
- * header is the default {"typ":"JWT","alg":...}.  The key is an HS256
- * secret (at least HS256_SECRET_MIN_LEN bytes) or a PEM private key.
- */
-int	 token_mint(const char *, enum jwt_keyalg, const unsigned char *,
-	    size_t, char **, char *, size_t);
-/*
- * As token_mint, with extra header fields from a JSON object (e.g.
- * {"kid":"2024-01"}); NULL gives the default header.  "alg" may not be
- * set there: it always follows the key's algorithm.
- */
-int	 token_mint_hdr(const char *, const char *, enum jwt_keyalg,
-	    const unsigned char *, size_t, char **, char *, size_t);
-
-const char	*conn_type_name(enum conn_type);
-const char	*routing_mode_name(enum routing_mode);
-const char	*keyalg_name(enum jwt_keyalg);
-int		 keyalg_parse(const char *, enum jwt_keyalg *);
-
-/* WireGuard keys (X25519 via libsodium), base64 as wg(8) prints them. */
-void	 wgkey_generate(uint8_t [WG_KEY_LEN]);	/* clamped private key */
-int	 wgkey_public(uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN]);
-int	 wgkey_from_b64(uint8_t [WG_KEY_LEN], const char *);
-void	 wgkey_to_b64(char [WG_KEY_B64_LEN + 1], const uint8_t [WG_KEY_LEN]);
-
-/* 0 on success, -1 on error; cidr_parse keeps host bits as written. */
-int	 cidr_parse(const char *, struct cidr *);
-int	 ipaddr_parse(const char *, struct ipaddr *);
-int	 cidr_format(const struct cidr *, char *, size_t);
-/* Clear the host bits; 1 if any were set. */
-int	 cidr_mask(struct cidr *);
-/* 1 if the second lies inside the first (a network), else 0. */
-int	 cidr_contains(const struct cidr *, const struct cidr *);
-/* 1 if "host:port" or "[v6]:port" with port 1..65535, else 0. */
-int	 endpoint_valid(const char *);
 
 #endif /* CBP2P_CONFIG_H */

@@ -14,6 +14,12 @@
 #define LOG_TO_SYSLOG	0
 #define LOG_TO_STDERR	1
 
+/* What a configuration's log_format chooses; log_setjson() applies it. */
+enum log_format {
+	LOGFMT_TEXT,
+	LOGFMT_JSON
+};
+
 void	log_init(int, int);		/* to stderr?, syslog facility */
 void	log_procinit(const char *);
 void	log_setverbose(int);

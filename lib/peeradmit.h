@@ -64,7 +64,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "addr.h"
 #include "peerpolicy.h"
 
 struct disco_peer;

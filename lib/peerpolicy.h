@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "wgkey.h"
 
 enum policy_verdict {
 	POLICY_CONFIGURE,	/* a WireGuard peer */

@@ -8,16 +8,19 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <time.h>
 
-#include "config.h"
+#include "addr.h"
 #include "imsg.h"
 #include "log.h"
 #include "peeradmit.h"
 #include "sandbox.h"
+#include "token.h"
+#include "wgkey.h"
 
 #define PROC_PARENT_FD		3	/* a child's end of its socketpair */
 #define PROC_KILL_WAIT_MS	2000	/* SIGTERM grace before SIGKILL */
@@ -172,10 +175,10 @@ struct child_conf {
 	uint8_t		 public_key[WG_KEY_LEN];
 	struct cidr	 address;
 	char		 ifname[IFNAMSIZ];
-	char		 metrics_address[CFG_ENDPOINT_MAX];
+	char		 metrics_address[HOSTPORT_MAX];
 	char		 registry[CFG_STR_MAX];
-	char		 stun[CFG_ENDPOINT_MAX];
-	char		 relay[CFG_ENDPOINT_MAX];
+	char		 stun[HOSTPORT_MAX];
+	char		 relay[HOSTPORT_MAX];
 	int		 log_verbose;
 };
 
@@ -216,7 +219,7 @@ struct ctl_status_main {
 
 struct ctl_peer {
 	char		 public_key[WG_KEY_B64_LEN + 1];
-	char		 endpoint[CFG_ENDPOINT_MAX];	/* "" when none */
+	char		 endpoint[HOSTPORT_MAX];	/* "" when none */
 	int		 has_psk;
 	int		 from_token;
 	uint16_t	 keepalive;

@@ -20,7 +20,6 @@
 
 #include <jansson.h>
 
-#include "config.h"
 #include "registry.h"
 
 #define MS_PER_SEC		1000
@@ -226,28 +225,10 @@ node_remove(struct registry *reg, struct reg_node *n)
 static int
 endpoint_numeric(const char *s)
 {
-	char		 host[REG_ENDPOINT_MAX];
-	struct in6_addr	 a6;
-	struct in_addr	 a4;
-	const char	*end;
-	size_t		 len;
+	struct sockaddr_storage	 ss;
 
-	if (strlen(s) >= REG_ENDPOINT_MAX || !endpoint_valid(s))
-		return (0);
-	if (s[0] == '[') {
-		if ((end = strchr(s, ']')) == NULL)
-			return (0);
-		len = (size_t)(end - s - 1);
-		memcpy(host, s + 1, len);
-		host[len] = '\0';
-		return (inet_pton(AF_INET6, host, &a6) == 1);
-	}
-	if ((end = strrchr(s, ':')) == NULL)
-		return (0);
-	len = (size_t)(end - s);
-	memcpy(host, s, len);
-	host[len] = '\0';
-	return (inet_pton(AF_INET, host, &a4) == 1);
+	return (strlen(s) < REG_ENDPOINT_MAX &&
+	    hostport_parse_numeric(s, &ss) == 0);
 }
 
 static int

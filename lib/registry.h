@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "config.h"
+#include "token.h"
 
 #define REG_HOSTNAME_MAX	64	/* characters of "hostname" */
 #define REG_MAX_ENDPOINTS	8

@@ -25,7 +25,7 @@
 #include <jwt.h>
 #include <sodium.h>
 
-#include "config.h"
+#include "token.h"
 #include "yamlconf.h"
 
 /* Room for "peers[1023].allowed_ips[255]" and the like. */
@@ -268,19 +268,19 @@ get_key(struct vctx *v, json_t *obj, const char *key, const char *path,
 
 static int
 get_endpoint(struct vctx *v, json_t *obj, const char *key,
-    const char *path, char out[CFG_ENDPOINT_MAX])
+    const char *path, char out[HOSTPORT_MAX])
 {
 	const char	*s;
 	char		 e[CFG_ECHO_MAX + 1];
 
-	if (get_str(v, obj, key, path, CFG_ENDPOINT_MAX, &s) == -1)
+	if (get_str(v, obj, key, path, HOSTPORT_MAX, &s) == -1)
 		return (-1);
 	if (s == NULL)
 		return (0);
-	if (!endpoint_valid(s))
+	if (!hostport_valid(s))
 		return (verr(v, path, "\"%s\" is not host:port or "
 		    "[address]:port with port 1-65535", cfg_echo(s, e, sizeof(e))));
-	strlcpy(out, s, CFG_ENDPOINT_MAX);
+	strlcpy(out, s, HOSTPORT_MAX);
 	return (0);
 }
 
@@ -1104,4 +1104,62 @@ token_mint(const char *claims_json, enum jwt_keyalg alg,
 {
 	return (token_mint_hdr(NULL, claims_json, alg, key, keylen, out, err,
 	    errlen));
+}
+
+const char *
+conn_type_name(enum conn_type t)
+{
+	switch (t) {
+	case CONN_CLIENT_SERVER:
+		return ("client-server");
+	case CONN_SERVER_SERVER:
+		return ("server-server");
+	case CONN_P2P_MESH:
+		return ("p2p-mesh");
+	}
+	return ("unknown");
+}
+
+const char *
+routing_mode_name(enum routing_mode r)
+{
+	switch (r) {
+	case ROUTING_HYBRID:
+		return ("hybrid");
+	case ROUTING_DIRECT:
+		return ("direct");
+	case ROUTING_RELAY:
+		return ("relay");
+	}
+	return ("unknown");
+}
+
+const char *
+keyalg_name(enum jwt_keyalg a)
+{
+	switch (a) {
+	case KEYALG_RS256:
+		return ("RS256");
+	case KEYALG_ES256:
+		return ("ES256");
+	case KEYALG_HS256:
+		return ("HS256");
+	}
+	return ("unknown");
+}
+
+int
+keyalg_parse(const char *s, enum jwt_keyalg *a)
+{
+	if (s == NULL)
+		return (-1);
+	if (strcasecmp(s, "RS256") == 0)
+		*a = KEYALG_RS256;
+	else if (strcasecmp(s, "ES256") == 0)
+		*a = KEYALG_ES256;
+	else if (strcasecmp(s, "HS256") == 0)
+		*a = KEYALG_HS256;
+	else
+		return (-1);
+	return (0);
 }

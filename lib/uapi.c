@@ -24,9 +24,6 @@
 #define PORT_MAX	65535
 #define FWMARK_MAX	UINT32_MAX
 #define KEEPALIVE_MAX	65535
-#define PLEN_MAX_V4	32
-#define PLEN_MAX_V6	128
-#define PLEN_DIGITS_MAX	3
 #define UINT_DIGITS_MAX	20		/* UINT64_MAX has 20 digits */
 #define KEY_ECHO_MAX	32		/* bytes of an unknown key in err */
 #define GROW_MIN	8		/* first allocation of an array */
@@ -192,140 +189,23 @@ parse_true(const char *v)
 	return (strcmp(v, "true") == 0 ? 0 : -1);
 }
 
-static int
-parse_scope(const char *s, struct sockaddr_in6 *sin6, char *ifname)
-{
-	uint64_t	 id;
-	size_t		 i, n;
-
-	n = strlen(s);
-	if (n == 0)
-		return (-1);
-	if (s[0] >= '0' && s[0] <= '9') {
-		if (parse_uint(s, UINT32_MAX, &id) == -1)
-			return (-1);
-		sin6->sin6_scope_id = (uint32_t)id;
-		return (0);
-	}
-	/* An interface name, as getnameinfo(3) writes it for wg(8). */
-	if (n >= IF_NAMESIZE)
-		return (-1);
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] > '~' || s[i] == '/' || s[i] == ']')
-			return (-1);
-	memcpy(ifname, s, n + 1);
-	return (0);
-}
-
 /*
- * "a.b.c.d:port" or "[v6addr]:port", "[v6addr%scope]:port"; numeric
- * only: resolving names is wg(8)'s job before it sends the request.
+ * wg(8)'s endpoint and allowed_ip syntaxes are parsed by lib/addr.c: the
+ * endpoint by hostport_parse_wg() as wireguard-go's netip.ParseAddrPort
+ * reads it (a scope in the brackets, leading zeros in the port), the
+ * prefix by cidr_parse(), whose rules are netip.ParsePrefix's: no zone,
+ * the length required, decimal without sign or leading zero, at most 32
+ * or 128.  wg(8) sends "10.1.2.3/16" as the user wrote it; the table
+ * keeps the network, as wireguard-go's and the kernel's do, so the host
+ * bits are cleared here.
  */
-static int
-parse_endpoint(const char *v, struct uapi_peer *p)
-{
-	char			 host[INET6_ADDRSTRLEN + 1 + IF_NAMESIZE];
-	struct sockaddr_in	*sin;
-	struct sockaddr_in6	*sin6;
-	const char		*port, *end;
-	char			*scope;
-	uint64_t		 pnum;
-	size_t			 hlen;
-
-	memset(&p->endpoint, 0, sizeof(p->endpoint));
-	p->endpoint_ifname[0] = '\0';
-	if (v[0] == '[') {
-		if ((end = strchr(v, ']')) == NULL || end[1] != ':')
-			return (-1);
-		hlen = (size_t)(end - (v + 1));
-		port = end + 2;
-		if (hlen == 0 || hlen >= sizeof(host))
-			return (-1);
-		memcpy(host, v + 1, hlen);
-		host[hlen] = '\0';
-		sin6 = (struct sockaddr_in6 *)&p->endpoint;
-		if ((scope = strchr(host, '%')) != NULL) {
-			*scope++ = '\0';
-			if (parse_scope(scope, sin6, p->endpoint_ifname) == -1)
-				return (-1);
-		}
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-			return (-1);
-		sin6->sin6_family = AF_INET6;
-	} else {
-		if ((end = strrchr(v, ':')) == NULL)
-			return (-1);
-		hlen = (size_t)(end - v);
-		port = end + 1;
-		if (hlen == 0 || hlen >= sizeof(host))
-			return (-1);
-		memcpy(host, v, hlen);
-		host[hlen] = '\0';
-		sin = (struct sockaddr_in *)&p->endpoint;
-		/* inet_pton(3) takes dotted quads only: no "1.2", no names. */
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-			return (-1);
-		sin->sin_family = AF_INET;
-	}
-	/* Port 0 cannot be sent to. */
-	if (parse_uint(port, PORT_MAX, &pnum) == -1 || pnum == 0)
-		return (-1);
-	if (p->endpoint.ss_family == AF_INET)
-		((struct sockaddr_in *)&p->endpoint)->sin_port =
-		    htons((uint16_t)pnum);
-	else
-		((struct sockaddr_in6 *)&p->endpoint)->sin6_port =
-		    htons((uint16_t)pnum);
-	return (0);
-}
-
-/* "addr/plen", the prefix length required; host bits are cleared. */
 static int
 parse_cidr(const char *v, struct cidr *c)
 {
-	char		 host[INET6_ADDRSTRLEN];
-	const char	*slash, *plen;
-	size_t		 hlen, i, n;
-	unsigned int	 bits = 0, max;
-
 	memset(c, 0, sizeof(*c));
-	if ((slash = strchr(v, '/')) == NULL)
+	if (cidr_parse(v, c) == -1)
 		return (-1);
-	hlen = (size_t)(slash - v);
-	if (hlen == 0 || hlen >= sizeof(host))
-		return (-1);
-	memcpy(host, v, hlen);
-	host[hlen] = '\0';
-	if (strchr(host, ':') != NULL) {
-		if (inet_pton(AF_INET6, host, c->addr) != 1)
-			return (-1);
-		c->af = AF_INET6;
-		max = PLEN_MAX_V6;
-	} else {
-		if (inet_pton(AF_INET, host, c->addr) != 1)
-			return (-1);
-		c->af = AF_INET;
-		max = PLEN_MAX_V4;
-	}
-	/* Like netip.ParsePrefix: digits, no leading zero, in range. */
-	plen = slash + 1;
-	n = strlen(plen);
-	if (n == 0 || n > PLEN_DIGITS_MAX || (plen[0] == '0' && n > 1))
-		return (-1);
-	for (i = 0; i < n; i++) {
-		if (plen[i] < '0' || plen[i] > '9')
-			return (-1);
-		bits = bits * 10 + (unsigned int)(plen[i] - '0');
-	}
-	if (bits > max)
-		return (-1);
-	c->plen = (uint8_t)bits;
-	for (i = bits / 8; i < sizeof(c->addr); i++) {
-		if (i == bits / 8 && bits % 8 != 0)
-			c->addr[i] &= (uint8_t)(0xff << (8 - bits % 8));
-		else
-			c->addr[i] = 0;
-	}
+	cidr_mask(c);
 	return (0);
 }
 
@@ -457,7 +337,8 @@ peer_line(struct parser *ps, const char *key, const char *v)
 			return (parse_fail(ps, EINVAL, key, "invalid key"));
 		p->has_preshared_key = 1;
 	} else if (strcmp(key, "endpoint") == 0) {
-		if (parse_endpoint(v, p) == -1) {
+		if (hostport_parse_wg(v, &p->endpoint,
+		    p->endpoint_ifname) == -1) {
 			p->has_endpoint = 0;
 			return (parse_fail(ps, EINVAL, key,
 			    "invalid numeric address:port"));
@@ -787,9 +668,8 @@ buf_endpoint(struct uapi_buf *b, const struct sockaddr_storage *ss)
 int
 uapi_get_peer(struct uapi_buf *b, const struct uapi_peer_info *peer)
 {
-	const struct cidr	*c;
-	char			 host[INET6_ADDRSTRLEN];
-	size_t			 i;
+	char	 pfx[INET6_ADDRSTRLEN + sizeof("/128")];
+	size_t	 i;
 
 	/* The order wireguard-go and the kernel use. */
 	buf_key(b, "public_key", peer->public_key);
@@ -805,14 +685,9 @@ uapi_get_peer(struct uapi_buf *b, const struct uapi_peer_info *peer)
 	    peer->last_handshake_sec, peer->last_handshake_nsec,
 	    peer->tx_bytes, peer->rx_bytes,
 	    (unsigned int)peer->persistent_keepalive);
-	for (i = 0; i < peer->nallowed_ips; i++) {
-		c = &peer->allowed_ips[i];
-		if ((c->af != AF_INET && c->af != AF_INET6) ||
-		    inet_ntop(c->af, c->addr, host, sizeof(host)) == NULL)
-			continue;
-		uapi_buf_printf(b, "allowed_ip=%s/%u\n", host,
-		    (unsigned int)c->plen);
-	}
+	for (i = 0; i < peer->nallowed_ips; i++)
+		if (cidr_format(&peer->allowed_ips[i], pfx, sizeof(pfx)) == 0)
+			uapi_buf_printf(b, "allowed_ip=%s\n", pfx);
 	return (b->error != 0 ? -1 : 0);
 }
 

@@ -39,7 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "addr.h"
+#include "wgkey.h"
 
 #define UAPI_MAX_REQUEST	(1024 * 1024)	/* bytes, framing included */
 #define UAPI_MAX_LINE		256	/* bytes of one line, newline excluded */

@@ -13,7 +13,7 @@
 #include <atf-c.h>
 #include <jansson.h>
 
-#include "config.h"
+#include "token.h"
 #include "registry.h"
 
 #define TTL		90

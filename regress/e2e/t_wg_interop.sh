@@ -279,7 +279,11 @@ wg_set_body()
 	# Remove the peer: no route any more.
 	wg set "cb$$a" peer "$(cat b.pub)" remove || atf_fail "wg set remove"
 	[ -z "$(cb_wga peers)" ] || atf_fail "peer still listed"
+	# The ping reaches cbp2pd, which has no peer for it any more.
+	n0=$(cb_ctl a -j status | jq .drops.no_route)
 	! ip netns exec "$A" ping -c 1 -W 1 10.99.0.2 || atf_fail "still routed"
+	[ "$(cb_ctl a -j status | jq .drops.no_route)" -gt "$n0" ] ||
+	    atf_fail "the ping was not refused for want of a route"
 	# Add it back with wg set alone.
 	wg set "cb$$a" peer "$(cat b.pub)" endpoint 10.200.0.2:51820 \
 	    allowed-ips 10.99.0.2/32 persistent-keepalive 3 ||

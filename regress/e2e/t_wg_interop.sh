@@ -113,7 +113,8 @@ psk_head()
 	atf_set timeout 120
 }
 
-# latest HANDSHAKES-LISTING: the one peer's latest handshake (0: none).
+# latest: from wg show's latest-handshakes on stdin, the one peer's
+# latest handshake (0: none).
 latest()
 {
 	awk '{ print $2 }'

@@ -135,7 +135,8 @@ whitelist_head()
 {
 	atf_set descr "allowed_peers, auto_approve false and max_peers"
 	atf_set require.user root
-	atf_set timeout 120
+	# The sum of the waits below, each bounded on the clock.
+	atf_set timeout 300
 }
 whitelist_body()
 {

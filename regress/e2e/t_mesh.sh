@@ -40,7 +40,57 @@ can_ping()
 wait_ping()
 {
 	cb_until "${3:-30}" can_ping "$1" "$2" ||
-	    atf_fail "$1 cannot reach $2: $(cb_ctl "$1" status)"
+	    { cb_ctl "$1" status; atf_fail "$1 cannot reach $2"; }
+}
+
+# count_inits NODE FROM: count, in NODE's namespace, the WireGuard
+# handshake initiations (type 1) arriving from address FROM (counter
+# "inits_FROM" with the dots as _, read with inits).
+count_inits()
+{
+	cn=inits_$(echo "$2" | tr . _)
+	ip netns exec "$(cat "$1.ns")" nft -f - <<NFT || atf_fail "nft"
+table ip witness {
+	counter $cn { }
+	chain in {
+		type filter hook input priority 0;
+		ip saddr $2 meta l4proto udp @th,64,8 1 counter name $cn
+	}
+}
+NFT
+}
+
+# inits NODE FROM: what count_inits counted.
+inits()
+{
+	ip netns exec "$(cat "$1.ns")" nft -j list counter ip witness \
+	    "inits_$(echo "$2" | tr . _)" |
+	    jq '.nftables[] | select(.counter) | .counter.packets'
+}
+
+# refused_tries NODE ADDR TO FROM: NODE pings ADDR once; true once node
+# TO has seen a handshake initiation from address FROM (count_inits TO
+# FROM first), or at once if the ping came back (NODE.reached says so).
+refused_tries()
+{
+	if can_ping "$1" "$2"; then
+		echo "$2" >> "$1.reached"
+		return 0
+	fi
+	[ "$(inits "$3" "$4")" -ge 1 ]
+}
+
+# is_pending NODE KEY: NODE holds KEY back, waiting for approval.
+is_pending()
+{
+	cb_ctl "$1" pending | grep -q "$2"
+}
+
+# disco_msgs NODE: the messages cbdiscod of NODE has handled.
+disco_msgs()
+{
+	cb_ctl "$1" -j status |
+	    jq '.children[] | select(.name == "cbdiscod") | .messages'
 }
 
 atf_test_case direct_nat cleanup
@@ -85,7 +135,8 @@ whitelist_head()
 {
 	atf_set descr "allowed_peers, auto_approve false and max_peers"
 	atf_set require.user root
-	atf_set timeout 120
+	# The sum of the waits below, each bounded on the clock.
+	atf_set timeout 300
 }
 whitelist_body()
 {
@@ -112,30 +163,55 @@ whitelist_body()
 		cp "$1.pub.keep" "$1.pub"
 	}
 	mesh_up n1:public n2:cone n3:public n4:public
+	# Public addresses: n1 .11, n2's NAT .12, n3 .13, n4 .14.
+	count_inits n1 203.0.113.13
+	count_inits n4 203.0.113.12
 	wait_ping n1 10.99.0.2
 	wait_ping n2 10.99.0.1
-	# n3: nobody configures it, so it reaches nobody.
-	sleep 3
+	# n3: nobody configures it, so it reaches nobody.  It configures
+	# everyone itself (auto_approve) and tries: n1 sees its initiations
+	# and n1 and n2 see it in the registry's list, and hold it back.
+	k3=$(cat n3.pub)
+	cb_until 30 sh -c "$CBP2PCTL -j -s n3.sock peers | grep -q '$k1'" ||
+	    atf_fail "n3 never configured n1"
+	cb_until 30 refused_tries n3 10.99.0.1 n1 203.0.113.13 ||
+	    atf_fail "n1 saw no initiation from n3"
+	[ ! -f n3.reached ] || atf_fail "n3 reached n1"
+	echo "n1 saw $(inits n1 203.0.113.13) initiations from n3"
+	cb_until 30 is_pending n1 "$k3" || atf_fail "n3 is not pending at n1"
+	cb_until 30 is_pending n2 "$k3" || atf_fail "n3 is not pending at n2"
 	! can_ping n3 10.99.0.1 || atf_fail "n3 reached n1"
 	! can_ping n3 10.99.0.2 || atf_fail "n3 reached n2"
-	cb_peer_keys n1 | grep -q "$(cat n3.pub)" && atf_fail "n1 has n3"
+	cb_peer_keys n1 | grep -q "$k3" && atf_fail "n1 has n3"
+	cb_peer_keys n2 | grep -q "$k3" && atf_fail "n2 has n3"
 	[ "$(cb_peer_keys n1)" = "$k2" ] || atf_fail "n1 has other peers"
-	cb_ctl n1 pending | grep -q "$(cat n3.pub)" ||
-	    atf_fail "n3 is not pending at n1"
 	# n4: everyone pending until approved, and then one peer at most.
-	[ -z "$(cb_peer_keys n4)" ] || atf_fail "n4 configured a peer itself"
-	[ "$(cb_ctl n4 pending | wc -l)" = 3 ] ||
+	# n2 allows n4, so it tries: n4 sees its initiations, and holds it
+	# back with the two others.
+	cb_until 30 sh -c "[ \$($CBP2PCTL -s n4.sock pending | wc -l) = 3 ]" ||
 	    atf_fail "n4 should have 3 pending peers"
-	! can_ping n2 10.99.0.4 || atf_fail "n2 reached n4 before approval"
+	cb_until 30 refused_tries n2 10.99.0.4 n4 203.0.113.12 ||
+	    atf_fail "n4 saw no initiation from n2"
+	[ ! -f n2.reached ] || atf_fail "n2 reached n4 before approval"
+	echo "n4 saw $(inits n4 203.0.113.12) initiations from n2"
+	[ -z "$(cb_peer_keys n4)" ] || atf_fail "n4 configured a peer itself"
 	atf_check -s exit:0 -o match:approved "$CBP2PCTL" -s n4.sock \
 	    approve "$k2"
 	wait_ping n2 10.99.0.4
 	wait_ping n4 10.99.0.2
-	atf_check -s exit:0 -o ignore "$CBP2PCTL" -s n4.sock approve "$k1"
-	sleep 2
+	# n1 approved too, over max_peers 1.  cbdiscod handles the parent's
+	# messages in order: once it has answered a status request made
+	# after the approval (two more messages), it has judged it, and the
+	# parent has whatever peer it sent back.
+	m0=$(disco_msgs n4)
+	atf_check -s exit:0 -o match:approved "$CBP2PCTL" -s n4.sock \
+	    approve "$k1"
+	m1=$(disco_msgs n4)
+	[ "$m1" -ge $((m0 + 2)) ] ||
+	    atf_fail "cbdiscod of n4 did not handle the approval: $m0 -> $m1 messages"
 	[ "$(cb_peer_keys n4 | wc -l)" = 1 ] ||
 	    atf_fail "n4 exceeds max_peers 1"
-	cb_ctl n4 pending | grep -q "$k1" || atf_fail "n1 not pending at n4"
+	is_pending n4 "$k1" || atf_fail "n1 not pending at n4"
 }
 whitelist_cleanup()
 {

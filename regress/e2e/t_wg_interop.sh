@@ -108,10 +108,57 @@ ping_iperf_cleanup()
 atf_test_case psk cleanup
 psk_head()
 {
-	atf_set descr "cbp2pd and wireguard-go with a preshared key"
+	atf_set descr "cbp2pd and wireguard-go with a preshared key; with different ones the handshake is refused and counted"
 	atf_set require.user root
-	atf_set timeout 60
+	atf_set timeout 120
 }
+
+# latest: from wg show's latest-handshakes on stdin, the one peer's
+# latest handshake (0: none).
+latest()
+{
+	awk '{ print $2 }'
+}
+
+handshake_drops()
+{
+	cb_ctl a -j status | jq .drops.handshake
+}
+
+# hs_count NAME: handshake messages B's netfilter counted (psk_count).
+hs_count()
+{
+	ip netns exec "$B" nft -j list counter ip cnt "$1" |
+	    jq '.nftables[] | select(.counter) | .counter.packets'
+}
+
+# Count wireguard-go's initiations to cbp2pd and cbp2pd's responses.
+psk_count()
+{
+	ip netns exec "$B" nft -f - <<NFT || atf_fail "nft"
+table ip cnt {
+	counter init_out { }
+	counter resp_in { }
+	chain out {
+		type filter hook output priority 0;
+		ip daddr 10.200.0.1 udp dport 51821 @th,64,8 1 counter name init_out
+	}
+	chain in {
+		type filter hook input priority 0;
+		ip saddr 10.200.0.1 udp sport 51821 @th,64,8 2 counter name resp_in
+	}
+}
+NFT
+}
+
+# b_tries: B pings once (it must fail: b.pinged records it if not);
+# true once wireguard-go sent an initiation and cbp2pd answered it.
+b_tries()
+{
+	ip netns exec "$B" ping -c 1 -W 1 10.99.0.1 && echo >> b.pinged
+	[ "$(hs_count init_out)" -ge 1 ] && [ "$(hs_count resp_in)" -ge 1 ]
+}
+
 psk_body()
 {
 	common
@@ -119,13 +166,56 @@ psk_body()
 	cb_ping "$A" 10.99.0.2
 	cb_ping "$B" 10.99.0.1
 	cb_wga preshared-keys | grep -q "$(cat psk)" || atf_fail "psk not shown"
-	# A wrong psk on one side: no handshake completes.
-	wg set "$WGB" peer "$(cat a.pub)" preshared-key /dev/null
+	# Different psks: wireguard-go starts again without one, cbp2pd
+	# restarts with the token's, so neither holds a session.
 	cb_wggo_stop "$WGB"
 	psk=
 	cb_start_wggo
-	! ip netns exec "$B" ping -c 2 -W 1 10.99.0.1 ||
+	kill "$(cat a.pid)"
+	cb_wait_exit "$(cat a.pid)" || atf_fail "cbp2pd did not stop"
+	cb_start a
+	[ "$(wg show "$WGB" preshared-keys | awk '{ print $2 }')" = "(none)" ] ||
+	    atf_fail "wireguard-go has a psk"
+	d0=$(handshake_drops)
+	# cbp2pd initiates; wireguard-go answers, mixing in no psk; cbp2pd
+	# refuses the response and counts it.
+	! ip netns exec "$A" ping -c 3 -i 0.5 -W 1 10.99.0.2 ||
 	    atf_fail "handshake completed with a mismatched psk"
+	cb_until $WAIT_SECS sh -c "[ \$($CBP2PCTL -j -s a.sock status |
+	    jq .drops.handshake) -gt $d0 ]" ||
+	    { cb_ctl a status; atf_fail "the refused response was not counted"; }
+	echo "handshake drops: $d0 -> $(handshake_drops)"
+	[ "$(cb_wga latest-handshakes | latest)" = 0 ] ||
+	    atf_fail "cbp2pd shows a handshake"
+	[ "$(wg show "$WGB" latest-handshakes | latest)" = 0 ] ||
+	    atf_fail "wireguard-go shows a handshake"
+	# wireguard-go initiates; it refuses cbp2pd's response.  cbp2pd
+	# restarts so that its own retries stop, and wireguard-go's peer is
+	# made again: wireguard-go holds back an initiation for REKEY_TIMEOUT
+	# after any handshake message it sent.
+	kill "$(cat a.pid)"
+	cb_wait_exit "$(cat a.pid)" || atf_fail "cbp2pd did not stop"
+	cb_start a
+	wg set "$WGB" peer "$(cat a.pub)" remove || atf_fail "wg set remove"
+	wg set "$WGB" peer "$(cat a.pub)" endpoint 10.200.0.1:51821 \
+	    allowed-ips 10.99.0.1/32 || atf_fail "wg set peer"
+	psk_count
+	cb_until $WAIT_SECS b_tries ||
+	    atf_fail "wireguard-go's initiation was not answered: $(hs_count init_out) sent, $(hs_count resp_in) responses"
+	echo "wireguard-go sent $(hs_count init_out) initiations, cbp2pd answered $(hs_count resp_in)"
+	[ ! -f b.pinged ] || atf_fail "handshake completed with a mismatched psk"
+	[ "$(wg show "$WGB" latest-handshakes | latest)" = 0 ] ||
+	    atf_fail "wireguard-go shows a handshake"
+	cb_wga latest-handshakes
+	# The same psk on both sides again: the same two handshake.
+	wg set "$WGB" peer "$(cat a.pub)" preshared-key psk ||
+	    atf_fail "wg set preshared-key"
+	cb_until $WAIT_SECS ip netns exec "$A" ping -c 1 -W 1 10.99.0.2 ||
+	    atf_fail "no handshake with the psks equal again"
+	cb_ping "$A" 10.99.0.2
+	cb_ping "$B" 10.99.0.1
+	[ "$(wg show "$WGB" latest-handshakes | latest)" -gt 0 ] ||
+	    atf_fail "wireguard-go shows no handshake"
 }
 psk_cleanup()
 {
@@ -190,7 +280,11 @@ wg_set_body()
 	# Remove the peer: no route any more.
 	wg set "cb$$a" peer "$(cat b.pub)" remove || atf_fail "wg set remove"
 	[ -z "$(cb_wga peers)" ] || atf_fail "peer still listed"
+	# The ping reaches cbp2pd, which has no peer for it any more.
+	n0=$(cb_ctl a -j status | jq .drops.no_route)
 	! ip netns exec "$A" ping -c 1 -W 1 10.99.0.2 || atf_fail "still routed"
+	[ "$(cb_ctl a -j status | jq .drops.no_route)" -gt "$n0" ] ||
+	    atf_fail "the ping was not refused for want of a route"
 	# Add it back with wg set alone.
 	wg set "cb$$a" peer "$(cat b.pub)" endpoint 10.200.0.2:51820 \
 	    allowed-ips 10.99.0.2/32 persistent-keepalive 3 ||

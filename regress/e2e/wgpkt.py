@@ -2,15 +2,17 @@
 """Hostile WireGuard traffic for cbp2p's end-to-end tests (stdlib only).
 
 usage: wgpkt.py junk HOST PORT PUBKEY
-       wgpkt.py flood HOST PORT PUBKEY SECONDS
+       wgpkt.py flood HOST PORT PUBKEY SECONDS [SOURCE]
        wgpkt.py replay IFACE HOST PORT SECONDS
 
 junk    sends garbage, truncated messages, initiations with a wrong mac1,
         initiations with a valid mac1 from a key nobody knows, and data
         for an unknown index; prints how many of each.
 flood   sends initiations with a valid mac1 from forged keys as fast as
-        it can and counts the cookie replies that come back; prints
-        "flooding" when it starts.
+        it can, from one socket (bound to address SOURCE if given), and
+        counts the cookie replies that come back; prints "flooding" when
+        it starts.  It stops after SECONDS or at SIGTERM, whichever comes
+        first, and then prints what it sent and received.
 replay  captures one data message on IFACE going to HOST:PORT and sends
         it again, ten times, from another socket; prints "ready" once
         the capture is open, so nothing sent after that line is missed.
@@ -18,6 +20,7 @@ replay  captures one data message on IFACE going to HOST:PORT and sends
 import base64
 import hashlib
 import os
+import signal
 import socket
 import struct
 import sys
@@ -66,14 +69,18 @@ def junk(host, port, pub):
         print(k, v)
 
 
-def flood(host, port, pub, seconds):
+def flood(host, port, pub, seconds, source=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if source:
+        s.bind((source, 0))
     s.setblocking(False)
     pkts = [initiation(pub) for _ in range(256)]
     sent = cookies = 0
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     end = time.monotonic() + seconds
     print("flooding", flush=True)
-    while time.monotonic() < end:
+    while not stop and time.monotonic() < end:
         for p in pkts[:32]:
             try:
                 s.sendto(p, (host, port))
@@ -89,7 +96,7 @@ def flood(host, port, pub, seconds):
             if len(r) == 64 and r[0] == 3:
                 cookies += 1
     print("sent", sent)
-    print("cookies", cookies)
+    print("cookies", cookies, flush=True)
 
 
 def replay(iface, host, port, seconds):
@@ -120,7 +127,7 @@ def main(argv):
         junk(argv[2], int(argv[3]), base64.b64decode(argv[4]))
     elif len(argv) >= 6 and argv[1] == "flood":
         flood(argv[2], int(argv[3]), base64.b64decode(argv[4]),
-              float(argv[5]))
+              float(argv[5]), argv[6] if len(argv) >= 7 else None)
     elif len(argv) >= 6 and argv[1] == "replay":
         replay(argv[2], argv[3], int(argv[4]), float(argv[5]))
     else:

@@ -182,7 +182,8 @@ ATF_TC_BODY(good, tc)
 	ATF_CHECK_EQ(c->tok.conn_type, CONN_P2P_MESH);
 	ATF_CHECK_STREQ(c->tok.iss, "edge");
 	ATF_CHECK_EQ(c->tok.exp, NOW + 600);
-	ATF_CHECK_EQ(c->tok.mtu, CFG_MTU_DEFAULT);
+	/* cbp2pd.yaml(5), network_config: "mtu (integer, default 1420)". */
+	ATF_CHECK_EQ(c->tok.mtu, 1420);
 	config_free(c);
 	free(c);
 }
@@ -225,10 +226,11 @@ ATF_TC_BODY(defaults_rs256, tc)
 	ATF_CHECK_EQ(c->verify_alg, KEYALG_RS256);
 	ATF_CHECK_STREQ(c->issuer, "");
 	ATF_CHECK_STREQ(c->audience, "");
-	ATF_CHECK_STREQ(c->ifname, CFG_DEFAULT_IFNAME);
-	ATF_CHECK_STREQ(c->control_socket, CFG_DEFAULT_CONTROL);
+	/* The defaults cbp2pd.yaml(5) documents. */
+	ATF_CHECK_STREQ(c->ifname, "cbp0");
+	ATF_CHECK_STREQ(c->control_socket, "/var/run/cbp2pd.sock");
 	ATF_CHECK_STREQ(c->user, "_cbp2p");
-	ATF_CHECK_STREQ(c->chroot_dir, CFG_DEFAULT_CHROOT);
+	ATF_CHECK_STREQ(c->chroot_dir, "/var/empty");
 	ATF_CHECK_EQ(c->log_verbose, 0);
 	ATF_CHECK_EQ(c->log_format, LOGFMT_TEXT);
 	ATF_CHECK_STREQ(c->metrics_address, "");

@@ -325,9 +325,10 @@ ATF_TC_BODY(accept_defaults, tc)
 	ATF_CHECK_EQ(t.routing, ROUTING_HYBRID);
 	ATF_CHECK_STREQ(t.encryption, "chacha20-poly1305");
 	ATF_CHECK_EQ(t.auto_approve, 1);
-	ATF_CHECK_EQ(t.max_peers, CFG_MAX_PEERS_DEFAULT);
+	/* cbp2pd.yaml(5): max_peers "default 64", mtu "default 1420". */
+	ATF_CHECK_EQ(t.max_peers, 64);
 	ATF_CHECK_EQ(t.nallowed_peers, 0);
-	ATF_CHECK_EQ(t.mtu, CFG_MTU_DEFAULT);
+	ATF_CHECK_EQ(t.mtu, 1420);
 	ATF_CHECK_EQ(t.nbf, 0);
 	ATF_CHECK_STREQ(t.aud, AUDIENCE);
 	token_free(&t);
@@ -566,11 +567,12 @@ ATF_TC_BODY(oversized, tc)
 	struct token	 t;
 	char		 err[CFG_ERR_MAX], *tok;
 
-	ATF_REQUIRE((tok = malloc(TOKEN_MAX_LEN + 2)) != NULL);
-	memset(tok, 'A', TOKEN_MAX_LEN + 1);
+	/* cbp2pd.yaml(5), NODE TOKEN: "at most 65536 bytes"; one more. */
+	ATF_REQUIRE((tok = malloc(65536 + 2)) != NULL);
+	memset(tok, 'A', 65536 + 1);
 	tok[10] = '.';
 	tok[20] = '.';
-	tok[TOKEN_MAX_LEN + 1] = '\0';
+	tok[65536 + 1] = '\0';
 	ATF_REQUIRE(verify(tok, KEYALG_HS256, hs_secret, HS_LEN, &t,
 	    err) == -1);
 	require_err(err, "longer than 65536");
@@ -1176,7 +1178,8 @@ ATF_TC_BODY(regtoken_mesh_longest, tc)
 	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
 	if (regverify(tok, KEYALG_HS256, hs_secret, HS_LEN, &rt, err) != 0)
 		atf_tc_fail("%s", err);
-	ATF_CHECK_EQ(strlen(rt.mesh), REGTOKEN_MESH_MAX);
+	/* doc/registry.md: "mesh id, 1..64 chars". */
+	ATF_CHECK_EQ(strlen(rt.mesh), 64);
 	free(tok);
 	json_decref(c);
 }
@@ -1279,7 +1282,7 @@ ATF_TC_WITHOUT_HEAD(regtoken_mesh);
 ATF_TC_BODY(regtoken_mesh, tc)
 {
 	uint8_t	 pub[WG_KEY_LEN];
-	char	 longmesh[REGTOKEN_MESH_MAX + 2];
+	char	 longmesh[64 + 2];	/* doc/registry.md: 1..64 chars */
 	json_t	*c;
 
 	c = regclaims_new(pub);

@@ -13,8 +13,20 @@
 #include "wg.h"
 #include "wg_test.h"
 
-#define SEC		WG_NSEC_PER_SEC
-#define MSEC		WG_NSEC_PER_MSEC
+#define SEC		UINT64_C(1000000000)	/* the clock counts ns */
+#define MSEC		UINT64_C(1000000)
+
+/*
+ * Documented values, written out so that a wrong constant in lib/wg.h
+ * fails here.  The WireGuard paper, section 6: Reject-After-Time 180 s,
+ * Reject-After-Messages 2^64 - 2^13 - 1; section 5.4.7: the responder's
+ * cookie secret changes every two minutes, and the initiator keeps a
+ * cookie as long (wireguard-go's CookieRefreshTime, 120 s).
+ */
+#define REJECT_AFTER_TIME	(180 * SEC)
+#define REJECT_AFTER_MESSAGES	UINT64_C(0xffffffffffffdfff)
+#define COOKIE_SECRET_MAX_AGE	(120 * SEC)
+#define COOKIE_MAX_AGE		(120 * SEC)
 #define IDX_A		UINT32_C(0x04030201)
 #define IDX_B		UINT32_C(0x0d0c0b0a)
 #define MAX_RELEASED	16
@@ -418,11 +430,11 @@ ATF_TC_BODY(cookie_under_load, tc)
 	/* After 120 s the cookie is stale: mac2 goes back to zeros. */
 	ts = wall(1200, 0);
 	ATF_REQUIRE_EQ(wg_create_initiation(&a.local, &a.peer, IDX_A + 2,
-	    2 * SEC + WG_COOKIE_MAX_AGE, &ts, m1), WG_OK);
+	    2 * SEC + COOKIE_MAX_AGE, &ts, m1), WG_OK);
 	ATF_CHECK(memcmp(m1 + 132, zero, WG_MAC_LEN) == 0);
 	/* And the responder's secret rotated: the old cookie is no good. */
 	ATF_CHECK_EQ(wg_cookie_check(&b.local, m1, sizeof(m1), src,
-	    sizeof(src), 1, 5 * SEC + WG_COOKIE_SECRET_MAX_AGE, reply),
+	    sizeof(src), 1, 5 * SEC + COOKIE_SECRET_MAX_AGE, reply),
 	    WG_VERDICT_COOKIE);
 	node_free(&a);
 	node_free(&b);
@@ -572,22 +584,22 @@ ATF_TC_BODY(reject_after_time, tc)
 	pair(&a, &b, NULL, NULL);
 	handshake(&a, &b, IDX_A, IDX_B, 10 * SEC, 1000);
 	ATF_CHECK_EQ(transfer(&a, &b, 16,
-	    10 * SEC + WG_REJECT_AFTER_TIME - 1), WG_OK);
+	    10 * SEC + REJECT_AFTER_TIME - 1), WG_OK);
 	ATF_CHECK_EQ(transfer(&b, &a, 16,
-	    10 * SEC + WG_REJECT_AFTER_TIME - 1), WG_OK);
+	    10 * SEC + REJECT_AFTER_TIME - 1), WG_OK);
 	/* At 180 s neither side may send or receive on it. */
 	ATF_CHECK(wg_peer_send_keypair(&a.peer,
-	    10 * SEC + WG_REJECT_AFTER_TIME) == NULL);
+	    10 * SEC + REJECT_AFTER_TIME) == NULL);
 	ATF_CHECK(wg_peer_send_keypair(&b.peer,
-	    10 * SEC + WG_REJECT_AFTER_TIME) == NULL);
+	    10 * SEC + REJECT_AFTER_TIME) == NULL);
 	ka = a.peer.current;
 	memset(buf, 0, sizeof(buf));
-	ATF_CHECK_EQ(wg_data_encrypt(ka, 10 * SEC + WG_REJECT_AFTER_TIME,
+	ATF_CHECK_EQ(wg_data_encrypt(ka, 10 * SEC + REJECT_AFTER_TIME,
 	    buf, 16, &len), WG_EEXPIRED);
 	/* Made a moment earlier, refused on arrival once too old. */
 	ATF_REQUIRE_EQ(wg_data_encrypt(ka, 10 * SEC, buf, 16, &len), WG_OK);
 	ATF_CHECK_EQ(wg_data_decrypt(b.peer.current,
-	    10 * SEC + WG_REJECT_AFTER_TIME, buf, len, &len,
+	    10 * SEC + REJECT_AFTER_TIME, buf, len, &len,
 	    &(uint64_t){ 0 }), WG_EEXPIRED);
 	node_free(&a);
 	node_free(&b);
@@ -606,13 +618,13 @@ ATF_TC_BODY(reject_after_messages, tc)
 	pair(&a, &b, NULL, NULL);
 	handshake(&a, &b, IDX_A, IDX_B, SEC, 1000);
 	ka = a.peer.current;
-	ka->send_counter = WG_REJECT_AFTER_MESSAGES - 1;
+	ka->send_counter = REJECT_AFTER_MESSAGES - 1;
 	memset(buf, 0, sizeof(buf));
 	ATF_CHECK_EQ(wg_data_encrypt(ka, SEC, buf, 16, &len), WG_OK);
 	/* The last counter was used: no more, and no wrap-around. */
 	ATF_CHECK_EQ(wg_data_encrypt(ka, SEC, buf, 16, &len), WG_EEXPIRED);
 	ATF_CHECK_EQ(wg_data_encrypt(ka, SEC, buf, 16, &len), WG_EEXPIRED);
-	ATF_CHECK_EQ(ka->send_counter, WG_REJECT_AFTER_MESSAGES);
+	ATF_CHECK_EQ(ka->send_counter, REJECT_AFTER_MESSAGES);
 	ATF_CHECK(wg_peer_send_keypair(&a.peer, SEC) == NULL);
 	node_free(&a);
 	node_free(&b);

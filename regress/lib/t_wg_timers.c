@@ -13,9 +13,30 @@
 #include "wg.h"
 #include "wg_test.h"
 
-#define SEC	WG_NSEC_PER_SEC
-#define MSEC	WG_NSEC_PER_MSEC
+#define SEC	UINT64_C(1000000000)	/* the clock counts nanoseconds */
+#define MSEC	UINT64_C(1000000)
 #define T0	(1000 * SEC)
+
+/*
+ * The protocol's timers as documented, written out so that a wrong
+ * constant in lib/wg.h fails here (cbp2pd(8) promises "every timer of
+ * the protocol").  The WireGuard paper, section 6 (timers): Rekey-
+ * After-Time 120 s, Reject-After-Time 180 s, Rekey-Attempt-Time 90 s,
+ * Rekey-Timeout 5 s, Keepalive-Timeout 10 s, Rekey-After-Messages
+ * 2^60; the initiator's rekey on receive at Reject-After-Time -
+ * Keepalive-Timeout - Rekey-Timeout (165 s); keys zeroed after 3 *
+ * Reject-After-Time (540 s).  The retransmission jitter of up to a
+ * third of a second is the kernel's and wireguard-go's (0 to 333 ms).
+ */
+#define REKEY_AFTER_TIME		(120 * SEC)
+#define REJECT_AFTER_TIME		(180 * SEC)
+#define REKEY_ATTEMPT_TIME		(90 * SEC)
+#define REKEY_TIMEOUT			(5 * SEC)
+#define KEEPALIVE_TIMEOUT		(10 * SEC)
+#define REKEY_AFTER_MESSAGES		(UINT64_C(1) << 60)
+#define REKEY_AFTER_TIME_RECV		(165 * SEC)
+#define ZERO_KEYS_AFTER			(540 * SEC)
+#define REKEY_TIMEOUT_JITTER_MAX	(333 * MSEC)
 
 struct pair {
 	struct wg_crypto	*crypto;
@@ -30,7 +51,7 @@ fixed_jitter(void *arg, uint32_t upper)
 {
 	struct pair	*p = arg;
 
-	ATF_CHECK_EQ(upper, (uint32_t)WG_REKEY_TIMEOUT_JITTER_MAX + 1);
+	ATF_CHECK_EQ(upper, (uint32_t)REKEY_TIMEOUT_JITTER_MAX + 1);
 	return (p->jitter);
 }
 
@@ -132,7 +153,7 @@ ATF_TC_BODY(confirm_keepalive, tc)
 	ATF_CHECK(p.b.timers.handshaked);
 	/* Nothing else is due; the next deadline is key zeroing. */
 	ATF_CHECK_EQ(wg_timers_tick(&p.a, T0, &next), 0);
-	ATF_CHECK_EQ(next, T0 + WG_ZERO_KEYS_AFTER);
+	ATF_CHECK_EQ(next, T0 + ZERO_KEYS_AFTER);
 	pair_free(&p);
 }
 
@@ -148,12 +169,12 @@ ATF_TC_BODY(rekey_after_time, tc)
 	send_data(&p.a, &p.b, 16, T0);
 	send_data(&p.b, &p.a, 16, T0);
 	/* Sending just before 120 s: no rekey. */
-	now = T0 + WG_REKEY_AFTER_TIME - 1;
+	now = T0 + REKEY_AFTER_TIME - 1;
 	send_data(&p.a, &p.b, 16, now);
 	ATF_CHECK_EQ(wg_timers_tick(&p.a, now, &next) &
 	    WG_ACT_SEND_INITIATION, 0);
 	/* At 120 s the initiator asks for a new handshake when sending. */
-	now = T0 + WG_REKEY_AFTER_TIME;
+	now = T0 + REKEY_AFTER_TIME;
 	send_data(&p.a, &p.b, 16, now);
 	ATF_CHECK(wg_timers_tick(&p.a, now, &next) & WG_ACT_SEND_INITIATION);
 	/* The responder never rekeys on time. */
@@ -177,7 +198,7 @@ ATF_TC_BODY(rekey_after_messages, tc)
 	 * Either side rekeys past REKEY_AFTER_MESSAGES (b, the responder,
 	 * after REKEY_TIMEOUT since its own response went out).
 	 */
-	p.b.current->send_counter = WG_REKEY_AFTER_MESSAGES - 1;
+	p.b.current->send_counter = REKEY_AFTER_MESSAGES - 1;
 	send_data(&p.b, &p.a, 16, T0 + 10 * SEC);
 	ATF_CHECK_EQ(wg_timers_tick(&p.b, T0 + 10 * SEC, &next) &
 	    WG_ACT_SEND_INITIATION, 0);
@@ -198,11 +219,11 @@ ATF_TC_BODY(rekey_on_receive, tc)
 	(void)wg_timers_tick(&p.a, T0, &next);
 	send_data(&p.a, &p.b, 0, T0);
 	/* a stays quiet; b keeps sending.  At 165 s a rekeys, once. */
-	now = T0 + WG_REKEY_AFTER_TIME_RECV - 1;
+	now = T0 + REKEY_AFTER_TIME_RECV - 1;
 	send_data(&p.b, &p.a, 16, now);
 	ATF_CHECK_EQ(wg_timers_tick(&p.a, now, &next) &
 	    WG_ACT_SEND_INITIATION, 0);
-	now = T0 + WG_REKEY_AFTER_TIME_RECV;
+	now = T0 + REKEY_AFTER_TIME_RECV;
 	send_data(&p.b, &p.a, 16, now);
 	ATF_CHECK(wg_timers_tick(&p.a, now, &next) & WG_ACT_SEND_INITIATION);
 	ATF_CHECK(p.a.timers.sent_lastminute_handshake);
@@ -226,10 +247,10 @@ ATF_TC_BODY(keepalive, tc)
 	/* b gets data and says nothing: keepalive 10 s later. */
 	send_data(&p.a, &p.b, 16, T0 + SEC);
 	ATF_CHECK_EQ(wg_timers_tick(&p.b, T0 + SEC, &next), 0);
-	ATF_CHECK_EQ(next, T0 + SEC + WG_KEEPALIVE_TIMEOUT);
+	ATF_CHECK_EQ(next, T0 + SEC + KEEPALIVE_TIMEOUT);
 	ATF_CHECK_EQ(wg_timers_tick(&p.b, next - 1, &next), 0);
 	ATF_CHECK_EQ(wg_timers_tick(&p.b, next, &next), WG_ACT_SEND_KEEPALIVE);
-	send_data(&p.b, &p.a, 0, T0 + SEC + WG_KEEPALIVE_TIMEOUT);
+	send_data(&p.b, &p.a, 0, T0 + SEC + KEEPALIVE_TIMEOUT);
 	/* If b answers with data in time, no keepalive. */
 	send_data(&p.a, &p.b, 16, T0 + 20 * SEC);
 	send_data(&p.b, &p.a, 16, T0 + 25 * SEC);
@@ -257,7 +278,7 @@ ATF_TC_BODY(new_handshake_when_unanswered, tc)
 	t = T0 + 30 * SEC;
 	send_data(&p.a, &p.b, 16, t);
 	ATF_CHECK_EQ(wg_timers_tick(&p.a, t, &next), 0);
-	ATF_CHECK_EQ(next, t + WG_KEEPALIVE_TIMEOUT + WG_REKEY_TIMEOUT +
+	ATF_CHECK_EQ(next, t + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT +
 	    100 * MSEC);
 	ATF_CHECK_EQ(wg_timers_tick(&p.a, next, &next) &
 	    WG_ACT_SEND_INITIATION, WG_ACT_SEND_INITIATION);
@@ -298,10 +319,10 @@ ATF_TC_BODY(retransmit_and_give_up, tc)
 		(void)wg_timers_tick(&p.a, now + SEC, &next);
 		/* Retransmit after REKEY_TIMEOUT plus 0..333 ms. */
 		p.jitter = (uint32_t)(sent * 17 * MSEC) %
-		    ((uint32_t)WG_REKEY_TIMEOUT_JITTER_MAX + 1);
-		ATF_REQUIRE(next >= now + WG_REKEY_TIMEOUT);
-		ATF_REQUIRE(next <= now + WG_REKEY_TIMEOUT +
-		    WG_REKEY_TIMEOUT_JITTER_MAX);
+		    ((uint32_t)REKEY_TIMEOUT_JITTER_MAX + 1);
+		ATF_REQUIRE(next >= now + REKEY_TIMEOUT);
+		ATF_REQUIRE(next <= now + REKEY_TIMEOUT +
+		    REKEY_TIMEOUT_JITTER_MAX);
 		ATF_REQUIRE_EQ(wg_timers_tick(&p.a, next - 1, NULL), 0);
 		now = next;
 		acts = wg_timers_tick(&p.a, now, &next);
@@ -311,13 +332,13 @@ ATF_TC_BODY(retransmit_and_give_up, tc)
 		ATF_REQUIRE(sent < 100);
 	}
 	/* Gave up after REKEY_ATTEMPT_TIME, not before. */
-	ATF_CHECK(now - first >= WG_REKEY_ATTEMPT_TIME);
-	ATF_CHECK(now - first < WG_REKEY_ATTEMPT_TIME + 3 * WG_REKEY_TIMEOUT);
+	ATF_CHECK(now - first >= REKEY_ATTEMPT_TIME);
+	ATF_CHECK(now - first < REKEY_ATTEMPT_TIME + 3 * REKEY_TIMEOUT);
 	ATF_CHECK_EQ(acts & WG_ACT_SEND_INITIATION, 0);
 	/* Nothing more until the keys are zeroed. */
-	ATF_CHECK_EQ(next, now + WG_ZERO_KEYS_AFTER);
+	ATF_CHECK_EQ(next, now + ZERO_KEYS_AFTER);
 	ATF_CHECK_EQ(wg_timers_tick(&p.a, now + 100 * SEC, &next), 0);
-	ATF_CHECK_EQ(wg_timers_tick(&p.a, now + WG_ZERO_KEYS_AFTER, &next),
+	ATF_CHECK_EQ(wg_timers_tick(&p.a, now + ZERO_KEYS_AFTER, &next),
 	    WG_ACT_KEYS_ZEROED);
 	ATF_CHECK(p.a.hs.state == WG_HS_ZEROED);
 	pair_free(&p);
@@ -336,9 +357,9 @@ ATF_TC_BODY(jitter_default_range, tc)
 	for (i = 0; i < 200; i++) {
 		wg_timers_initiation_sent(&p.a, T0);
 		(void)wg_timers_tick(&p.a, T0, &next);
-		ATF_REQUIRE(next >= T0 + WG_REKEY_TIMEOUT);
-		ATF_REQUIRE(next <= T0 + WG_REKEY_TIMEOUT +
-		    WG_REKEY_TIMEOUT_JITTER_MAX);
+		ATF_REQUIRE(next >= T0 + REKEY_TIMEOUT);
+		ATF_REQUIRE(next <= T0 + REKEY_TIMEOUT +
+		    REKEY_TIMEOUT_JITTER_MAX);
 	}
 	pair_free(&p);
 }
@@ -380,7 +401,7 @@ ATF_TC_WITHOUT_HEAD(zero_keys);
 ATF_TC_BODY(zero_keys, tc)
 {
 	struct pair	 p;
-	uint64_t	 next, t = T0 + WG_ZERO_KEYS_AFTER;
+	uint64_t	 next, t = T0 + ZERO_KEYS_AFTER;
 	uint8_t		 zero[sizeof(struct wg_keypair)];
 	int		 i;
 
@@ -389,7 +410,7 @@ ATF_TC_BODY(zero_keys, tc)
 	(void)wg_timers_tick(&p.a, T0, &next);
 	send_data(&p.a, &p.b, 0, T0);
 	/* Past REJECT_AFTER_TIME the keypair is unusable... */
-	ATF_CHECK(wg_peer_send_keypair(&p.a, T0 + WG_REJECT_AFTER_TIME) ==
+	ATF_CHECK(wg_peer_send_keypair(&p.a, T0 + REJECT_AFTER_TIME) ==
 	    NULL);
 	ATF_CHECK(p.a.current != NULL);
 	/* ...and after three times that every key is erased. */

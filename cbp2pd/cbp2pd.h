@@ -256,6 +256,7 @@ int	 udp_bind(int, uint16_t, uint16_t *);
 /* handshake.c: Noise with the static key */
 void	 hs_initiation_request(const struct eng_hs *);
 void	 hs_input(const struct eng_hs *);
+void	 hs_complete(struct ppeer *);
 
 /* policy.c: the parent's peers and the one way to change them */
 struct ppeer *ppeer_find(const uint8_t *);

@@ -347,6 +347,12 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 			hs_initiation_request(&hs);
 		explicit_bzero(&hs, sizeof(hs));
 		return (1);
+	case IMSG_ENG_HS_CONFIRMED:
+		if (len != WG_KEY_LEN)
+			fatalx("%s: bad key length", __func__);
+		if ((pp = ppeer_find(imsg->data)) != NULL)
+			hs_complete(pp);
+		return (1);
 	case IMSG_ENG_HS_ZERO:
 		if (len != WG_KEY_LEN)
 			fatalx("%s: bad key length", __func__);

@@ -34,6 +34,13 @@ ppeer_of(struct wg_peer *wp)
 	return ((struct ppeer *)((char *)wp - offsetof(struct ppeer, wp)));
 }
 
+void
+hs_complete(struct ppeer *pp)
+{
+	clock_gettime(CLOCK_REALTIME, &pp->last_handshake);
+	env->dp.handshakes++;
+}
+
 static void
 hs_reply(uint32_t type, struct eng_hs *out)
 {
@@ -41,20 +48,27 @@ hs_reply(uint32_t type, struct eng_hs *out)
 	explicit_bzero(out, sizeof(*out));
 }
 
-/* Hand the engine a keypair; ours is dropped at once. */
+/*
+ * Hand the engine a keypair; ours is dropped at once.  An initiator's
+ * handshake is complete here; a responder's when the engine says its
+ * keys carried the first packet (IMSG_ENG_HS_CONFIRMED).
+ */
 static void
 hs_take_keys(struct ppeer *pp, const struct wg_keypair *kp,
     struct eng_hs *out)
 {
+	int	 initiator;
+
 	memcpy(out->pub, pp->wp.pub, WG_KEY_LEN);
 	out->has_keys = 1;
 	memcpy(out->send_key, kp->send_key, WG_KEY_LEN);
 	memcpy(out->recv_key, kp->recv_key, WG_KEY_LEN);
 	out->remote_index = kp->remote_index;
 	/* Keeps the timestamp and flood state; drops keys. */
-	wg_peer_zero_keys(&pp->wp);
-	clock_gettime(CLOCK_REALTIME, &pp->last_handshake);
-	env->dp.handshakes++;
+	initiator = kp->initiator;
+	wg_peer_zero_keys(&pp->wp);	/* kp too */
+	if (initiator)
+		hs_complete(pp);
 }
 
 static void

@@ -180,7 +180,7 @@ handle_data(struct rxpkt *in, uint64_t now)
 	uint64_t		 counter;
 	uint32_t		 idx = wg_msg_receiver_index(in->buf, in->len);
 	size_t			 plen, len;
-	int			 af, rc;
+	int			 af, rc, confirming;
 
 	if ((p = index_lookup(idx)) == NULL ||
 	    (kp = wg_peer_keypair_by_index(&p->wp, idx)) == NULL) {
@@ -192,10 +192,14 @@ handle_data(struct rxpkt *in, uint64_t now)
 		eng->cnt.drops[rc == WG_EREPLAY ? DROP_REPLAY : DROP_DECRYPT]++;
 		return;
 	}
+	confirming = kp == p->wp.next;
 	if (wg_peer_data_accept(&p->wp, kp, counter, plen, now) != WG_OK) {
 		eng->cnt.drops[DROP_REPLAY]++;
 		return;
 	}
+	/* As the kernel, a responder's handshake counts once it carried data. */
+	if (confirming)
+		engine_to_parent(IMSG_ENG_HS_CONFIRMED, p->wp.pub, WG_KEY_LEN);
 	/* Authenticated: the peer is wherever this came from (roaming). */
 	endpoint_from_sa(&from, (struct sockaddr *)&in->sa);
 	peer_roam(p, &from);

@@ -121,6 +121,8 @@ enum imsg_type {
 	IMSG_ENG_HS_IN,			/* struct eng_hs: mac1 checked */
 	IMSG_ENG_HS_WANT,		/* struct eng_hs: build an initiation */
 	IMSG_ENG_HS_ZERO,		/* a public key: the keys were erased */
+	IMSG_ENG_HS_CONFIRMED,		/* a public key: the responder's keys
+					   carried their first packet */
 	IMSG_ENG_STUN_RESULT,		/* struct sockaddr_storage: mapped */
 	IMSG_ENG_PEER_STATS,		/* struct eng_peer_stats */
 	IMSG_ENG_STATS_END,		/* struct eng_stats_end */

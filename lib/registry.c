@@ -322,6 +322,9 @@ load_body(const char *body, size_t len, char *err, size_t errlen)
 	return (j);
 }
 
+#define IPV4_HOST_PLEN		32
+#define IPV6_HOST_PLEN		128
+
 /*
  * The issuer's word on what the node may claim: its registry token may
  * pin its tunnel address and bound its allowed IPs, so that no node can
@@ -331,6 +334,7 @@ static enum reg_reason
 check_claims(const struct regtoken *tok, const struct reg_node *n,
     char *err, size_t errlen)
 {
+	struct cidr	 host;
 	size_t	 i, j;
 	int	 inside;
 
@@ -340,8 +344,21 @@ check_claims(const struct regtoken *tok, const struct reg_node *n,
 	    sizeof(n->address.addr)) != 0))
 		return (refuse(REG_FORBIDDEN, err, errlen, "address: not the "
 		    "one the token grants"));
-	if (!tok->has_allowed_ips)
+	if (!tok->has_allowed_ips) {
+		/*
+		 * Fail closed: without the claim the grant is the node's own
+		 * address as a host route, never "anything in the mesh".
+		 */
+		host = tok->has_address ? tok->address : n->address;
+		host.plen = host.af == AF_INET ? IPV4_HOST_PLEN :
+		    IPV6_HOST_PLEN;
+		for (i = 0; i < n->nallowed_ips; i++)
+			if (!cidr_contains(&host, &n->allowed_ips[i]))
+				return (refuse(REG_FORBIDDEN, err, errlen,
+				    "allowed_ips[%zu]: the token grants only "
+				    "the node's address", i));
 		return (REG_OK);
+	}
 	for (i = 0; i < n->nallowed_ips; i++) {
 		for (inside = 0, j = 0; j < tok->nallowed_ips && !inside; j++)
 			inside = cidr_contains(&tok->allowed_ips[j],

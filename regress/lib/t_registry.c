@@ -417,8 +417,38 @@ ATF_TC_BODY(token_claims, tc)
 	registry_free(reg);
 }
 
+ATF_TC_WITHOUT_HEAD(no_claim_fails_closed);
+ATF_TC_BODY(no_claim_fails_closed, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+
+	/*
+	 * A token without allowed_ips grants the node's address as a host
+	 * route (doc/registry.md): not the mesh, not another host.
+	 */
+	reg_ok(reg, &b, BODY_B, 0);
+	refused(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.1/24\", "
+	    "\"allowed_ips\": [\"10.99.0.0/24\"]}", REG_FORBIDDEN);
+	refused(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.1/24\", "
+	    "\"allowed_ips\": [\"0.0.0.0/0\"]}", REG_FORBIDDEN);
+	refused(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.1/24\", "
+	    "\"allowed_ips\": [\"10.99.0.2/32\"]}", REG_FORBIDDEN);
+	ATF_CHECK_EQ(npeers(reg, &b), 0);	/* b sees no one yet */
+	reg_ok(reg, &a, "{\"hostname\": \"a\", \"listen_port\": 1, "
+	    "\"address\": \"10.99.0.1/24\", "
+	    "\"allowed_ips\": [\"10.99.0.1/32\"]}", 0);
+	ATF_CHECK_EQ(npeers(reg, &b), 1);
+	registry_free(reg);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, no_claim_fails_closed);
 	ATF_TP_ADD_TC(tp, register_and_list);
 	ATF_TP_ADD_TC(tp, heartbeat_and_leave);
 	ATF_TP_ADD_TC(tp, expiry);

@@ -20,6 +20,8 @@
 
 #define RELAY_BACKOFF_MIN_MS	1000	/* first retry after a failure */
 #define RELAY_BACKOFF_MAX_MS	30000	/* the cap of the doubling */
+/* A connection that held this long starts the backoff afresh. */
+#define RELAY_STABLE_MS		30000
 #define RELAY_CONNECT_SECS	10	/* TCP, TLS and AUTH_OK together */
 /* A relay that sent nothing, not even a keepalive, for this long is dead. */
 #define RELAY_IDLE_SECS		(3 * RELAY_KEEPALIVE_SECS + 10)
@@ -74,7 +76,8 @@ struct relayd {
 	struct event		 ev_retry;	/* the next try */
 	struct event		 ev_connect;	/* connect + AUTH deadline */
 	struct event		 ev_keepalive;
-	unsigned int		 failures;	/* tries since the last AUTH_OK */
+	unsigned int		 failures;	/* since a connection held */
+	uint64_t		 connected_ms;	/* monotonic, of AUTH_OK */
 	uint64_t		 retry_ms;	/* the wait now running */
 	uint64_t		 last_tx_ms;	/* monotonic, of the last frame */
 	uint64_t		 restart_at_ms;	/* RESTARTING: try from then */

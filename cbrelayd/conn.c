@@ -4,8 +4,9 @@
  * (lib/tlsclient.c), AUTH with the registry token, then frames both
  * ways through lib/relayproto.c.  One connection at a time.  It is
  * tried again after a failure with exponential backoff and jitter
- * (RELAY_BACKOFF_MIN_MS doubling up to RELAY_BACKOFF_MAX_MS), and after
- * a RESTARTING notice as soon as the relay said it makes sense.
+ * (RELAY_BACKOFF_MIN_MS doubling up to RELAY_BACKOFF_MAX_MS, afresh
+ * once a connection held RELAY_STABLE_MS), and after a RESTARTING notice
+ * as soon as the relay said it makes sense.
  *
  * Nothing here waits: a packet for the relay that does not fit the
  * bounded queue is dropped and counted, as is a packet for the engine
@@ -110,6 +111,14 @@ relay_retry(struct relayd *r, const char *why)
 	else
 		log_debug("relay: %s: %s", r->conf.relay_name, why);
 	strlcpy(r->last_error, why, sizeof(r->last_error));
+	/*
+	 * Only a connection that held starts the backoff afresh: a relay
+	 * that says AUTH_OK and then breaks the stream is not retried
+	 * every second.
+	 */
+	if (r->state == RELAY_CONNECTED &&
+	    now - r->connected_ms >= RELAY_STABLE_MS)
+		r->failures = 0;
 	relay_close(r);
 	if (now < r->restart_until_ms) {
 		wait = r->restart_at_ms > now ? r->restart_at_ms - now :
@@ -210,7 +219,7 @@ relay_frame_in(struct relayd *r, const struct relay_frame *f)
 		}
 		evtimer_del(&r->ev_connect);
 		r->state = RELAY_CONNECTED;
-		r->failures = 0;
+		r->connected_ms = relay_now_ms();
 		r->restart_until_ms = r->restart_at_ms = 0;
 		r->st.connects++;
 		r->since = time(NULL);
@@ -242,6 +251,7 @@ relay_frame_in(struct relayd *r, const struct relay_frame *f)
 	case RELAY_RESTARTING:
 		/* Keep carrying packets until it closes; then try then. */
 		r->st.restarting++;
+		r->failures = 0;
 		now = relay_now_ms();
 		r->restart_at_ms = now + (f->reconnect_ms >
 		    RELAY_RESTART_WAIT_MAX ? RELAY_RESTART_WAIT_MAX :

@@ -43,22 +43,23 @@ nft_watch()
 table inet cbtest {
 	chain out {
 		type filter hook output priority 0; policy accept;
-		ip daddr $other meta l4proto udp counter comment "udp"
+		ip daddr $other meta l4proto udp counter comment "udp-out"
 		ip daddr $EDGE_IP tcp dport $RELAY_PORT counter comment "relay"
 	}
 	chain in {
 		type filter hook input priority 0; policy accept;
-		ip saddr $other meta l4proto udp counter comment "udp"
+		ip saddr $other meta l4proto udp counter comment "udp-in"
 	}
 }
 NFT
 }
 
-# nft_packets NODE COMMENT: packets the rules with that comment counted.
+# nft_packets NODE COMMENT: packets the rules whose comment starts with
+# COMMENT counted ("udp": both ways).
 nft_packets()
 {
 	ip netns exec "$(cat "$1.ns")" nft list table inet cbtest |
-	    awk -v c="\"$2\"" '$0 ~ "comment " c {
+	    awk -v c="\"$2" '$0 ~ "comment " c {
 		for (i = 1; i < NF; i++) if ($i == "packets") s += $(i + 1) }
 		END { print s + 0 }'
 }
@@ -309,8 +310,68 @@ hostile_relay_cleanup()
 	cb_mesh_cleanup
 }
 
+# retoken NODE FILTER: the node's claims edited, a new token, a reload.
+retoken()
+{
+	jq "$2" "$1.claims" > "$1.claims.new" || atf_fail "claims filter"
+	mv "$1.claims.new" "$1.claims"
+	"$CBP2PCTL" token -r -a ES256 -k keys/es256.key "$1.claims" \
+	    > "$1.jwt" || atf_fail "token for $1"
+	cb_ctl "$1" reload || atf_fail "reload of $1 refused"
+}
+
+atf_test_case reload_paths cleanup
+reload_paths_head()
+{
+	atf_set descr "a reload from routing direct to relay moves every peer to the relay and starts cbrelayd; back to direct stops it"
+	atf_set require.user root
+	atf_set timeout 300
+}
+reload_paths_body()
+{
+	common
+	relay_up '.mesh_config.routing = "direct"' n1 n2
+	wait_ping n1 10.99.0.2
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = direct ] ||
+	    atf_fail "not direct"
+	[ "$(nft_packets n1 udp)" -gt 0 ] || atf_fail "direct without UDP"
+	relay_state n1 | grep -q "^relay off" ||
+	    atf_fail "cbrelayd connects for routing direct: $(relay_state n1)"
+
+	retoken n1 '.mesh_config.routing = "relay"'
+	# From the reload on, n1 sends no UDP to n2.
+	out=$(nft_packets n1 udp-out)
+	retoken n2 '.mesh_config.routing = "relay"'
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = relay ] ||
+	    atf_fail "n1's peer not relayed after the reload"
+	relay_state n1 | grep -q "^connected to" ||
+	    atf_fail "cbrelayd not connected: $(relay_state n1)"
+	[ "$(nft_packets n1 udp-out)" = "$out" ] ||
+	    atf_fail "n1 sent UDP to n2 after the reload to relay"
+
+	retoken n1 '.mesh_config.routing = "direct"'
+	retoken n2 '.mesh_config.routing = "direct"'
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = direct ] ||
+	    atf_fail "n1's peer not direct after the reload"
+	cb_until 10 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'relay off'" ||
+	    atf_fail "cbrelayd still on: $(relay_state n1)"
+	[ "$(nft_packets n1 udp-out)" -gt "$out" ] ||
+	    atf_fail "direct again, but no UDP"
+}
+reload_paths_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case reload_paths
 	atf_add_test_case routing_relay
 	atf_add_test_case client_server
 	atf_add_test_case relay_restart

@@ -79,8 +79,12 @@ engine_peer_set(const struct eng_peer *ep)
 		return;
 	if (ep->flags & ENG_PEER_PATH)
 		peer_set_path(p, ep->path);
-	/* Only an endpoint on the peer's path; a relayed one is its key. */
-	if ((ep->flags & ENG_PEER_ENDPOINT) && (ep->endpoint.kind == EP_NONE ||
+	/*
+	 * Only an endpoint on the peer's path (none only for a direct one);
+	 * a relayed peer's is its own key.
+	 */
+	if ((ep->flags & ENG_PEER_ENDPOINT) &&
+	    ((ep->endpoint.kind == EP_NONE && p->path == PATH_DIRECT) ||
 	    endpoint_on_path(&ep->endpoint, p->path))) {
 		if (ep->endpoint.kind == EP_RELAY)
 			endpoint_relay(&p->endpoint, p->wp.pub);

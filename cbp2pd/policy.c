@@ -220,13 +220,14 @@ peer_apply(const struct peer_desc *pd, char *err, size_t errlen)
 		memcpy(pp->cand, pd->cand, pp->ncand * sizeof(pp->cand[0]));
 	}
 	if (pp->path == PATH_RELAY) {
-		/* Its key is its endpoint; no UDP address reaches the engine. */
+		/* Its key is its endpoint; the engine gets no UDP address. */
 		if (repath) {
 			ep.flags |= ENG_PEER_ENDPOINT;
 			endpoint_relay(&ep.endpoint, pp->wp.pub);
 			pp->endpoint = ep.endpoint;
 		}
-		if ((pd->flags & PD_HAS_ENDPOINT) && pd->source == PEER_SRC_UAPI)
+		if ((pd->flags & PD_HAS_ENDPOINT) &&
+		    pd->source == PEER_SRC_UAPI)
 			log_info("peer %s is relayed: its endpoint is kept "
 			    "for a direct path", ppeer_name(pp));
 	} else {

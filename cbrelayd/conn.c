@@ -76,7 +76,7 @@ relay_close(struct relayd *r)
 	evtimer_del(&r->ev_connect);
 	evtimer_del(&r->ev_keepalive);
 	if (r->bev != NULL) {
-		/* Frees the SSL and closes the socket (BEV_OPT_CLOSE_ON_FREE). */
+		/* Frees the SSL, closes the socket: BEV_OPT_CLOSE_ON_FREE. */
 		bufferevent_free(r->bev);
 		r->bev = NULL;
 	}

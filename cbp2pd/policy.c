@@ -367,7 +367,7 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 {
 	memset(cp, 0, sizeof(*cp));
 	wgkey_to_b64(cp->public_key, pp->wp.pub);
-	/* A relayed peer has no address of its own to show: the relay's. */
+	/* A relayed peer has no address: its path and the relay say where. */
 	if (pp->endpoint.kind != EP_RELAY)
 		endpoint_format(&pp->endpoint, cp->endpoint,
 		    sizeof(cp->endpoint));

@@ -13,11 +13,13 @@ common()
 }
 
 # stub_start [MODE]: the stub relay in the edge namespace, its pid in
-# stub.pid; it shows the edge's certificate.
+# stub.pid; it shows the edge's certificate (STUB_CERT: another one)
+# on the edge's address (STUB_LISTEN: another one).
 stub_start()
 {
 	ip netns exec "$LAB-edge" python3 "$STUB" \
-	    --listen "$EDGE_IP:$RELAY_PORT" --cert edge.crt --key edge.key \
+	    --listen "${STUB_LISTEN:-$EDGE_IP}:$RELAY_PORT" \
+	    --cert "${STUB_CERT:-edge.crt}" --key edge.key \
 	    --mode "${1:-normal}" --log stub.log > stub.out 2>&1 < /dev/null &
 	echo $! > stub.pid
 	cb_until 10 ip netns exec "$LAB-edge" python3 -c "
@@ -89,7 +91,8 @@ relay_up()
 		ni=$((ni + 1))
 	done
 	for n in "$@"; do
-		nft_watch "$n" "$([ "$n" = n1 ] && echo n2 || echo n1)"
+		[ $# -lt 2 ] ||
+		    nft_watch "$n" "$([ "$n" = n1 ] && echo n2 || echo n1)"
 		cb_start "$n"
 	done
 }
@@ -166,7 +169,7 @@ routing_relay_body()
 	[ "$(readlink /proc/$pid/root)" = "$PWD/empty" ] ||
 	    atf_fail "cbrelayd not chrooted"
 	# The registry token went to the relay, never the node token.
-	grep -q "auth" stub.log || atf_fail "no AUTH at the stub"
+	grep -q "relaystub: auth " stub.log || atf_fail "no AUTH at the stub"
 }
 routing_relay_cleanup()
 {
@@ -369,8 +372,62 @@ reload_paths_cleanup()
 	cb_mesh_cleanup
 }
 
+atf_test_case relay_tls cleanup
+relay_tls_head()
+{
+	atf_set descr "cbrelayd shows the token only to a relay whose certificate is from edge.ca and names the configured address"
+	atf_set require.user root
+	atf_set timeout 200
+}
+relay_tls_body()
+{
+	common
+	# A certificate for the edge's address from a CA the node does not
+	# trust.
+	cb_issuer_keys keys
+	cb_edge_certs
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout rogue.key -out rogue.crt -subj /CN=rogue \
+	    -days 2 2>/dev/null || atf_fail "rogue CA"
+	openssl x509 -req -in edge.csr -CA rogue.crt -CAkey rogue.key \
+	    -CAcreateserial -out rogue-edge.crt -days 2 -extfile edge.ext \
+	    2>/dev/null || atf_fail "rogue certificate"
+	# relay_up makes new certificates: keep these.
+	cb_edge_certs() { :; }
+	STUB_CERT=rogue-edge.crt STUB_LISTEN=0.0.0.0 \
+	    relay_up '.mesh_config.routing = "relay"' n1
+	cb_until 30 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'certificate verify failed'" ||
+	    atf_fail "n1 accepted a relay of another CA: $(relay_state n1)"
+	relay_state n1
+
+	# The right CA, but at another address than its certificate names.
+	stub_stop
+	STUB_LISTEN=0.0.0.0 stub_start normal
+	ip -n "$LAB-edge" addr add 203.0.113.2/24 dev eth0 ||
+	    atf_fail "second edge address"
+	sed -i "s|relay: $EDGE_IP:|relay: 203.0.113.2:|" n1.yaml
+	cb_ctl n1 reload || atf_fail "reload"
+	cb_until 60 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'reconnecting to 203.0.113.2.*certificate verify failed'" ||
+	    atf_fail "n1 accepted a certificate for another address: $(relay_state n1)"
+	relay_state n1
+	grep -q "relaystub: auth " stub.log && atf_fail "the token went to a relay not verified"
+
+	# Where the certificate says: connected.
+	sed -i "s|relay: 203.0.113.2:|relay: $EDGE_IP:|" n1.yaml
+	cb_ctl n1 reload || atf_fail "reload"
+	cb_until 60 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'connected to $EDGE_IP'" ||
+	    atf_fail "n1 did not connect: $(relay_state n1)"
+	grep -q "relaystub: auth " stub.log || atf_fail "no AUTH at the stub"
+}
+relay_tls_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case relay_tls
 	atf_add_test_case reload_paths
 	atf_add_test_case routing_relay
 	atf_add_test_case client_server

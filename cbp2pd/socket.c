@@ -127,6 +127,7 @@ relay_read_cb(int fd, short event, void *arg)
 		}
 		in->len = msgs[i].msg_len - WG_KEY_LEN;
 		in->from.kind = EP_RELAY;
+		in->from.sa.ss_family = AF_UNSPEC;	/* no address */
 		receive_packet(in, now);
 	}
 	tx_flush();

@@ -326,20 +326,21 @@ retoken()
 atf_test_case reload_paths cleanup
 reload_paths_head()
 {
-	atf_set descr "a reload from routing direct to relay moves every peer to the relay and starts cbrelayd; back to direct stops it"
+	atf_set descr "hybrid keeps direct paths with cbrelayd connected; a reload to routing relay moves every peer to the relay; to direct stops cbrelayd"
 	atf_set require.user root
 	atf_set timeout 300
 }
 reload_paths_body()
 {
 	common
-	relay_up '.mesh_config.routing = "direct"' n1 n2
+	# Hybrid, in this increment: direct paths, the relay connected.
+	relay_up '.mesh_config.routing = "hybrid"' n1 n2
 	wait_ping n1 10.99.0.2
 	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = direct ] ||
 	    atf_fail "not direct"
 	[ "$(nft_packets n1 udp)" -gt 0 ] || atf_fail "direct without UDP"
-	relay_state n1 | grep -q "^relay off" ||
-	    atf_fail "cbrelayd connects for routing direct: $(relay_state n1)"
+	cb_until 30 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'connected to $EDGE_IP'" ||
+	    atf_fail "cbrelayd not connected for hybrid: $(relay_state n1)"
 
 	retoken n1 '.mesh_config.routing = "relay"'
 	# From the reload on, n1 sends no UDP to n2.

@@ -165,6 +165,7 @@ relay_commit(struct relayd *r)
 		if (r->state != RELAY_OFF)
 			log_info("relay: off");
 		relay_stop(r);
+		r->last_error[0] = '\0';
 		return;
 	}
 	if (!restart && r->state != RELAY_OFF)

@@ -333,6 +333,12 @@ disco_commit(struct disco *d)
 	d->next_ca = d->next_token = NULL;
 	d->next_allowed = NULL;
 	d->next_calen = d->next_nallowed = 0;
+	/*
+	 * Without STUN (every peer relayed) the address it once found is
+	 * not ours to announce any more.
+	 */
+	if (!d->conf.has_stun)
+		d->has_reflexive = d->reflexive_told = 0;
 
 	if (!d->conf.enabled || d->token == NULL) {
 		disco_stop(d);

@@ -17,16 +17,14 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <jansson.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cbdiscod.h"
 #include "log.h"
+#include "tlsclient.h"
 
 #define HTTP_OK			200
 #define HTTP_NOT_FOUND		404
@@ -46,29 +44,10 @@ struct reg_req {
 int
 reg_ctx_load_ca(struct disco *d)
 {
-	X509_STORE	*store;
-	X509		*x;
-	BIO		*bio;
-	int		 n = 0;
-
 	if (d->ctx != NULL)
 		SSL_CTX_free(d->ctx);
-	if ((d->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return (-1);
-	SSL_CTX_set_min_proto_version(d->ctx, TLS1_3_VERSION);
-	SSL_CTX_set_verify(d->ctx, SSL_VERIFY_PEER, NULL);
-	store = SSL_CTX_get_cert_store(d->ctx);
-	if (d->ca == NULL ||
-	    (bio = BIO_new_mem_buf(d->ca, (int)d->calen)) == NULL)
-		return (-1);
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (X509_STORE_add_cert(store, x) == 1)
-			n++;
-		X509_free(x);
-	}
-	ERR_clear_error();
-	BIO_free(bio);
-	return (n > 0 ? 0 : -1);
+	d->ctx = tls_client_ctx(d->ca, d->calen);
+	return (d->ctx != NULL ? 0 : -1);
 }
 
 static void
@@ -123,7 +102,6 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	char				 auth[DISCO_TOKEN_MAX + 16];
 	char				*js = NULL;
 	SSL				*ssl;
-	struct ipaddr			 ip;
 	uint16_t			 port;
 	struct sockaddr_in		*sin = (void *)&d->conf.registry;
 	struct sockaddr_in6		*sin6 = (void *)&d->conf.registry;
@@ -135,19 +113,9 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		port = ntohs(sin6->sin6_port);
 	}
-	if ((ssl = SSL_new(d->ctx)) == NULL)
-		goto fail;
 	/* The certificate must name the registry as configured. */
-	if (ipaddr_parse(d->conf.registry_host, &ip) == 0) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-		    d->conf.registry_host) != 1)
-			goto fail_ssl;
-	} else {
-		SSL_set_tlsext_host_name(ssl, d->conf.registry_host);
-		if (X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl),
-		    d->conf.registry_host, 0) != 1)
-			goto fail_ssl;
-	}
+	if ((ssl = tls_client_ssl(d->ctx, d->conf.registry_host)) == NULL)
+		goto fail;
 	if ((bev = bufferevent_openssl_socket_new(d->c->base,
 	    -1, ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)) == NULL)

@@ -252,9 +252,12 @@ show_peers(const struct peer_list *l)
 		}
 		fmt_ago(p->last_handshake, ago, sizeof(ago));
 		if (json_out) {
-			o = json_pack("{s:s, s:s?, s:b, s:I, s:I, s:I, s:I, "
-			    "s:o}",
+			o = json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:I, s:I, "
+			    "s:I, s:I, s:o}",
 			    "public_key", p->public_key,
+			    "path", p->path == PATH_RELAY ? "relay" : "direct",
+			    "relay", p->path == PATH_RELAY && p->relay[0] ?
+			    p->relay : NULL,
 			    "endpoint", p->endpoint[0] ? p->endpoint : NULL,
 			    "preshared_key", p->has_psk,
 			    "persistent_keepalive", (json_int_t)p->keepalive,
@@ -265,6 +268,11 @@ show_peers(const struct peer_list *l)
 			json_array_append_new(arr, o);
 			continue;
 		}
+		if (p->path == PATH_RELAY)
+			printf("  path: relay%s%s\n", p->relay[0] ? " via " :
+			    "", p->relay);
+		else
+			printf("  path: direct\n");
 		printf("  endpoint: %s\n", p->endpoint[0] ? p->endpoint :
 		    "(none)");
 		printf("  allowed ips:");
@@ -382,6 +390,8 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 				    = '\0';
 				pl.peers[pl.npeers].endpoint[HOSTPORT_MAX -
 				    1] = '\0';
+				pl.peers[pl.npeers].relay[HOSTPORT_MAX - 1] =
+				    '\0';
 				pl.npeers++;
 				break;
 			case IMSG_CTL_PEER_AIP:

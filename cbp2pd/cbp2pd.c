@@ -125,6 +125,7 @@ parent_push_config(void)
 	child_conf_fill(&cc);
 	parent_send_children(IMSG_CFG_CHILD, 0, &cc, sizeof(cc));
 	disco_push_config();
+	relay_push_config();
 }
 
 void
@@ -200,7 +201,12 @@ parent_reload(char *msg, size_t msglen)
 	if (peer_check_static(&nc.tok, err, sizeof(err)) == -1)
 		goto refused_nc;
 
-	/* Now the swap; these were checked above. */
+	/*
+	 * Now the swap; these were checked above.  Peers take the new
+	 * token's path before its static peers are made, so none of them
+	 * is ever reached over a path the new token refuses.
+	 */
+	relay_set_path(relay_path_for(&nc.tok));
 	if (dp_set_private_key(nc.tok.private_key) == -1 ||
 	    (nc.tok.listen_port != 0 && nc.tok.listen_port != env->dp.port &&
 	    dp_set_port(nc.tok.listen_port) == -1) ||

@@ -22,7 +22,6 @@
 #include "ratelimit.h"
 #include "stun.h"
 #include "wg.h"
-#include <sys/tree.h>
 
 #define CONTROL_MAX_CONNS	32
 #define CONTROL_BACKLOG		8
@@ -33,9 +32,11 @@
 #define ENG_AIPS_CHUNK		64	/* allowed IPs per IMSG_ENG_PEER_AIPS */
 
 /*
- * Where a peer is reached: UDP over IPv4 or IPv6, or the relay (whose
- * transport the relay issue adds).  Every packet to a peer leaves
- * through one send function that switches on the kind.
+ * Where a peer is reached: UDP over IPv4 or IPv6, or the relay, through
+ * the engine's socketpair to cbrelayd.  Every packet to a peer leaves
+ * through one send function that switches on the kind.  A relay
+ * endpoint names the peer's public key: the relay forwards by key, and
+ * what it delivers says from which key it came.
  */
 enum endpoint_kind {
 	EP_NONE = 0,
@@ -47,7 +48,14 @@ enum endpoint_kind {
 struct endpoint {
 	int			 kind;	/* enum endpoint_kind */
 	struct sockaddr_storage	 sa;	/* for EP_UDP4/EP_UDP6 */
+	uint8_t			 key[WG_KEY_LEN];	/* for EP_RELAY */
 };
+
+/*
+ * The relay socketpair between the engine and cbrelayd: one message a
+ * packet, the peer's public key then the WireGuard packet.
+ */
+#define RELAY_SOCKET_BUFFER	(4 << 20)	/* bytes in flight each way */
 
 /* ---- the parent <-> engine protocol (IMSG_ENG_*) -------------------- */
 
@@ -69,10 +77,17 @@ struct eng_local {
 #define ENG_PEER_ENDPOINT	0x01
 #define ENG_PEER_KEEPALIVE	0x02
 #define ENG_PEER_CANDIDATES	0x04
+#define ENG_PEER_PATH		0x08
 
+/*
+ * A peer's settings; flags say which fields hold something.  The path
+ * comes first: a relayed peer (PATH_RELAY) gets the relay endpoint with
+ * its own key and has no UDP endpoint or candidates at all.
+ */
 struct eng_peer {
 	uint8_t			 pub[WG_KEY_LEN];
 	unsigned int		 flags;	/* ENG_PEER_*: what this sets */
+	int			 path;	/* enum peer_path */
 	struct endpoint		 endpoint;
 	uint16_t		 keepalive;
 	uint32_t		 ncand;
@@ -91,6 +106,7 @@ struct eng_hs {
 	uint8_t		 pub[WG_KEY_LEN];	/* zero: not yet known */
 	uint32_t	 index;		/* the engine's local index */
 	int		 from_net;	/* answers an IMSG_ENG_HS_IN */
+	int		 reason;	/* HS_FAIL: enum drop_reason */
 	struct endpoint	 ep;		/* where it came from / goes */
 	uint32_t	 len;
 	uint8_t		 msg[WG_INITIATION_LEN];
@@ -134,6 +150,16 @@ struct ppeer {
 	int			 usable;	/* static DH done: can handshake */
 	int			 has_psk;
 	struct endpoint		 endpoint;	/* as the engine last said */
+	/*
+	 * The path, and what a direct path would use: the endpoint the
+	 * token or wg set gave and the candidates discovery gave, kept
+	 * while the peer is relayed and handed to the engine only on a
+	 * direct path.
+	 */
+	enum peer_path		 path;
+	struct endpoint		 udp_endpoint;
+	struct sockaddr_storage	 cand[DISCO_ENDPOINTS_MAX];
+	unsigned int		 ncand;
 	uint16_t		 keepalive;
 	struct timespec		 last_handshake;	/* wall clock */
 	uint64_t		 rx_bytes;
@@ -156,6 +182,7 @@ RB_PROTOTYPE(ppeer_tree, ppeer, entry, ppeer_cmp);
 #define PD_HAS_KEEPALIVE	0x010
 #define PD_REPLACE_AIPS		0x020
 #define PD_HAS_CANDIDATES	0x040
+#define PD_HAS_PATH		0x080
 
 struct peer_desc {
 	uint8_t			 pub[WG_KEY_LEN];
@@ -168,6 +195,7 @@ struct peer_desc {
 	size_t			 naips;
 	const struct sockaddr_storage *cand;
 	unsigned int		 ncand;
+	enum peer_path		 path;
 };
 
 /* The parent's view of the data plane. */
@@ -228,6 +256,10 @@ struct cbp2pd {
 	uint64_t		 disco_admit[ADMIT_MAX];
 	uint64_t		 disco_ep_dropped[ADMIT_EP_MAX];
 	uint64_t		 child_fds_closed;
+	/* The relay as the parent configures it (relay.c). */
+	enum peer_path		 peer_path;	/* of every peer, by policy */
+	int			 relay_paired;	/* the socketpair is handed out */
+	struct relay_conf	 relay;		/* as last pushed */
 };
 
 extern struct cbp2pd	*env;
@@ -272,13 +304,23 @@ socklen_t sockaddr_len(const struct sockaddr_storage *);
 int	 sockaddr_cmp(const struct sockaddr_storage *,
 	    const struct sockaddr_storage *);
 void	 endpoint_from_sa(struct endpoint *, const struct sockaddr *);
+void	 endpoint_relay(struct endpoint *, const uint8_t *);
+int	 endpoint_on_path(const struct endpoint *, int);
 int	 endpoint_format(const struct endpoint *, char *, size_t);
+const char *peer_path_name(int);
 
 /* disco.c */
+int	 parent_read_file(const char *, size_t, char **, size_t *);
 void	 disco_push_config(void);
 int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
 void	 disco_approve(const uint8_t *);
 void	 disco_stun_result(const struct sockaddr_storage *);
+
+/* relay.c: the relay, as the parent configures it */
+enum peer_path relay_path_for(const struct token *);
+int	 relay_wanted(const struct token *);
+void	 relay_set_path(enum peer_path);
+void	 relay_push_config(void);
 
 /* engine.c: the engine role */
 __dead void engine_main(int, char *[]);

@@ -248,6 +248,7 @@ dp_start(const struct cbp2p_config *conf, char *err, size_t errlen)
 		    t->listen_port);
 		return (-1);
 	}
+	relay_set_path(relay_path_for(t));
 	return (peer_sync_static(t, err, errlen));
 }
 

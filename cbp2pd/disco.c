@@ -69,8 +69,9 @@ local_endpoints(struct disco_conf *dc, uint16_t port)
 	freeifaddrs(ifa);
 }
 
-static int
-read_small(const char *path, size_t max, char **out, size_t *len)
+/* A small file the children may not open (a CA), read whole. */
+int
+parent_read_file(const char *path, size_t max, char **out, size_t *len)
 {
 	struct stat	 st;
 	ssize_t		 n;
@@ -105,8 +106,11 @@ disco_send(uint32_t type, const void *data, size_t len)
 
 /*
  * The discovery transaction: config, CA, token, allowed peers, done.
- * Discovery is off unless the token is a p2p-mesh one with
- * auto_discovery and a registry token, and an edge registry is set.
+ * Discovery is off unless the token is a p2p-mesh or client-server one
+ * (a client's peers come from the registry too) with auto_discovery
+ * and a registry token, and an edge registry is set.  When every peer
+ * is relayed, the node announces no UDP endpoint and asks no STUN: no
+ * peer has any use for them.
  */
 void
 disco_push_config(void)
@@ -120,7 +124,7 @@ disco_push_config(void)
 
 	memset(&dc, 0, sizeof(dc));
 	env->dp.has_stun = 0;
-	if (c->stun[0] != '\0') {
+	if (c->stun[0] != '\0' && relay_path_for(t) == PATH_DIRECT) {
 		if (hostport_resolve(c->stun, STUN_PORT, &env->dp.stun_server,
 		    NULL, 0) == 0)
 			env->dp.has_stun = dc.has_stun = 1;
@@ -128,7 +132,8 @@ disco_push_config(void)
 			log_warnx("discovery: stun %s does not resolve",
 			    c->stun);
 	}
-	dc.enabled = t->conn_type == CONN_P2P_MESH && t->auto_discovery &&
+	dc.enabled = (t->conn_type == CONN_P2P_MESH ||
+	    t->conn_type == CONN_CLIENT_SERVER) && t->auto_discovery &&
 	    c->registry[0] != '\0' && t->registry_token != NULL &&
 	    strlen(t->registry_token) < DISCO_TOKEN_MAX;
 	if (dc.enabled && (url_https_authority(c->registry, auth,
@@ -138,12 +143,12 @@ disco_push_config(void)
 		    "discovery off", c->registry);
 		dc.enabled = 0;
 	}
-	if (dc.enabled && c->ca_file[0] != '\0' && read_small(c->ca_file,
+	if (dc.enabled && c->ca_file[0] != '\0' && parent_read_file(c->ca_file,
 	    DISCO_CA_MAX, &ca, &calen) == -1) {
 		log_warn("discovery: CA %s; discovery off", c->ca_file);
 		dc.enabled = 0;
 	}
-	if (t->conn_type == CONN_P2P_MESH && !dc.enabled)
+	if (t->conn_type != CONN_SERVER_SERVER && !dc.enabled)
 		log_warnx("discovery off: needs edge.registry, edge.ca and "
 		    "a token with auto_discovery and a registry_token");
 	if (gethostname(dc.hostname, sizeof(dc.hostname)) == -1)
@@ -156,7 +161,8 @@ disco_push_config(void)
 		dc.allowed_ips[0].plen = t->address.af == AF_INET ? 32 : 128;
 		dc.nallowed_ips = 1;
 	}
-	local_endpoints(&dc, env->dp.port);
+	if (relay_path_for(t) == PATH_DIRECT)
+		local_endpoints(&dc, env->dp.port);
 	dc.keepalive = t->persistent ? PERSISTENT_KEEPALIVE : 0;
 	env->disco_enabled = dc.enabled;
 

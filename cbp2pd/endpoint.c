@@ -78,6 +78,36 @@ endpoint_from_sa(struct endpoint *ep, const struct sockaddr *sa)
 	}
 }
 
+/* The relay endpoint of the peer with this public key. */
+void
+endpoint_relay(struct endpoint *ep, const uint8_t *key)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->kind = EP_RELAY;
+	memcpy(ep->key, key, WG_KEY_LEN);
+}
+
+/* 1 when a packet to or from ep travels the path (enum peer_path). */
+int
+endpoint_on_path(const struct endpoint *ep, int path)
+{
+	switch (ep->kind) {
+	case EP_UDP4:
+	case EP_UDP6:
+		return (path == PATH_DIRECT);
+	case EP_RELAY:
+		return (path == PATH_RELAY);
+	default:
+		return (0);
+	}
+}
+
+const char *
+peer_path_name(int path)
+{
+	return (path == PATH_RELAY ? "relay" : "direct");
+}
+
 int
 endpoint_format(const struct endpoint *ep, char *buf, size_t len)
 {

@@ -77,8 +77,20 @@ engine_peer_set(const struct eng_peer *ep)
 	if ((p = peer_find(ep->pub)) == NULL &&
 	    (p = peer_create(ep->pub)) == NULL)
 		return;
-	if (ep->flags & ENG_PEER_ENDPOINT)
-		p->endpoint = ep->endpoint;
+	if (ep->flags & ENG_PEER_PATH)
+		peer_set_path(p, ep->path);
+	/*
+	 * Only an endpoint on the peer's path (none only for a direct one);
+	 * a relayed peer's is its own key.
+	 */
+	if ((ep->flags & ENG_PEER_ENDPOINT) &&
+	    ((ep->endpoint.kind == EP_NONE && p->path == PATH_DIRECT) ||
+	    endpoint_on_path(&ep->endpoint, p->path))) {
+		if (ep->endpoint.kind == EP_RELAY)
+			endpoint_relay(&p->endpoint, p->wp.pub);
+		else
+			p->endpoint = ep->endpoint;
+	}
 	if (ep->flags & ENG_PEER_KEEPALIVE && ep->keepalive != p->keepalive) {
 		p->keepalive = ep->keepalive;
 		wg_timers_set_persistent_keepalive(&p->wp, p->keepalive,
@@ -191,8 +203,9 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 	case IMSG_ENG_PEER_SET:
 		WANT(sizeof(ep));
 		memcpy(&ep, imsg->data, sizeof(ep));
-		if (ep.ncand > DISCO_ENDPOINTS_MAX)
-			fatalx("%s: too many candidates", __func__);
+		if (ep.ncand > DISCO_ENDPOINTS_MAX ||
+		    (ep.path != PATH_DIRECT && ep.path != PATH_RELAY))
+			fatalx("%s: bad peer", __func__);
 		engine_peer_set(&ep);
 		break;
 	case IMSG_ENG_PEER_AIPS:
@@ -230,10 +243,18 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 		WANT(sizeof(hs));
 		memcpy(&hs, imsg->data, sizeof(hs));
 		engine_hs_answered(&hs);
-		eng->cnt.drops[DROP_HANDSHAKE]++;
+		eng->cnt.drops[hs.reason >= 0 && hs.reason < DROP_MAX ?
+		    hs.reason : DROP_HANDSHAKE]++;
 		if ((p = peer_find(hs.pub)) != NULL && p->hs_asked &&
 		    p->hs_index == hs.index)
 			p->hs_asked = 0;
+		break;
+	case IMSG_ENG_RELAY:
+		WANT(0);
+		if (imsg->fd == -1)
+			fatalx("%s: relay without a descriptor", __func__);
+		socket_set_relay(imsg->fd);
+		imsg->fd = -1;
 		break;
 	case IMSG_ENG_STUN_REQ:
 		WANT(sizeof(ss));

@@ -42,6 +42,7 @@ struct staged_pkt {
 struct peer {
 	RB_ENTRY(peer)		 entry;
 	struct wg_peer		 wp;	/* keypairs and timers; no static DH */
+	int			 path;	/* enum peer_path, the parent's word */
 	struct endpoint		 endpoint;
 	uint16_t		 keepalive;	/* persistent, seconds */
 	/* Candidate endpoints, tried together until one answers. */
@@ -60,6 +61,13 @@ struct peer {
 	unsigned int		 nstaged;
 	uint8_t			*staged_mem;
 	size_t			 staged_slot;	/* bytes per staged packet */
+};
+
+/* A packet received, over UDP or from the relay, before dispatch. */
+struct rxpkt {
+	uint8_t			 buf[ENGINE_PKT_MAX];
+	size_t			 len;
+	struct endpoint		 from;	/* UDP source, or EP_RELAY{key} */
 };
 
 RB_HEAD(peer_tree, peer);
@@ -81,6 +89,7 @@ struct engine {
 	struct event		 ev_tun;
 	struct event		 ev_udp4;
 	struct event		 ev_udp6;
+	struct event		 ev_relay;
 	struct wg_aip		 aip;
 	struct peer_tree	 peers;
 	struct index_tree	 indices;
@@ -117,6 +126,7 @@ int	 index_alloc(struct peer *, uint32_t *);
 void	 index_release(void *, uint32_t);
 struct peer *index_lookup(uint32_t);
 void	 peer_roam(struct peer *, const struct endpoint *);
+void	 peer_set_path(struct peer *, int);
 void	 peer_set_candidates(struct peer *,
 	    const struct sockaddr_storage *, unsigned int);
 void	 peer_punch(struct peer *, int);
@@ -136,11 +146,15 @@ void	 tx_flush(void);
 void	 tun_read_cb(int, short, void *);
 
 /* receive.c */
+struct rxpkt *rx_slots(void);
+void	 receive_packet(struct rxpkt *, uint64_t);
 void	 udp_read_cb(int, short, void *);
 
 /* socket.c */
 void	 socket_set_udp(int, int);
 void	 socket_set_tun(int);
+void	 socket_set_relay(int);
+void	 relay_read_cb(int, short, void *);
 void	 socket_close_all(void);
 int	 socket_fd(int);
 void	 stun_request(const struct sockaddr_storage *);

@@ -18,12 +18,45 @@
 #include "cbp2pd.h"
 #include "log.h"
 
+static uint64_t	 relay_key_refused;
+
+/* What a handshake from the network is checked against, and why not. */
+struct hs_lookup {
+	const struct eng_hs	*in;
+	int			 refused;	/* enum drop_reason */
+};
+
+/*
+ * A handshake may be the peer's only if it came over the peer's path
+ * and, relayed, as from the peer's own static key: the relay says which
+ * key sent it, and it must be the key the message proves.  DROP_MAX
+ * when it may.
+ */
+static int
+hs_path_check(const struct ppeer *pp, const struct endpoint *ep)
+{
+	if (!endpoint_on_path(ep, pp->path))
+		return (DROP_PATH);
+	if (ep->kind == EP_RELAY &&
+	    memcmp(ep->key, pp->wp.pub, WG_KEY_LEN) != 0)
+		return (DROP_RELAY_KEY);
+	return (DROP_MAX);
+}
+
+/*
+ * The initiator's static key, just decrypted: checked before the
+ * timestamp and flood state change, so a refused copy costs the real
+ * one nothing.
+ */
 static struct wg_peer *
 lookup_by_pub(void *arg, const uint8_t pub[WG_KEY_LEN])
 {
-	struct ppeer	*pp;
+	struct hs_lookup	*l = arg;
+	struct ppeer		*pp;
 
 	if ((pp = ppeer_find(pub)) == NULL || !pp->usable)
+		return (NULL);
+	if ((l->refused = hs_path_check(pp, &l->in->ep)) != DROP_MAX)
 		return (NULL);
 	return (&pp->wp);
 }
@@ -72,7 +105,7 @@ hs_take_keys(struct ppeer *pp, const struct wg_keypair *kp,
 }
 
 static void
-hs_fail(const struct eng_hs *in)
+hs_fail(const struct eng_hs *in, int reason)
 {
 	struct eng_hs	 out;
 
@@ -80,6 +113,7 @@ hs_fail(const struct eng_hs *in)
 	memcpy(out.pub, in->pub, WG_KEY_LEN);
 	out.index = in->index;
 	out.from_net = in->from_net;
+	out.reason = reason;
 	hs_reply(IMSG_ENG_HS_FAIL, &out);
 }
 
@@ -88,6 +122,7 @@ void
 hs_input(const struct eng_hs *in)
 {
 	struct dataplane	*dp = &env->dp;
+	struct hs_lookup	 l;
 	struct eng_hs		 out;
 	struct wg_peer		*wp;
 	struct ppeer		*pp;
@@ -95,11 +130,13 @@ hs_input(const struct eng_hs *in)
 	int			 type = wg_msg_type(in->msg, in->len);
 
 	memset(&out, 0, sizeof(out));
+	l.in = in;
+	l.refused = DROP_HANDSHAKE;
 	if (!dp->has_key)
 		goto fail;
 	if (type == WG_MSG_INITIATION) {
 		if (wg_consume_initiation(&dp->local, in->msg, in->len, now,
-		    lookup_by_pub, NULL, &wp) != WG_OK)
+		    lookup_by_pub, &l, &wp) != WG_OK)
 			goto fail;
 		pp = ppeer_of(wp);
 		/* The engine writes the sender index it picks, and macs. */
@@ -114,8 +151,12 @@ hs_input(const struct eng_hs *in)
 		return;
 	}
 	if (type == WG_MSG_RESPONSE) {
-		if ((pp = ppeer_find(in->pub)) == NULL || !pp->usable ||
-		    wg_consume_response(&dp->local, &pp->wp, in->msg,
+		if ((pp = ppeer_find(in->pub)) == NULL || !pp->usable)
+			goto fail;
+		if ((l.refused = hs_path_check(pp, &in->ep)) != DROP_MAX)
+			goto fail;
+		l.refused = DROP_HANDSHAKE;
+		if (wg_consume_response(&dp->local, &pp->wp, in->msg,
 		    in->len, now) != WG_OK || pp->wp.current == NULL)
 			goto fail;
 		out.index = in->index;
@@ -126,7 +167,15 @@ hs_input(const struct eng_hs *in)
 		return;
 	}
 fail:
-	hs_fail(in);
+	/* The count is in the drops; the log says it the 1st, 2nd, 4th... */
+	if (l.refused == DROP_RELAY_KEY)
+		relay_key_refused++;
+	if (l.refused == DROP_RELAY_KEY &&
+	    (relay_key_refused & (relay_key_refused - 1)) == 0)
+		log_warnx("handshake relayed as from a key that is not its "
+		    "sender's: refused (%llu so far)",
+		    (unsigned long long)relay_key_refused);
+	hs_fail(in, l.refused == DROP_MAX ? DROP_HANDSHAKE : l.refused);
 }
 
 /* The engine's timers want an initiation, with the index it picked. */
@@ -140,14 +189,14 @@ hs_initiation_request(const struct eng_hs *in)
 
 	if (!dp->has_key || in->index == 0 ||
 	    (pp = ppeer_find(in->pub)) == NULL || !pp->usable) {
-		hs_fail(in);
+		hs_fail(in, DROP_HANDSHAKE);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &wall);
 	memset(&out, 0, sizeof(out));
 	if (wg_create_initiation(&dp->local, &pp->wp, in->index, dp_now(),
 	    &wall, out.msg) != WG_OK) {
-		hs_fail(in);
+		hs_fail(in, DROP_HANDSHAKE);
 		return;
 	}
 	memcpy(out.pub, pp->wp.pub, WG_KEY_LEN);

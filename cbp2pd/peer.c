@@ -180,12 +180,42 @@ peer_reset_sessions(void)
 	}
 }
 
-/* An authenticated packet came from ep: that is where the peer is. */
+/*
+ * An authenticated packet came from ep: that is where the peer is, as
+ * long as ep is on the peer's path.  A relayed peer never roams to UDP,
+ * a direct one never to the relay.
+ */
 void
 peer_roam(struct peer *p, const struct endpoint *ep)
 {
+	if (!endpoint_on_path(ep, p->path))
+		return;
 	p->endpoint = *ep;
 	p->confirmed = 1;
+}
+
+/*
+ * The parent chose the peer's path.  Relayed: the relay endpoint with
+ * the peer's own key, and nothing of UDP left (no endpoint, no
+ * candidates), so nothing can send UDP to it.  Direct: no endpoint
+ * until the parent gives one or a handshake shows one.  Sessions stay:
+ * they are the same whichever way packets travel.
+ */
+void
+peer_set_path(struct peer *p, int path)
+{
+	if (path == p->path && (path != PATH_RELAY ||
+	    p->endpoint.kind == EP_RELAY))
+		return;
+	p->path = path;
+	p->ncand = 0;
+	memset(p->cand, 0, sizeof(p->cand));
+	p->confirmed = 0;
+	if (path == PATH_RELAY)
+		endpoint_relay(&p->endpoint, p->wp.pub);
+	else
+		memset(&p->endpoint, 0, sizeof(p->endpoint));
+	log_debug("peer %s: path %s", peer_name(p), peer_path_name(path));
 }
 
 /*
@@ -211,6 +241,9 @@ peer_set_candidates(struct peer *p, const struct sockaddr_storage *cand,
 	unsigned int	 i;
 	int		 same = n == p->ncand, known = 0;
 
+	/* A relayed peer has no UDP candidates. */
+	if (p->path == PATH_RELAY)
+		return;
 	for (i = 0; same && i < n; i++)
 		same = sockaddr_cmp(&cand[i], &p->cand[i]) == 0;
 	if (same)

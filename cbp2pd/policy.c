@@ -172,7 +172,7 @@ peer_apply(const struct peer_desc *pd, char *err, size_t errlen)
 	struct eng_peer		 ep;
 	struct ppeer		*pp;
 	size_t			 i;
-	int			 created = 0;
+	int			 created = 0, repath = 0;
 
 	pp = ppeer_find(pd->pub);
 	if (pd->flags & PD_REMOVE) {
@@ -199,21 +199,56 @@ peer_apply(const struct peer_desc *pd, char *err, size_t errlen)
 	}
 	memset(&ep, 0, sizeof(ep));
 	memcpy(ep.pub, pd->pub, WG_KEY_LEN);
-	if (pd->flags & PD_HAS_ENDPOINT) {
-		ep.flags |= ENG_PEER_ENDPOINT;
-		ep.endpoint = pd->endpoint;
-		pp->endpoint = pd->endpoint;
+	/* The path first: it decides what else the engine may have. */
+	if (created || ((pd->flags & PD_HAS_PATH) && pd->path != pp->path)) {
+		pp->path = created && !(pd->flags & PD_HAS_PATH) ?
+		    env->peer_path : pd->path;
+		ep.flags |= ENG_PEER_PATH;
+		ep.path = pp->path;
+		repath = 1;
+		if (!created)
+			log_info("peer %s: path %s", ppeer_name(pp),
+			    peer_path_name(pp->path));
+	}
+	/* What a direct path uses is kept, also while relayed. */
+	if ((pd->flags & PD_HAS_ENDPOINT) &&
+	    (pd->endpoint.kind == EP_UDP4 || pd->endpoint.kind == EP_UDP6))
+		pp->udp_endpoint = pd->endpoint;
+	if (pd->flags & PD_HAS_CANDIDATES) {
+		pp->ncand = pd->ncand > DISCO_ENDPOINTS_MAX ?
+		    DISCO_ENDPOINTS_MAX : pd->ncand;
+		memcpy(pp->cand, pd->cand, pp->ncand * sizeof(pp->cand[0]));
+	}
+	if (pp->path == PATH_RELAY) {
+		/* Its key is its endpoint; the engine gets no UDP address. */
+		if (repath) {
+			ep.flags |= ENG_PEER_ENDPOINT;
+			endpoint_relay(&ep.endpoint, pp->wp.pub);
+			pp->endpoint = ep.endpoint;
+		}
+		if ((pd->flags & PD_HAS_ENDPOINT) &&
+		    pd->source == PEER_SRC_UAPI)
+			log_info("peer %s is relayed: its endpoint is kept "
+			    "for a direct path", ppeer_name(pp));
+	} else {
+		if ((pd->flags & PD_HAS_ENDPOINT) ||
+		    (repath && pp->udp_endpoint.kind != EP_NONE)) {
+			ep.flags |= ENG_PEER_ENDPOINT;
+			ep.endpoint = pp->udp_endpoint;
+			pp->endpoint = pp->udp_endpoint;
+		}
+		if ((pd->flags & PD_HAS_CANDIDATES) ||
+		    (repath && pp->ncand > 0)) {
+			ep.flags |= ENG_PEER_CANDIDATES;
+			ep.ncand = pp->ncand;
+			memcpy(ep.cand, pp->cand,
+			    ep.ncand * sizeof(ep.cand[0]));
+		}
 	}
 	if (pd->flags & PD_HAS_KEEPALIVE) {
 		ep.flags |= ENG_PEER_KEEPALIVE;
 		ep.keepalive = pd->keepalive;
 		pp->keepalive = pd->keepalive;
-	}
-	if (pd->flags & PD_HAS_CANDIDATES) {
-		ep.flags |= ENG_PEER_CANDIDATES;
-		ep.ncand = pd->ncand > DISCO_ENDPOINTS_MAX ?
-		    DISCO_ENDPOINTS_MAX : pd->ncand;
-		memcpy(ep.cand, pd->cand, ep.ncand * sizeof(ep.cand[0]));
 	}
 	if (created || ep.flags != 0)
 		dp_send(IMSG_ENG_PEER_SET, &ep, sizeof(ep), -1);
@@ -332,7 +367,13 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 {
 	memset(cp, 0, sizeof(*cp));
 	wgkey_to_b64(cp->public_key, pp->wp.pub);
-	endpoint_format(&pp->endpoint, cp->endpoint, sizeof(cp->endpoint));
+	/* A relayed peer has no address: its path and the relay say where. */
+	if (pp->endpoint.kind != EP_RELAY)
+		endpoint_format(&pp->endpoint, cp->endpoint,
+		    sizeof(cp->endpoint));
+	cp->path = pp->path;
+	if (pp->path == PATH_RELAY)
+		strlcpy(cp->relay, env->conf.relay, sizeof(cp->relay));
 	cp->has_psk = pp->has_psk;
 	cp->from_token = pp->source == PEER_SRC_TOKEN;
 	cp->keepalive = pp->keepalive;

@@ -1,8 +1,10 @@
 /*
- * The engine's inbound path: UDP recv -> type dispatch -> handshake
- * (mac1 and cookie checked here, the Noise part in the parent), cookie
- * reply, or transport data -> replay check -> decrypt -> the inner source
- * must be the peer's -> tun write.
+ * The engine's inbound path: UDP recv (or a packet from cbrelayd, read
+ * in socket.c) -> receive_packet(): type dispatch -> handshake (mac1
+ * and cookie checked here, the Noise part in the parent), cookie reply,
+ * or transport data -> the peer's path -> replay check -> decrypt -> a
+ * relayed packet must come as from the peer's own key -> the inner
+ * source must be the peer's -> tun write.
  */
 
 #include <sys/types.h>
@@ -24,23 +26,35 @@
 #define IPV4_HEADER_MIN		20
 #define IPV6_HEADER_LEN		40
 #define COOKIE_SRC_PORT_LEN	2
-
-struct rxpkt {
-	uint8_t			 buf[ENGINE_PKT_MAX];
-	size_t			 len;
-	struct sockaddr_storage	 sa;
-	socklen_t		 salen;
-};
+#define COOKIE_SRC_KEY_LEN	16	/* of a relayed source's key */
 
 static struct rxpkt	 rx[ENGINE_BATCH];
 
-/* Address bytes then port bytes: what the cookie is bound to. */
-static size_t
-cookie_src(const struct sockaddr_storage *ss, uint8_t *out)
+/* The receive slots, for whoever reads a burst (UDP here, the relay). */
+struct rxpkt *
+rx_slots(void)
 {
+	return (rx);
+}
+
+/*
+ * Address bytes then port bytes: what the cookie is bound to.  A
+ * relayed packet has no address; the relay vouches for the key it
+ * came from, so the cookie and the rate limit go by that key (its
+ * first bytes, then a "port" no UDP source has in that place).
+ */
+static size_t
+cookie_src(const struct endpoint *from, uint8_t *out)
+{
+	const struct sockaddr_storage	*ss = &from->sa;
 	const struct sockaddr_in	*sin = (const void *)ss;
 	const struct sockaddr_in6	*sin6 = (const void *)ss;
 
+	if (from->kind == EP_RELAY) {
+		memcpy(out, from->key, COOKIE_SRC_KEY_LEN);
+		memset(out + COOKIE_SRC_KEY_LEN, 0xff, COOKIE_SRC_PORT_LEN);
+		return (COOKIE_SRC_KEY_LEN + COOKIE_SRC_PORT_LEN);
+	}
 	if (ss->ss_family == AF_INET) {
 		memcpy(out, &sin->sin_addr, sizeof(sin->sin_addr));
 		memcpy(out + sizeof(sin->sin_addr), &sin->sin_port,
@@ -51,6 +65,22 @@ cookie_src(const struct sockaddr_storage *ss, uint8_t *out)
 	memcpy(out + sizeof(sin6->sin6_addr), &sin6->sin6_port,
 	    COOKIE_SRC_PORT_LEN);
 	return (sizeof(sin6->sin6_addr) + COOKIE_SRC_PORT_LEN);
+}
+
+/*
+ * Whether a packet from `from' may be the peer's: over its path (UDP
+ * for a direct peer, the relay for a relayed one), and from the relay
+ * only as from the peer's own key.  DROP_MAX when it may.
+ */
+static int
+peer_path_drop(const struct peer *p, const struct endpoint *from)
+{
+	if (!endpoint_on_path(from, p->path))
+		return (DROP_PATH);
+	if (from->kind == EP_RELAY &&
+	    memcmp(from->key, p->wp.pub, WG_KEY_LEN) != 0)
+		return (DROP_RELAY_KEY);
+	return (DROP_MAX);
 }
 
 static int
@@ -74,16 +104,14 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 {
 	uint8_t		 reply[WG_COOKIE_REPLY_LEN];
 	uint8_t		 src[WG_COOKIE_SRC_MAX];
-	struct endpoint	 from;
 	struct eng_hs	 hs;
 	struct peer	*p = NULL;
 	size_t		 srclen;
-	int		 loaded;
+	int		 loaded, drop;
 
 	if (!eng->has_key)
 		return;
-	endpoint_from_sa(&from, (struct sockaddr *)&in->sa);
-	srclen = cookie_src(&in->sa, src);
+	srclen = cookie_src(&in->from, src);
 	loaded = under_load(now);
 	switch (wg_cookie_check(&eng->local, in->buf, in->len, src, srclen,
 	    loaded, now, reply)) {
@@ -98,7 +126,7 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 			return;
 		}
 		eng->cnt.cookies_sent++;
-		send_handshake(&from, reply, sizeof(reply));
+		send_handshake(&in->from, reply, sizeof(reply));
 		return;
 	case WG_VERDICT_PROCESS:
 		if (loaded && !ratelimit_allow(&eng->ratelimit, src,
@@ -115,6 +143,14 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 		eng->cnt.drops[DROP_UNKNOWN_INDEX]++;
 		return;
 	}
+	/*
+	 * ... and comes the way that peer is reached.  An initiation names
+	 * its sender only inside; the parent checks it there.
+	 */
+	if (p != NULL && (drop = peer_path_drop(p, &in->from)) != DROP_MAX) {
+		eng->cnt.drops[drop]++;
+		return;
+	}
 	/* A slow parent must not make the engine queue without end. */
 	if (eng->hs_inflight >= HS_INFLIGHT_MAX) {
 		eng->cnt.drops[DROP_RATELIMIT]++;
@@ -127,7 +163,7 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 		memcpy(hs.pub, p->wp.pub, WG_KEY_LEN);
 		hs.index = p->hs_index;
 	}
-	hs.ep = from;
+	hs.ep = in->from;
 	hs.len = in->len;
 	memcpy(hs.msg, in->buf, in->len);
 	engine_to_parent(IMSG_ENG_HS_IN, &hs, sizeof(hs));
@@ -137,10 +173,15 @@ static void
 handle_cookie(struct rxpkt *in, uint64_t now)
 {
 	struct peer	*p;
+	int		 drop;
 
 	if ((p = index_lookup(wg_msg_receiver_index(in->buf,
 	    in->len))) == NULL) {
 		eng->cnt.drops[DROP_UNKNOWN_INDEX]++;
+		return;
+	}
+	if ((drop = peer_path_drop(p, &in->from)) != DROP_MAX) {
+		eng->cnt.drops[drop]++;
 		return;
 	}
 	if (wg_consume_cookie_reply(&p->wp, in->buf, in->len, now) != WG_OK)
@@ -175,21 +216,34 @@ handle_data(struct rxpkt *in, uint64_t now)
 {
 	struct wg_keypair	*kp;
 	struct peer		*p;
-	struct endpoint		 from;
 	const uint8_t		*src, *plain;
 	uint64_t		 counter;
 	uint32_t		 idx = wg_msg_receiver_index(in->buf, in->len);
 	size_t			 plen, len;
-	int			 af, rc, confirming;
+	int			 af, rc, drop, confirming;
 
 	if ((p = index_lookup(idx)) == NULL ||
 	    (kp = wg_peer_keypair_by_index(&p->wp, idx)) == NULL) {
 		eng->cnt.drops[DROP_UNKNOWN_INDEX]++;
 		return;
 	}
+	/* A relayed peer is never reached over UDP, nor the other way. */
+	if (!endpoint_on_path(&in->from, p->path)) {
+		eng->cnt.drops[DROP_PATH]++;
+		return;
+	}
 	rc = wg_data_decrypt(kp, now, in->buf, in->len, &plen, &counter);
 	if (rc != WG_OK) {
 		eng->cnt.drops[rc == WG_EREPLAY ? DROP_REPLAY : DROP_DECRYPT]++;
+		return;
+	}
+	/*
+	 * The peer's session, relayed as from another key: the relay lies
+	 * about the sender.  Dropped before the replay window moves, so the
+	 * packet it copied still counts when it comes the right way.
+	 */
+	if ((drop = peer_path_drop(p, &in->from)) != DROP_MAX) {
+		eng->cnt.drops[drop]++;
 		return;
 	}
 	confirming = kp == p->wp.next;
@@ -201,8 +255,7 @@ handle_data(struct rxpkt *in, uint64_t now)
 	if (confirming)
 		engine_to_parent(IMSG_ENG_HS_CONFIRMED, p->wp.pub, WG_KEY_LEN);
 	/* Authenticated: the peer is wherever this came from (roaming). */
-	endpoint_from_sa(&from, (struct sockaddr *)&in->sa);
-	peer_roam(p, &from);
+	peer_roam(p, &in->from);
 	p->rx_bytes += in->len;
 	if (plen > 0) {
 		plain = in->buf + WG_DATA_HEADER_LEN;
@@ -216,20 +269,51 @@ handle_data(struct rxpkt *in, uint64_t now)
 	peer_kick(p, now);
 }
 
+/*
+ * One packet, whichever way it came: UDP sets from to its source, the
+ * relay to EP_RELAY with the key cbrelayd says it came from.
+ */
+void
+receive_packet(struct rxpkt *in, uint64_t now)
+{
+	int	 type;
+
+	if (in->from.kind != EP_RELAY && stun_is_stun(in->buf, in->len)) {
+		eng->cnt.stun_seen++;
+		stun_input(in->buf, in->len);
+		return;
+	}
+	switch (type = wg_msg_type(in->buf, in->len)) {
+	case WG_MSG_INITIATION:
+	case WG_MSG_RESPONSE:
+		handle_handshake(in, type, now);
+		break;
+	case WG_MSG_COOKIE:
+		handle_cookie(in, now);
+		break;
+	case WG_MSG_DATA:
+		handle_data(in, now);
+		break;
+	default:
+		eng->cnt.drops[DROP_SHORT]++;
+		break;
+	}
+}
+
 void
 udp_read_cb(int fd, short event, void *arg)
 {
 	struct mmsghdr	 msgs[ENGINE_BATCH];
 	struct iovec	 iov[ENGINE_BATCH];
 	uint64_t	 now;
-	int		 i, n, type;
+	int		 i, n;
 
 	for (i = 0; i < ENGINE_BATCH; i++) {
 		iov[i].iov_base = rx[i].buf;
 		iov[i].iov_len = sizeof(rx[i].buf);
 		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_name = &rx[i].sa;
-		msgs[i].msg_hdr.msg_namelen = sizeof(rx[i].sa);
+		msgs[i].msg_hdr.msg_name = &rx[i].from.sa;
+		msgs[i].msg_hdr.msg_namelen = sizeof(rx[i].from.sa);
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -243,31 +327,23 @@ udp_read_cb(int fd, short event, void *arg)
 		struct rxpkt	*in = &rx[i];
 
 		in->len = msgs[i].msg_len;
-		in->salen = msgs[i].msg_hdr.msg_namelen;
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			eng->cnt.drops[DROP_SHORT]++;
 			continue;
 		}
-		if (stun_is_stun(in->buf, in->len)) {
-			eng->cnt.stun_seen++;
-			stun_input(in->buf, in->len);
-			continue;
-		}
-		switch (type = wg_msg_type(in->buf, in->len)) {
-		case WG_MSG_INITIATION:
-		case WG_MSG_RESPONSE:
-			handle_handshake(in, type, now);
+		/* The source as a tagged endpoint, in place. */
+		switch (in->from.sa.ss_family) {
+		case AF_INET:
+			in->from.kind = EP_UDP4;
 			break;
-		case WG_MSG_COOKIE:
-			handle_cookie(in, now);
-			break;
-		case WG_MSG_DATA:
-			handle_data(in, now);
+		case AF_INET6:
+			in->from.kind = EP_UDP6;
 			break;
 		default:
 			eng->cnt.drops[DROP_SHORT]++;
-			break;
+			continue;
 		}
+		receive_packet(in, now);
 	}
 	tx_flush();
 }

@@ -35,14 +35,30 @@ struct txpkt {
 static struct txpkt	 tx[ENGINE_BATCH];
 static unsigned int	 ntx;
 
+/* Why a relayed packet could not be handed to cbrelayd. */
+static void
+relay_send_failed(int err)
+{
+	/* A full socketpair is back pressure, not a fault: drop, count. */
+	if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
+		eng->cnt.drops[DROP_RELAY_FULL]++;
+	else {
+		eng->cnt.drops[DROP_SEND]++;
+		log_debug("relay: send: %s", strerror(err));
+	}
+}
+
 /*
  * The one place a packet leaves for a peer: UDP over either family, or
- * the relay once its transport exists.
+ * the relay: one message on the socketpair to cbrelayd, the peer's key
+ * then the packet, never waiting.
  */
 void
 send_handshake(const struct endpoint *ep, const uint8_t *buf, size_t len)
 {
-	int	 fd;
+	struct iovec	 iov[2];
+	struct msghdr	 msg;
+	int		 fd;
 
 	switch (ep->kind) {
 	case EP_UDP4:
@@ -55,8 +71,20 @@ send_handshake(const struct endpoint *ep, const uint8_t *buf, size_t len)
 		}
 		break;
 	case EP_RELAY:
-		/* No relay transport yet (the relay issue adds it). */
-		eng->cnt.drops[DROP_NO_ENDPOINT]++;
+		if (eng->relay == -1) {
+			eng->cnt.drops[DROP_NO_ENDPOINT]++;
+			break;
+		}
+		iov[0].iov_base = (void *)ep->key;
+		iov[0].iov_len = WG_KEY_LEN;
+		iov[1].iov_base = (void *)buf;
+		iov[1].iov_len = len;
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = 2;
+		if (sendmsg(eng->relay, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+		    -1)
+			relay_send_failed(errno);
 		break;
 	default:
 		eng->cnt.drops[DROP_NO_ENDPOINT]++;
@@ -82,7 +110,8 @@ tx_flush_family(int family)
 	int		 sent, off = 0;
 
 	for (i = 0; i < ntx; i++) {
-		if (tx[i].ep.sa.ss_family != family)
+		if ((tx[i].ep.kind != EP_UDP4 && tx[i].ep.kind != EP_UDP6) ||
+		    tx[i].ep.sa.ss_family != family)
 			continue;
 		iov[n].iov_base = tx[i].buf;
 		iov[n].iov_len = tx[i].len;
@@ -108,18 +137,55 @@ tx_flush_family(int family)
 	}
 }
 
+/* The burst's relayed packets: one sendmmsg on the socketpair. */
+static void
+tx_flush_relay(void)
+{
+	struct mmsghdr	 msgs[ENGINE_BATCH];
+	struct iovec	 iov[ENGINE_BATCH][2];
+	unsigned int	 i, n = 0;
+	int		 sent, off = 0;
+
+	for (i = 0; i < ntx; i++) {
+		if (tx[i].ep.kind != EP_RELAY)
+			continue;
+		iov[n][0].iov_base = tx[i].ep.key;
+		iov[n][0].iov_len = WG_KEY_LEN;
+		iov[n][1].iov_base = tx[i].buf;
+		iov[n][1].iov_len = tx[i].len;
+		memset(&msgs[n], 0, sizeof(msgs[n]));
+		msgs[n].msg_hdr.msg_iov = iov[n];
+		msgs[n].msg_hdr.msg_iovlen = 2;
+		n++;
+	}
+	if (n > 0 && eng->relay == -1) {
+		eng->cnt.drops[DROP_NO_ENDPOINT] += n;
+		return;
+	}
+	while (off < (int)n) {
+		if ((sent = sendmmsg(eng->relay, msgs + off, n - off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL)) == -1) {
+			/* Full now is full for the rest of the burst. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				eng->cnt.drops[DROP_RELAY_FULL] += n - off;
+				break;
+			}
+			relay_send_failed(errno);
+			off++;
+			continue;
+		}
+		off += sent;
+	}
+}
+
 void
 tx_flush(void)
 {
-	unsigned int	 i;
-
 	if (ntx == 0)
 		return;
 	tx_flush_family(AF_INET);
 	tx_flush_family(AF_INET6);
-	for (i = 0; i < ntx; i++)
-		if (tx[i].ep.kind == EP_RELAY)
-			send_handshake(&tx[i].ep, tx[i].buf, tx[i].len);
+	tx_flush_relay();
 	ntx = 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * The engine's descriptors: the tun and the UDP sockets the parent
- * opened and passed, and STUN over the WireGuard socket (the engine
- * parses the answer; the parent only sees the address it names).
+ * opened and passed, the socketpair to cbrelayd (relayed packets), and
+ * STUN over the WireGuard socket (the engine parses the answer; the
+ * parent only sees the address it names).
  */
 
 #include <sys/types.h>
@@ -57,11 +58,87 @@ socket_set_udp(int af, int fd)
 	event_add(ev, NULL);
 }
 
+/*
+ * The socketpair to cbrelayd: SOCK_SEQPACKET, one message a packet, the
+ * peer's public key then the WireGuard packet.  Given once; a second
+ * one replaces the first.
+ */
+void
+socket_set_relay(int fd)
+{
+	tx_flush();
+	if (eng->relay != -1) {
+		event_del(&eng->ev_relay);
+		close(eng->relay);
+	}
+	eng->relay = fd;
+	if (fd == -1)
+		return;
+	event_set(&eng->ev_relay, fd, EV_READ | EV_PERSIST, relay_read_cb,
+	    NULL);
+	event_add(&eng->ev_relay, NULL);
+	log_debug("relay: packet socket attached");
+}
+
+/*
+ * A burst from cbrelayd into the receive path UDP takes, each packet
+ * from EP_RELAY with the key cbrelayd says the relay named.
+ */
+void
+relay_read_cb(int fd, short event, void *arg)
+{
+	struct mmsghdr	 msgs[ENGINE_BATCH];
+	struct iovec	 iov[ENGINE_BATCH][2];
+	struct rxpkt	*rx = rx_slots();
+	uint64_t	 now;
+	int		 i, n;
+
+	for (i = 0; i < ENGINE_BATCH; i++) {
+		iov[i][0].iov_base = rx[i].from.key;
+		iov[i][0].iov_len = WG_KEY_LEN;
+		iov[i][1].iov_base = rx[i].buf;
+		iov[i][1].iov_len = sizeof(rx[i].buf);
+		memset(&msgs[i], 0, sizeof(msgs[i]));
+		msgs[i].msg_hdr.msg_iov = iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 2;
+	}
+	if ((n = recvmmsg(fd, msgs, ENGINE_BATCH, MSG_DONTWAIT, NULL)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("%s: recvmmsg", __func__);
+		return;
+	}
+	now = engine_now();
+	for (i = 0; i < n; i++) {
+		struct rxpkt	*in = &rx[i];
+
+		if (msgs[i].msg_len == 0) {
+			/*
+			 * The end of the stream: cbrelayd is gone, and the
+			 * parent hears of it.  Stop listening until then.
+			 */
+			log_warnx("relay: cbrelayd closed the packet socket");
+			event_del(&eng->ev_relay);
+			break;
+		}
+		if ((msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    msgs[i].msg_len <= WG_KEY_LEN) {
+			eng->cnt.drops[DROP_SHORT]++;
+			continue;
+		}
+		in->len = msgs[i].msg_len - WG_KEY_LEN;
+		in->from.kind = EP_RELAY;
+		in->from.sa.ss_family = AF_UNSPEC;	/* no address */
+		receive_packet(in, now);
+	}
+	tx_flush();
+}
+
 void
 socket_close_all(void)
 {
 	socket_set_udp(AF_INET, -1);
 	socket_set_udp(AF_INET6, -1);
+	socket_set_relay(-1);
 	if (eng->tun != -1) {
 		event_del(&eng->ev_tun);
 		close(eng->tun);

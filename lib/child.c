@@ -63,6 +63,8 @@ child_status(struct child *c, uint32_t peerid)
 	cs.msgs = c->msgs;
 	cs.generation = c->conf.generation;
 	cs.configs = c->configs;
+	if (c->status != NULL)
+		c->status(c);
 	strlcpy(cs.state, c->state, sizeof(cs.state));
 	imsg_compose_event(c->iev, IMSG_CHILD_STATUS, peerid, 0, -1, &cs,
 	    sizeof(cs));

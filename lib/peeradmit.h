@@ -13,8 +13,9 @@
  *  malformed       more than DISCO_ENDPOINTS_MAX endpoints or
  *                  DISCO_AIPS_MAX prefixes, or a prefix that is neither
  *                  IPv4 /0-32 nor IPv6 /0-128.
- *  discovery_off   discovery is not running (not a p2p-mesh token with
- *                  auto_discovery, a registry and a registry token):
+ *  discovery_off   discovery is not running (not a p2p-mesh or
+ *                  client-server token with auto_discovery, a
+ *                  registry and a registry token):
  *                  nobody can have been discovered.
  *  self            the node's own public key.
  *  static_key      the key belongs to a peer of the token or one `wg

@@ -34,7 +34,7 @@ const struct proc_info proc_table[PROC_MAX] = {
 static const char *drop_names[DROP_MAX] = {
 	"short", "mac1", "handshake", "unknown_index", "decrypt", "replay",
 	"allowed_ips", "no_route", "no_endpoint", "no_keypair", "inner",
-	"send", "ratelimit", "mtu"
+	"send", "ratelimit", "mtu", "path", "relay_key", "relay_full"
 };
 
 const char *

@@ -54,6 +54,9 @@ enum drop_reason {
 	DROP_SEND,		/* sendmsg/write failed */
 	DROP_RATELIMIT,		/* handshakes from one source under load */
 	DROP_MTU,		/* longer than the tunnel MTU, no session */
+	DROP_PATH,		/* came over a path the peer does not use */
+	DROP_RELAY_KEY,		/* relayed as from a key not the peer's */
+	DROP_RELAY_FULL,	/* the socketpair to cbrelayd was full */
 	DROP_MAX
 };
 
@@ -91,6 +94,14 @@ enum imsg_type {
 	IMSG_DISCO_STUN_RESULT,		/* struct sockaddr_storage */
 	IMSG_DISCO_APPROVE,		/* a public key */
 
+	/* parent -> cbrelayd: a transaction, swapped in at DONE */
+	IMSG_CFG_RELAY,			/* struct relay_conf */
+	IMSG_CFG_RELAY_CA,		/* PEM bytes of the relay's CA */
+	IMSG_CFG_RELAY_TOKEN,		/* the registry token, for AUTH */
+	IMSG_CFG_RELAY_DONE,		/* none */
+	IMSG_RELAY_PACKETS,		/* none, with cbrelayd's end of the
+					   packet socketpair to the engine */
+
 	/* cbdiscod -> parent */
 	IMSG_DISCO_STUN_REQ,		/* none: ask the edge our address */
 	IMSG_PEER_SET,			/* struct disco_peer */
@@ -116,6 +127,8 @@ enum imsg_type {
 	IMSG_ENG_HS_FAIL,		/* struct eng_hs: refused */
 	IMSG_ENG_STUN_REQ,		/* struct sockaddr_storage: the server */
 	IMSG_ENG_STATS_REQ,		/* uint32_t sequence */
+	IMSG_ENG_RELAY,			/* none, with the engine's end of the
+					   packet socketpair to cbrelayd */
 
 	/* engine -> parent */
 	IMSG_ENG_HS_IN,			/* struct eng_hs: mac1 checked */
@@ -151,6 +164,19 @@ struct disco_conf {
 	uint32_t		 nendpoints;	/* local candidates */
 	struct sockaddr_storage	 endpoints[DISCO_ENDPOINTS_MAX];
 	uint16_t		 keepalive;	/* for discovered peers */
+};
+
+/*
+ * What cbrelayd needs beyond struct child_conf (doc/relay.md): the
+ * relay's address resolved by the parent and the name its certificate
+ * must carry.  The CA and the registry token follow in the same
+ * transaction; never the node token or the private key.
+ */
+struct relay_conf {
+	int			 enabled;	/* relay wanted and configured */
+	struct sockaddr_storage	 relay;
+	char			 relay_host[DISCO_HOST_MAX];	/* TLS name */
+	char			 relay_name[HOSTPORT_MAX];	/* as configured */
 };
 
 /* A discovered peer, as cbdiscod asks the parent to configure it. */
@@ -219,9 +245,17 @@ struct ctl_status_main {
 	uint64_t	 child_fds_closed;	/* passed where none belongs */
 };
 
+/* A peer's path: how the parent lets the engine reach it. */
+enum peer_path {
+	PATH_DIRECT,		/* UDP: endpoint, candidates, roaming */
+	PATH_RELAY		/* only through cbrelayd, never UDP */
+};
+
 struct ctl_peer {
 	char		 public_key[WG_KEY_B64_LEN + 1];
 	char		 endpoint[HOSTPORT_MAX];	/* "" when none */
+	int		 path;				/* enum peer_path */
+	char		 relay[HOSTPORT_MAX];		/* edge.relay, if relayed */
 	int		 has_psk;
 	int		 from_token;
 	uint16_t	 keepalive;
@@ -270,7 +304,8 @@ void	 proc_child_args(int, char *[], struct child_opts *, const char *);
  * /dev/null on standard output and error unless in the foreground (-d),
  * enter the sandbox with the child's policy (sandbox.h), take
  * configurations, answer status queries.  A child's own messages go to
- * its dispatch hook, which returns 1 when it handled the message.
+ * its dispatch hook, which returns 1 when it handled the message; its
+ * status hook, if any, writes state just before a status reply.
  */
 struct child {
 	enum proc_id		 id;
@@ -285,6 +320,7 @@ struct child {
 	int			(*dispatch)(struct child *, struct imsg *);
 	void			(*configure)(struct child *);
 	void			(*init)(struct child *);	/* before sandbox */
+	void			(*status)(struct child *);	/* fill state */
 	void			*arg;
 };
 

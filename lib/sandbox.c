@@ -59,21 +59,24 @@ static const int sandbox_refuse[] = {
 	SCMP_SYS(socket), SCMP_SYS(connect),
 };
 
-/* cbmeshd and cbrelayd: nothing beyond the common system calls yet. */
+/* cbmeshd: nothing beyond the common system calls yet. */
 const struct sandbox_policy sandbox_policy_plain = {
 	"plain", NULL, 0
 };
 
 /*
- * cbdiscod, the registry client: TCP over IPv4 or IPv6 with TLS and
- * libevent's HTTP.  socket(2) is allowed only for a TCP stream (type
+ * The TLS clients of the edge, cbdiscod (the registry, with libevent's
+ * HTTP) and cbrelayd (the relay, a bufferevent): TCP over IPv4 or IPv6
+ * with TLS.  socket(2) is allowed only for a TCP stream (type
  * SOCK_STREAM, maybe with SOCK_NONBLOCK and SOCK_CLOEXEC, protocol 0);
  * an AF_UNIX socket, which syslog(3) asks for when it reconnects, is
  * refused; any other socket (netlink, packet, raw, UDP) kills.
- * connect(2) takes a pointer, which seccomp cannot read: cbdiscod can
- * connect its TCP sockets to any address, not only the registry's.
+ * connect(2) takes a pointer, which seccomp cannot read: either can
+ * connect its TCP sockets to any address, not only the edge's.
+ * cbrelayd's packet socketpair to the engine comes from the parent;
+ * it reads and writes it with the common recv/send calls.
  */
-static const struct sandbox_rule sandbox_rules_disco[] = {
+static const struct sandbox_rule sandbox_rules_tcp_client[] = {
 	{ .syscall = SCMP_SYS(socket), .action = SANDBOX_ALLOW, .cmp = {
 	    SANDBOX_ARG(0, SCMP_CMP_EQ, AF_INET),
 	    SANDBOX_ARG_MASKED(1, SANDBOX_SOCK_TYPE_MASK, SOCK_STREAM),
@@ -103,7 +106,13 @@ static const struct sandbox_rule sandbox_rules_disco[] = {
 };
 
 const struct sandbox_policy sandbox_policy_disco = {
-	"cbdiscod", sandbox_rules_disco, nitems(sandbox_rules_disco)
+	"cbdiscod", sandbox_rules_tcp_client,
+	nitems(sandbox_rules_tcp_client)
+};
+
+const struct sandbox_policy sandbox_policy_relay = {
+	"cbrelayd", sandbox_rules_tcp_client,
+	nitems(sandbox_rules_tcp_client)
 };
 
 /*

@@ -161,34 +161,41 @@ static const struct probe sock_unix =
 ATF_TC(disco_sockets);
 ATF_TC_HEAD(disco_sockets, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "cbdiscod's sandbox: TCP over IPv4 "
-	    "and IPv6 only; netlink, packet, UDP and raw sockets kill it, "
-	    "AF_UNIX is refused");
+	atf_tc_set_md_var(tc, "descr", "cbdiscod's and cbrelayd's sandbox: "
+	    "TCP over IPv4 and IPv6 only; netlink, packet, UDP and raw "
+	    "sockets kill it, AF_UNIX is refused");
 	atf_tc_set_md_var(tc, "require.user", "root");
 }
 ATF_TC_BODY(disco_sockets, tc)
 {
-	const struct sandbox_policy	*p = &sandbox_policy_disco;
+	const struct sandbox_policy	*pols[] = {
+		&sandbox_policy_disco, &sandbox_policy_relay
+	};
+	const struct sandbox_policy	*p;
+	size_t				 i;
 
 	sb_setup();
-	sb_expect(p, &sock_inet_stream, WORKED);
-	sb_expect(p, &sock_inet6_stream_flags, WORKED);
-	sb_expect(p, &sock_netlink, KILLED);
-	sb_expect(p, &sock_netlink_dgram, KILLED);
-	sb_expect(p, &sock_packet, KILLED);
-	sb_expect(p, &sock_packet_dgram, KILLED);
-	sb_expect(p, &sock_inet_dgram, KILLED);
-	sb_expect(p, &sock_inet6_dgram, KILLED);
-	sb_expect(p, &sock_inet_raw, KILLED);
-	sb_expect(p, &sock_inet_sctp, KILLED);
-	sb_expect(p, &sock_unix, REFUSED);
+	for (i = 0; i < sizeof(pols) / sizeof(pols[0]); i++) {
+		p = pols[i];
+		sb_expect(p, &sock_inet_stream, WORKED);
+		sb_expect(p, &sock_inet6_stream_flags, WORKED);
+		sb_expect(p, &sock_netlink, KILLED);
+		sb_expect(p, &sock_netlink_dgram, KILLED);
+		sb_expect(p, &sock_packet, KILLED);
+		sb_expect(p, &sock_packet_dgram, KILLED);
+		sb_expect(p, &sock_inet_dgram, KILLED);
+		sb_expect(p, &sock_inet6_dgram, KILLED);
+		sb_expect(p, &sock_inet_raw, KILLED);
+		sb_expect(p, &sock_inet_sctp, KILLED);
+		sb_expect(p, &sock_unix, REFUSED);
+	}
 }
 
 ATF_TC(plain_sockets);
 ATF_TC_HEAD(plain_sockets, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "cbmeshd, cbrelayd, cbedged and the "
-	    "engine: every socket(2) is refused with EACCES");
+	atf_tc_set_md_var(tc, "descr", "cbmeshd, cbedged and the engine: "
+	    "every socket(2) is refused with EACCES");
 	atf_tc_set_md_var(tc, "require.user", "root");
 }
 ATF_TC_BODY(plain_sockets, tc)
@@ -337,6 +344,9 @@ ATF_TC_BODY(bad_policies, tc)
 	}
 	/* The real ones build. */
 	ctx = sandbox_filter(&sandbox_policy_disco, err, sizeof(err));
+	ATF_REQUIRE_MSG(ctx != NULL, "%s", err);
+	seccomp_release(ctx);
+	ctx = sandbox_filter(&sandbox_policy_relay, err, sizeof(err));
 	ATF_REQUIRE_MSG(ctx != NULL, "%s", err);
 	seccomp_release(ctx);
 	ctx = sandbox_filter(&sandbox_policy_edge, err, sizeof(err));

@@ -1,0 +1,167 @@
+/*
+ * The parent's side of the relay (doc/relay.md): which peers are
+ * relayed, and what cbrelayd needs to reach the edge's relay.  The
+ * parent resolves the relay's address and reads the CA, files and
+ * names the sandboxed child cannot reach, and hands cbrelayd the
+ * registry token to authenticate with: never the node token, never the
+ * private key.  Packets never pass through here: the engine and
+ * cbrelayd each get one end of a socketpair of their own.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cbp2pd.h"
+#include "log.h"
+
+#define RELAY_DEFAULT_PORT	"443"
+
+/*
+ * The path every peer takes, by policy: client-server sends everything
+ * through the relay, and so does a p2p-mesh with routing relay.  Direct
+ * and hybrid routing keep direct paths (hybrid's switching to and from
+ * the relay comes with cbmeshd).
+ */
+enum peer_path
+relay_path_for(const struct token *t)
+{
+	if (t->conn_type == CONN_CLIENT_SERVER ||
+	    (t->conn_type == CONN_P2P_MESH && t->routing == ROUTING_RELAY))
+		return (PATH_RELAY);
+	return (PATH_DIRECT);
+}
+
+/* cbrelayd keeps a connection for client-server, relay and hybrid. */
+int
+relay_wanted(const struct token *t)
+{
+	return (t->conn_type == CONN_CLIENT_SERVER ||
+	    (t->conn_type == CONN_P2P_MESH && (t->routing == ROUTING_RELAY ||
+	    t->routing == ROUTING_HYBRID)));
+}
+
+/*
+ * Every peer on the path the policy gives: those of the token,
+ * discovery and wg set alike, through peer_apply().  New peers take it
+ * from env->peer_path as they are made.
+ */
+void
+relay_set_path(enum peer_path path)
+{
+	struct peer_desc	 pd;
+	struct ppeer		*pp, *tmp;
+	char			 err[CFG_ERR_MAX];
+
+	if (path != env->peer_path)
+		log_info("peers are %s", path == PATH_RELAY ?
+		    "reached through the relay only" : "reached directly");
+	env->peer_path = path;
+	RB_FOREACH_SAFE(pp, ppeer_tree, &env->dp.peers, tmp) {
+		if (pp->path == path)
+			continue;
+		memset(&pd, 0, sizeof(pd));
+		memcpy(pd.pub, pp->wp.pub, WG_KEY_LEN);
+		pd.source = pp->source;
+		pd.flags = PD_UPDATE_ONLY | PD_HAS_PATH;
+		pd.path = path;
+		if (peer_apply(&pd, err, sizeof(err)) == -1)
+			log_warnx("%s: %s", __func__, err);
+	}
+}
+
+static void
+relay_send(uint32_t type, const void *data, size_t len, int fd)
+{
+	if (imsg_compose_event(&env->children[PROC_RELAY].iev, type, 0, 0,
+	    fd, data, len) == -1)
+		fatal("%s: imsg_compose_event", __func__);
+}
+
+/*
+ * The packet socketpair, made once, the first time a relay is wanted:
+ * one end to the engine, the other to cbrelayd.  Non-blocking on both
+ * sides, with buffers for bursts (as root the system's limit does not
+ * apply); a full pair drops and counts, it never blocks either side.
+ */
+static int
+relay_pair(void)
+{
+	int	 sp[2], i, bufsz = RELAY_SOCKET_BUFFER;
+
+	if (env->relay_paired)
+		return (0);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("relay: socketpair");
+		return (-1);
+	}
+	for (i = 0; i < 2; i++) {
+		if (setsockopt(sp[i], SOL_SOCKET, SO_SNDBUFFORCE, &bufsz,
+		    sizeof(bufsz)) == -1 || setsockopt(sp[i], SOL_SOCKET,
+		    SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) == -1)
+			log_debug("relay: socket buffers: %s",
+			    strerror(errno));
+	}
+	/* The queues own the descriptors now, and close them once sent. */
+	dp_send(IMSG_ENG_RELAY, NULL, 0, sp[0]);
+	relay_send(IMSG_RELAY_PACKETS, NULL, 0, sp[1]);
+	env->relay_paired = 1;
+	return (0);
+}
+
+/*
+ * The relay transaction: config, CA, registry token, done; on start
+ * and on every reload.  The relay is off unless wanted (relay_wanted)
+ * and edge.relay, edge.ca and a registry token exist.
+ */
+void
+relay_push_config(void)
+{
+	const struct cbp2p_config	*c = &env->conf;
+	const struct token		*t = &c->tok;
+	struct relay_conf		 rc;
+	char				*ca = NULL;
+	size_t				 calen = 0;
+	int				 wanted = relay_wanted(t);
+
+	memset(&rc, 0, sizeof(rc));
+	rc.enabled = wanted && c->relay[0] != '\0' && c->ca_file[0] != '\0' &&
+	    t->registry_token != NULL &&
+	    strlen(t->registry_token) < DISCO_TOKEN_MAX;
+	if (wanted && !rc.enabled)
+		log_warnx("relay off: needs edge.relay, edge.ca and a token "
+		    "with a registry_token%s", relay_path_for(t) ==
+		    PATH_RELAY ? "; relayed peers are unreachable" : "");
+	if (rc.enabled && hostport_resolve(c->relay, RELAY_DEFAULT_PORT,
+	    &rc.relay, rc.relay_host, sizeof(rc.relay_host)) == -1) {
+		log_warnx("relay: %s does not resolve; relay off", c->relay);
+		rc.enabled = 0;
+	}
+	if (rc.enabled && parent_read_file(c->ca_file, DISCO_CA_MAX, &ca,
+	    &calen) == -1) {
+		log_warn("relay: CA %s; relay off", c->ca_file);
+		rc.enabled = 0;
+	}
+	if (rc.enabled && relay_pair() == -1) {
+		free(ca);
+		ca = NULL;
+		rc.enabled = 0;
+	}
+	strlcpy(rc.relay_name, c->relay, sizeof(rc.relay_name));
+	env->relay = rc;
+
+	relay_send(IMSG_CFG_RELAY, &rc, sizeof(rc), -1);
+	if (ca != NULL) {
+		relay_send(IMSG_CFG_RELAY_CA, ca, calen, -1);
+		free(ca);
+	}
+	if (rc.enabled)
+		relay_send(IMSG_CFG_RELAY_TOKEN, t->registry_token,
+		    strlen(t->registry_token), -1);
+	relay_send(IMSG_CFG_RELAY_DONE, NULL, 0, -1);
+}

@@ -1,0 +1,468 @@
+#! /usr/bin/atf-sh
+# The node's side of the relay: cbrelayd and the engine's relay
+# transport, with routing relay and client-server, against a stub relay
+# (relaystub.py, doc/relay.md) in the lab's edge namespace; the registry
+# is cbedged's.  No UDP may pass between the nodes.
+
+common()
+{
+	. "$(atf_get_srcdir)/common.sh"
+	LAB=r$$
+	RELAY_PORT=8444
+	STUB=$(atf_get_srcdir)/relaystub.py
+}
+
+# stub_start [MODE]: the stub relay in the edge namespace, its pid in
+# stub.pid; it shows the edge's certificate (STUB_CERT: another one)
+# on the edge's address (STUB_LISTEN: another one).
+stub_start()
+{
+	ip netns exec "$LAB-edge" python3 "$STUB" \
+	    --listen "${STUB_LISTEN:-$EDGE_IP}:$RELAY_PORT" \
+	    --cert "${STUB_CERT:-edge.crt}" --key edge.key \
+	    --mode "${1:-normal}" --log stub.log > stub.out 2>&1 < /dev/null &
+	echo $! > stub.pid
+	cb_until 10 ip netns exec "$LAB-edge" python3 -c "
+import socket
+socket.create_connection(('${STUB_LISTEN:-$EDGE_IP}', $RELAY_PORT), 1)" ||
+	    { cat stub.out stub.log; atf_fail "the stub relay did not start"; }
+}
+
+# stub_stop [SIGNAL]: KILL by default; TERM sends RESTARTING first.
+stub_stop()
+{
+	[ -f stub.pid ] || return 0
+	kill "-${1:-KILL}" "$(cat stub.pid)" 2>/dev/null
+	cb_wait_exit "$(cat stub.pid)" || atf_fail "the stub did not exit"
+	rm -f stub.pid
+}
+
+# nft_watch NODE OTHER: count UDP between NODE and OTHER's address, and
+# TCP to the relay, in NODE's namespace.
+nft_watch()
+{
+	other=$("$NATLAB" -p "$LAB" pub "$2")
+	ip netns exec "$(cat "$1.ns")" nft -f - <<NFT || atf_fail "nft"
+table inet cbtest {
+	chain out {
+		type filter hook output priority 0; policy accept;
+		ip daddr $other meta l4proto udp counter comment "udp-out"
+		ip daddr $EDGE_IP tcp dport $RELAY_PORT counter comment "relay"
+	}
+	chain in {
+		type filter hook input priority 0; policy accept;
+		ip saddr $other meta l4proto udp counter comment "udp-in"
+	}
+}
+NFT
+}
+
+# nft_packets NODE COMMENT: packets the rules whose comment starts with
+# COMMENT counted ("udp": both ways).
+nft_packets()
+{
+	ip netns exec "$(cat "$1.ns")" nft list table inet cbtest |
+	    awk -v c="\"$2" '$0 ~ "comment " c {
+		for (i = 1; i < NF; i++) if ($i == "packets") s += $(i + 1) }
+		END { print s + 0 }'
+}
+
+# relay_up FILTER NAME...: the lab (public nodes), the registry, the
+# stub, and node i (10.99.0.i) with the claims filter and edge.relay.
+relay_up()
+{
+	rf=$1
+	shift
+	echo "$LAB" > lab
+	specs=
+	for n in "$@"; do specs="$specs $n:public"; done
+	"$NATLAB" -p "$LAB" up $specs > lab.out 2>&1 ||
+	    { cat lab.out; atf_fail "natlab up"; }
+	cb_user
+	cb_issuer_keys keys
+	cb_edge_certs
+	cb_edge_start
+	stub_start "${STUB_MODE:-normal}"
+	ni=1
+	for n in "$@"; do
+		cb_mesh_node "$n" "10.99.0.$ni" "$rf"
+		sed -i "s|^edge:\$|edge:\\
+  relay: $EDGE_IP:$RELAY_PORT|" "$n.yaml"
+		grep -q "relay: $EDGE_IP" "$n.yaml" || atf_fail "no edge.relay"
+		ni=$((ni + 1))
+	done
+	for n in "$@"; do
+		[ $# -lt 2 ] ||
+		    nft_watch "$n" "$([ "$n" = n1 ] && echo n2 || echo n1)"
+		cb_start "$n"
+	done
+}
+
+can_ping()
+{
+	ip netns exec "$(cat "$1.ns")" ping -c 1 -W 1 "$2" >/dev/null 2>&1
+}
+
+wait_ping()
+{
+	cb_until "${3:-30}" can_ping "$1" "$2" || {
+		cb_ctl "$1" status
+		cat stub.log
+		atf_fail "$1 cannot reach $2"
+	}
+}
+
+relay_state()
+{
+	cb_ctl "$1" -j status | jq -r '.children[] |
+	    select(.name == "cbrelayd") | .state'
+}
+
+# connects NODE: connections cbrelayd made (AUTH_OK received).
+connects()
+{
+	relay_state "$1" | sed -n 's/.*connects \([0-9]*\).*/\1/p'
+}
+
+# connected_since NODE N: cbrelayd is connected, more often than N.
+connected_since()
+{
+	relay_state "$1" | grep -q "^connected to" &&
+	    [ "$(connects "$1")" -gt "$2" ]
+}
+
+# wait_reconnect NODE N: within 60 s, connected once more than N times.
+wait_reconnect()
+{
+	cb_until 60 connected_since "$1" "$2" ||
+	    atf_fail "$1 did not reconnect: $(relay_state "$1")"
+}
+
+# relay_key_grew BEFORE: n1 pings once; n2 counted more relay_key drops.
+relay_key_grew()
+{
+	ip netns exec "$(cat n1.ns)" ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1
+	[ "$(drops n2 relay_key)" -gt "$1" ]
+}
+
+drops()
+{
+	cb_ctl "$1" -j status | jq ".drops.$2"
+}
+
+# relayed_only: both nodes reach each other, only over the relay.
+relayed_only()
+{
+	wait_ping n1 10.99.0.2
+	wait_ping n2 10.99.0.1
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+	for n in n1 n2; do
+		cb_ctl "$n" -j peers > "$n.peers"
+		cat "$n.peers"
+		[ "$(jq -r '.[0].path' "$n.peers")" = relay ] ||
+		    atf_fail "$n: the peer's path is not relay"
+		[ "$(jq -r '.[0].endpoint' "$n.peers")" = null ] ||
+		    atf_fail "$n: a relayed peer has an endpoint"
+		[ "$(jq -r '.[0].relay' "$n.peers")" = \
+		    "$EDGE_IP:$RELAY_PORT" ] || atf_fail "$n: relay not named"
+		# wg(8) shows no endpoint for a relayed peer.
+		wg show "cb$$$n" endpoints | grep -q "(none)" ||
+		    atf_fail "$n: wg show gives an endpoint"
+		relay_state "$n" | grep "^connected to $EDGE_IP:$RELAY_PORT" ||
+		    atf_fail "$n: cbrelayd not connected: $(relay_state "$n")"
+		[ "$(nft_packets "$n" udp)" = 0 ] ||
+		    atf_fail "$n: UDP between the nodes: $(nft_packets "$n" udp)"
+		[ "$(nft_packets "$n" relay)" -gt 0 ] ||
+		    atf_fail "$n: nothing went to the relay"
+	done
+}
+
+atf_test_case routing_relay cleanup
+routing_relay_head()
+{
+	atf_set descr "p2p-mesh with routing relay: two nodes ping through the relay, never over UDP"
+	atf_set require.user root
+	atf_set timeout 180
+}
+routing_relay_body()
+{
+	common
+	relay_up '.mesh_config.routing = "relay"' n1 n2
+	relayed_only
+	# Sandboxed like every child, with the relay's socket and no other.
+	pid=$(jq -r '.children[] | select(.name == "cbrelayd") | .pid' \
+	    n1.status)
+	[ "$(awk '/^Seccomp:/ { print $2 }' /proc/$pid/status)" = 2 ] ||
+	    atf_fail "cbrelayd without seccomp"
+	[ "$(readlink /proc/$pid/root)" = "$PWD/empty" ] ||
+	    atf_fail "cbrelayd not chrooted"
+	# The registry token went to the relay, never the node token.
+	grep -q "relaystub: auth " stub.log || atf_fail "no AUTH at the stub"
+}
+routing_relay_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case client_server cleanup
+client_server_head()
+{
+	atf_set descr "client-server: peers from the registry, every packet through the relay, no UDP between the nodes"
+	atf_set require.user root
+	atf_set timeout 180
+}
+client_server_body()
+{
+	common
+	relay_up '.connection_type = "client-server"' n1 n2
+	relayed_only
+	[ "$(cb_ctl n1 -j status | jq -r .connection_type)" = \
+	    client-server ] || atf_fail "not a client-server node"
+	# A TCP stream works through it too.
+	ip netns exec "$(cat n2.ns)" iperf3 -s -1 -B 10.99.0.2 \
+	    > iperf.srv 2>&1 &
+	cb_until 10 sh -c "ip netns exec $(cat n2.ns) ss -ltn | grep -q 5201" ||
+	    atf_fail "iperf3 server"
+	ip netns exec "$(cat n1.ns)" iperf3 -c 10.99.0.2 -t 2 > iperf.out ||
+	    { cat iperf.out; atf_fail "iperf3 through the relay"; }
+	cat iperf.out
+	[ "$(nft_packets n1 udp)" = 0 ] || atf_fail "UDP between the nodes"
+}
+client_server_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case relay_restart cleanup
+relay_restart_head()
+{
+	atf_set descr "the relay killed, then restarted with RESTARTING: cbrelayd reconnects, pings resume, nodes untouched"
+	atf_set require.user root
+	atf_set timeout 300
+}
+relay_restart_body()
+{
+	common
+	relay_up '.mesh_config.routing = "relay"' n1 n2
+	wait_ping n1 10.99.0.2
+	p1=$(cat n1.pid) p2=$(cat n2.pid)
+
+	# Killed: the connection is lost; cbrelayd backs off and retries.
+	stub_stop KILL
+	cb_until 30 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'reconnecting to'" ||
+	    atf_fail "n1 does not say it reconnects: $(relay_state n1)"
+	relay_state n1
+	stub_start
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	relay_state n1 | grep -q "connects [2-9]" ||
+	    atf_fail "n1 did not reconnect: $(relay_state n1)"
+
+	# A planned restart: RESTARTING, then back in its interval.
+	stub_stop TERM
+	grep -q "restarts; reconnecting" n1.log ||
+	    cb_until 10 grep -q "restarts; reconnecting" n1.log ||
+	    atf_fail "n1 did not hear RESTARTING"
+	stub_start
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	[ "$(cat n1.pid)" = "$p1" ] && kill -0 "$p1" && kill -0 "$p2" ||
+	    atf_fail "a node restarted"
+	relayed_only
+}
+relay_restart_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case hostile_relay cleanup
+hostile_relay_head()
+{
+	atf_set descr "a relay lying about the sender or sending garbage: dropped, counted, the nodes keep running and recover"
+	atf_set require.user root
+	atf_set timeout 400
+}
+hostile_relay_body()
+{
+	common
+	# Handshakes relayed as from a random key: the parent refuses them.
+	STUB_MODE=wrongkey relay_up '.mesh_config.routing = "relay"' n1 n2
+	p1=$(cat n1.pid) p2=$(cat n2.pid)
+	ip netns exec "$(cat n1.ns)" ping -c 3 -i 0.5 -W 1 10.99.0.2 &&
+	    atf_fail "n1 reached n2 through a lying relay"
+	cb_until 20 sh -c "[ \$($CBP2PCTL -j -s n2.sock status | jq .drops.relay_key) -ge 1 ]" ||
+	    atf_fail "n2 did not count the relayed initiation: $(drops n2 relay_key)"
+	echo "n2: relay_key drops $(drops n2 relay_key) (handshakes)"
+
+	# An honest relay: the same nodes reach each other.
+	stub_stop
+	stub_start normal
+	wait_ping n1 10.99.0.2 60
+
+	# Data relayed as from a random key: dropped before the replay
+	# window moves.
+	before=$(drops n2 relay_key)
+	c1=$(connects n1) c2=$(connects n2)
+	stub_stop
+	stub_start wrongkey-data
+	wait_reconnect n1 "$c1"
+	wait_reconnect n2 "$c2"
+	cb_until 30 relay_key_grew "$before" ||
+	    atf_fail "n2 did not count data relayed as another key"
+	ip netns exec "$(cat n1.ns)" ping -c 3 -i 0.5 -W 1 10.99.0.2 &&
+	    atf_fail "n1 reached n2 with data relayed as another key"
+	echo "n2: relay_key drops $(drops n2 relay_key) (data)"
+
+	# Garbage after AUTH_OK: cbrelayd drops that connection, counts it,
+	# backs off.
+	stub_stop
+	stub_start garbage
+	cb_until 60 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'bad frames [1-9]'" ||
+	    atf_fail "n1 did not count the garbage: $(relay_state n1)"
+	relay_state n1
+
+	# Honest again: everything resumes, nobody restarted.
+	stub_stop
+	stub_start normal
+	wait_ping n1 10.99.0.2 90
+	wait_ping n2 10.99.0.1 30
+	kill -0 "$p1" && kill -0 "$p2" || atf_fail "a node died"
+	[ "$(cat n1.pid)" = "$p1" ] || atf_fail "n1 restarted"
+	grep -q "relayed as from a key" n2.log ||
+	    atf_fail "n2 did not log the lying relay"
+}
+hostile_relay_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+# retoken NODE FILTER: the node's claims edited, a new token, a reload.
+retoken()
+{
+	jq "$2" "$1.claims" > "$1.claims.new" || atf_fail "claims filter"
+	mv "$1.claims.new" "$1.claims"
+	"$CBP2PCTL" token -r -a ES256 -k keys/es256.key "$1.claims" \
+	    > "$1.jwt" || atf_fail "token for $1"
+	cb_ctl "$1" reload || atf_fail "reload of $1 refused"
+}
+
+atf_test_case reload_paths cleanup
+reload_paths_head()
+{
+	atf_set descr "hybrid keeps direct paths with cbrelayd connected; a reload to routing relay moves every peer to the relay; to direct stops cbrelayd"
+	atf_set require.user root
+	atf_set timeout 300
+}
+reload_paths_body()
+{
+	common
+	# Hybrid, in this increment: direct paths, the relay connected.
+	relay_up '.mesh_config.routing = "hybrid"' n1 n2
+	wait_ping n1 10.99.0.2
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = direct ] ||
+	    atf_fail "not direct"
+	[ "$(nft_packets n1 udp)" -gt 0 ] || atf_fail "direct without UDP"
+	cb_until 30 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'connected to $EDGE_IP'" ||
+	    atf_fail "cbrelayd not connected for hybrid: $(relay_state n1)"
+
+	retoken n1 '.mesh_config.routing = "relay"'
+	# From the reload on, n1 sends no UDP to n2.  A status waits for
+	# the engine's counters, so the engine has taken the new paths.
+	cb_ctl n1 status > /dev/null || atf_fail "status"
+	out=$(nft_packets n1 udp-out)
+	retoken n2 '.mesh_config.routing = "relay"'
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = relay ] ||
+	    atf_fail "n1's peer not relayed after the reload"
+	relay_state n1 | grep -q "^connected to" ||
+	    atf_fail "cbrelayd not connected: $(relay_state n1)"
+	[ "$(nft_packets n1 udp-out)" = "$out" ] ||
+	    atf_fail "n1 sent UDP to n2 after the reload to relay"
+
+	retoken n1 '.mesh_config.routing = "direct"'
+	retoken n2 '.mesh_config.routing = "direct"'
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = direct ] ||
+	    atf_fail "n1's peer not direct after the reload"
+	cb_until 10 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'relay off'" ||
+	    atf_fail "cbrelayd still on: $(relay_state n1)"
+	[ "$(nft_packets n1 udp-out)" -gt "$out" ] ||
+	    atf_fail "direct again, but no UDP"
+}
+reload_paths_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case relay_tls cleanup
+relay_tls_head()
+{
+	atf_set descr "cbrelayd shows the token only to a relay whose certificate is from edge.ca and names the configured address"
+	atf_set require.user root
+	atf_set timeout 200
+}
+relay_tls_body()
+{
+	common
+	# A certificate for the edge's address from a CA the node does not
+	# trust.
+	cb_issuer_keys keys
+	cb_edge_certs
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout rogue.key -out rogue.crt -subj /CN=rogue \
+	    -days 2 2>/dev/null || atf_fail "rogue CA"
+	openssl x509 -req -in edge.csr -CA rogue.crt -CAkey rogue.key \
+	    -CAcreateserial -out rogue-edge.crt -days 2 -extfile edge.ext \
+	    2>/dev/null || atf_fail "rogue certificate"
+	# relay_up makes new certificates: keep these.
+	cb_edge_certs() { :; }
+	STUB_CERT=rogue-edge.crt relay_up '.mesh_config.routing = "relay"' n1
+	cb_until 30 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'certificate verify failed'" ||
+	    atf_fail "n1 accepted a relay of another CA: $(relay_state n1)"
+	relay_state n1
+
+	# The right CA, but at another address than its certificate names
+	# (and only there, so that n1 cannot find it where it was).
+	stub_stop
+	ip -n "$LAB-edge" addr add 203.0.113.2/24 dev eth0 ||
+	    atf_fail "second edge address"
+	sed -i "s|relay: $EDGE_IP:|relay: 203.0.113.2:|" n1.yaml
+	cb_ctl n1 reload || atf_fail "reload"
+	STUB_LISTEN=203.0.113.2 stub_start normal
+	cb_until 60 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'reconnecting to 203.0.113.2.*certificate verify failed'" ||
+	    atf_fail "n1 accepted a certificate for another address: $(relay_state n1)"
+	relay_state n1
+	grep -q "relaystub: auth " stub.log && atf_fail "the token went to a relay not verified"
+
+	# Where the certificate says: connected.
+	stub_stop
+	stub_start normal
+	sed -i "s|relay: 203.0.113.2:|relay: $EDGE_IP:|" n1.yaml
+	cb_ctl n1 reload || atf_fail "reload"
+	cb_until 60 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'connected to $EDGE_IP'" ||
+	    atf_fail "n1 did not connect: $(relay_state n1)"
+	grep -q "relaystub: auth " stub.log || atf_fail "no AUTH at the stub"
+}
+relay_tls_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case relay_tls
+	atf_add_test_case reload_paths
+	atf_add_test_case routing_relay
+	atf_add_test_case client_server
+	atf_add_test_case relay_restart
+	atf_add_test_case hostile_relay
+}

@@ -214,10 +214,10 @@ unusable_key_body()
 	echo AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= > zero.pub
 	token "$(peer c.pub 10.201.0.2:51830 '["10.99.0.3/32"]')" \
 	    "$(peer zero.pub 10.200.0.2:51840 '["10.99.0.4/32"]')"
-	refused_unchanged "peers\\[1\\].public_key"
+	refused_unchanged "token: peers\\[1\\].public_key: is not a usable public key"
 	pings "$A" 10.99.0.3 && atf_fail "c, of the refused token, answers"
 	# cbp2pd -n says the same of that configuration.
-	atf_check -s exit:1 -e match:"peers\\[1\\].public_key" \
+	atf_check -s exit:1 -e match:"token: peers\\[1\\].public_key: is not a usable public key" \
 	    "$CBP2PD" -n -f "$PWD/a.yaml"
 }
 unusable_key_cleanup()

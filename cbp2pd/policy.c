@@ -75,13 +75,20 @@ ppeer_rekey(struct ppeer *pp)
 	sodium_memzero(psk, sizeof(psk));
 }
 
+/* max_peers as a token sets it: never fewer than its static peers. */
+static unsigned int
+peer_max(const struct token *t)
+{
+	unsigned int	 max;
+
+	max = t->max_peers > t->npeers ? t->max_peers : t->npeers;
+	return (max > CFG_MAX_PEERS_CAP ? CFG_MAX_PEERS_CAP : max);
+}
+
 void
 peer_set_max(const struct token *t)
 {
-	env->dp.max_peers = t->max_peers > t->npeers ? t->max_peers :
-	    t->npeers;
-	if (env->dp.max_peers > CFG_MAX_PEERS_CAP)
-		env->dp.max_peers = CFG_MAX_PEERS_CAP;
+	env->dp.max_peers = peer_max(t);
 }
 
 static void
@@ -286,7 +293,8 @@ int
 peer_check_static(const struct token *t, char *err, size_t errlen)
 {
 	struct endpoint	 ep;
-	size_t		 i;
+	struct ppeer	*pp;
+	size_t		 i, others = 0;
 
 	for (i = 0; i < t->npeers; i++) {
 		if (t->peers[i].endpoint[0] != '\0' &&
@@ -295,6 +303,22 @@ peer_check_static(const struct token *t, char *err, size_t errlen)
 			    "resolve", t->peers[i].endpoint);
 			return (-1);
 		}
+	}
+	/* The peers wg set or discovery made stay: the token's must fit. */
+	RB_FOREACH(pp, ppeer_tree, &env->dp.peers) {
+		if (pp->source == PEER_SRC_TOKEN)
+			continue;
+		for (i = 0; i < t->npeers; i++)
+			if (memcmp(pp->wp.pub, t->peers[i].public_key,
+			    WG_KEY_LEN) == 0)
+				break;
+		if (i == t->npeers)
+			others++;
+	}
+	if (others + t->npeers > peer_max(t)) {
+		snprintf(err, errlen, "peer limit %u: %zu static peers and "
+		    "%zu others", peer_max(t), t->npeers, others);
+		return (-1);
 	}
 	return (0);
 }

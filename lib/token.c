@@ -630,6 +630,7 @@ parse_peers(struct vctx *v, json_t *c, struct token *tok)
 	json_t			*a, *j;
 	json_int_t		 ka;
 	struct static_peer	*sp;
+	uint8_t			 ss[WG_KEY_LEN];
 	size_t			 i, k, n;
 
 	if ((a = json_object_get(c, "peers")) == NULL)
@@ -662,6 +663,13 @@ parse_peers(struct vctx *v, json_t *c, struct token *tok)
 		if (sodium_memcmp(sp->public_key, tok->public_key,
 		    WG_KEY_LEN) == 0)
 			return (verr(v, f, "is this node's own public key"));
+		/* A point of small order: no handshake could ever work. */
+		if (crypto_scalarmult(ss, tok->private_key,
+		    sp->public_key) != 0) {
+			sodium_memzero(ss, sizeof(ss));
+			return (verr(v, f, "is not a usable public key"));
+		}
+		sodium_memzero(ss, sizeof(ss));
 		for (k = 0; k < i; k++)
 			if (sodium_memcmp(sp->public_key,
 			    tok->peers[k].public_key, WG_KEY_LEN) == 0)

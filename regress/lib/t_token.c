@@ -995,6 +995,28 @@ ATF_TC_BODY(peer_is_self, tc)
 	refused(c, "peers[0].public_key: is this node's own public key");
 }
 
+/* Points of small order: X25519 with them gives no shared secret. */
+ATF_TC_WITHOUT_HEAD(peer_small_order);
+ATF_TC_BODY(peer_small_order, tc)
+{
+	static const char *const small[] = {
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",	/* 0 */
+		"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",	/* 1 */
+		/* e0eb7a7c...b800, of order 8 */
+		"4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=",
+	};
+	json_t	*c, *p;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
+		c = claims_new("server-server", NULL);
+		p = peer_new(NULL, 0);
+		json_object_set_new(p, "public_key", json_string(small[i]));
+		claims_set(c, "peers", json_pack("[o]", p));
+		refused(c, "peers[0].public_key: is not a usable public key");
+	}
+}
+
 ATF_TC_WITHOUT_HEAD(peer_bad_psk);
 ATF_TC_BODY(peer_bad_psk, tc)
 {
@@ -1406,6 +1428,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, whitelist_bad_key);
 	ATF_TP_ADD_TC(tp, duplicate_peer);
 	ATF_TP_ADD_TC(tp, peer_is_self);
+	ATF_TP_ADD_TC(tp, peer_small_order);
 	ATF_TP_ADD_TC(tp, peer_bad_psk);
 	ATF_TP_ADD_TC(tp, peers_client_server);
 	ATF_TP_ADD_TC(tp, bad_endpoint);

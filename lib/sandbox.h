@@ -98,6 +98,7 @@ struct sandbox_policy {
 extern const struct sandbox_policy	sandbox_policy_plain;	/* cbmeshd, cbrelayd */
 extern const struct sandbox_policy	sandbox_policy_disco;	/* cbdiscod */
 extern const struct sandbox_policy	sandbox_policy_edge;	/* cbedged */
+extern const struct sandbox_policy	sandbox_policy_relay;	/* cbedged -R */
 extern const struct sandbox_policy	sandbox_policy_engine;	/* cbp2pd -E */
 
 /*

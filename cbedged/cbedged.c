@@ -37,6 +37,8 @@
 
 #define FDS_PER_POLL	2	/* a long poll's connection, and slack */
 
+extern char		**environ;
+
 static struct edge	 edge_env;
 struct edge		*edge = &edge_env;
 
@@ -145,8 +147,12 @@ main(int argc, char *argv[])
 	ssize_t			 n;
 	int			 ch, noaction = 0, verbose = 0;
 
-	/* The relay worker is this program in its own role. */
+	/*
+	 * The relay worker is this program in its own role.  Its title
+	 * ("cbedged: relay") needs the arguments as the kernel laid them.
+	 */
 	if (argc > 1 && strcmp(argv[1], RELAY_ROLE_FLAG) == 0) {
+		setproctitle_init(argc, argv, environ);
 		argv[1] = argv[0];
 		relay_main(argc - 1, argv + 1);
 	}

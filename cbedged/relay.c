@@ -966,7 +966,6 @@ relay_usage(void)
 void
 relay_main(int argc, char *argv[])
 {
-	extern char		**environ;
 	struct relay		*r = &relay_env;
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct relay_ready	 ready;
@@ -978,7 +977,6 @@ relay_main(int argc, char *argv[])
 	/* It holds the TLS key and maybe an HS256 secret. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
-	setproctitle_init(argc, argv, environ);
 	while ((ch = getopt(argc, argv, "df:v")) != -1) {
 		switch (ch) {
 		case 'd':

@@ -25,9 +25,10 @@ broke; the test judges the result.
       M sends to B; B must see M's key as the source, never A's; then
       M sends AUTH again with A's token and must be closed, and A and
       B still exchange
-  relaycli.py hostile KIND [-t TOKEN]
+  relaycli.py hostile KIND [-t TOKEN] [--wait S]
       after AUTH (with -t) or before, send garbage | oversized |
-      badlen | early; {"closed": bool, "error": text}
+      badlen | shortsend | early | relayframe | none (nothing); wait
+      S seconds (15) for the relay to close: {"closed", "error"}
   relaycli.py slow TOKEN -o READY -s STOPFILE
       AUTH with a tiny receive buffer, then never read until STOPFILE
   relaycli.py flood TOKEN DSTKEY -s STOPFILE [--size N]
@@ -38,9 +39,10 @@ broke; the test judges the result.
   relaycli.py connflood -n N -o READY -s STOPFILE [--tls]
       N connections (TLS handshakes with --tls, else idle TCP) held
       until STOPFILE; {"held": k, "refused": m}
-  relaycli.py keepalive TOKEN
-      AUTH, then read without sending: the seconds until the first
-      KEEPALIVE, and until the relay closed the silent connection
+  relaycli.py keepalive TOKEN [--send] [--wait S]
+      AUTH, then read for S seconds (60), sending nothing or (--send)
+      a KEEPALIVE every 0.5 s: the seconds until the first KEEPALIVE,
+      and until the relay closed the connection, with its ERROR
   relaycli.py restarting TOKEN -o READY
       AUTH, write READY, wait for RESTARTING and the close
 """
@@ -386,14 +388,19 @@ def cmd_hostile(a):
         data = frame(SEND, b"\x00" * 32 + b"x")
     elif a.kind == "relayframe":
         data = frame(RECV, b"\x00" * 32 + b"x")
+    elif a.kind == "none":
+        data = b""
     else:
         raise SystemExit("unknown kind")
+    start = time.monotonic()
     try:
-        c.s.sendall(data)
+        if data:
+            c.s.sendall(data)
     except (OSError, ssl.SSLError):
         pass
-    closed = c.closed_within(15)
-    out({"closed": closed, "error": c.error})
+    closed = c.closed_within(a.wait)
+    out({"closed": closed, "error": c.error,
+         "elapsed": time.monotonic() - start})
 
 
 def cmd_slow(a):
@@ -502,14 +509,18 @@ def cmd_keepalive(a):
     c = connect_auth(a.token)
     start = time.monotonic()
     res = {"keepalive": None, "closed": None}
-    while True:
+    sent = start
+    while time.monotonic() - start < a.wait:
+        if a.send and time.monotonic() - sent >= 0.5:
+            c.send(KEEPALIVE)
+            sent = time.monotonic()
         try:
-            f = c.recv(60)
+            f = c.recv(0.5)
         except Closed:
             res["closed"] = time.monotonic() - start
             break
         if f is None:
-            break
+            continue
         c.note(*f)
         if f[0] == KEEPALIVE and res["keepalive"] is None:
             res["keepalive"] = time.monotonic() - start
@@ -559,6 +570,7 @@ def main():
     p = sub.add_parser("hostile")
     p.add_argument("kind")
     p.add_argument("-t")
+    p.add_argument("--wait", type=float, default=15)
     p = sub.add_parser("slow")
     p.add_argument("token")
     p.add_argument("-o", required=True)
@@ -580,6 +592,8 @@ def main():
     p.add_argument("--tls", action="store_true")
     p = sub.add_parser("keepalive")
     p.add_argument("token")
+    p.add_argument("--send", action="store_true")
+    p.add_argument("--wait", type=float, default=60)
     p = sub.add_parser("restarting")
     p.add_argument("token")
     p.add_argument("-o", required=True)

@@ -67,7 +67,7 @@
 #define EDGE_RELAY_CONNS	1024		/* connections */
 #define EDGE_RELAY_CONNS_MAX	65535
 #define EDGE_RELAY_HANDSHAKES	64		/* TLS handshakes at once */
-#define EDGE_RELAY_QUEUE	(512 * 1024)	/* bytes queued to a client */
+#define EDGE_RELAY_QUEUE	(256 * 1024)	/* bytes queued to a client */
 #define EDGE_RELAY_QUEUE_MIN	RELAY_FRAME_MAX	/* one largest frame */
 #define EDGE_RELAY_QUEUE_MAX	(64 * 1024 * 1024)
 #define EDGE_RELAY_RATE		125000000	/* SEND bytes/s: 1 Gbit/s */

@@ -590,6 +590,11 @@ sandbox_body()
 	rtoken b
 	rcli pair a.jwt b.jwt -n 5 > pair.json
 	jq -e '.ok == 5' pair.json >/dev/null || atf_fail "$(cat pair.json)"
+	# TLS 1.3 only, as the registry.
+	ip netns exec "$C" env EDGE="$EDGE_IP:$RELAY_PORT" \
+	    EDGE_CA="$PWD/ca.crt" python3 "$ECLI" tls12 ||
+	    atf_fail "a TLS 1.2 client was served by the relay"
+	counters '.closed.tls >= 1' tls
 
 	"$OBJ/cbedged" -n -f edge.yaml 2>&1 | grep -q "configuration OK" ||
 	    atf_fail "cbedged -n"

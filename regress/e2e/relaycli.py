@@ -25,6 +25,9 @@ broke; the test judges the result.
       M sends to B; B must see M's key as the source, never A's; then
       M sends AUTH again with A's token and must be closed, and A and
       B still exchange
+  relaycli.py replace A B
+      A connects twice: the first connection must get ERROR and close,
+      B hear PEER_PRESENT again and no PEER_GONE, and the second work
   relaycli.py hostile KIND [-t TOKEN] [--wait S]
       after AUTH (with -t) or before, send garbage | oversized |
       badlen | shortsend | early | relayframe | none (nothing); wait
@@ -371,6 +374,22 @@ def cmd_spoof(a):
     out(res)
 
 
+def cmd_replace(a):
+    res = {}
+    x1 = connect_auth(a.a)
+    y = connect_auth(a.b)
+    res["present"] = y.wait_for(PEER_PRESENT, x1.key, 10) is not None
+    y.events = []
+    x2 = connect_auth(a.a)
+    res["old_closed"] = x1.closed_within(10)
+    res["old_error"] = x1.error
+    # B hears A present again, and never gone.
+    res["present_again"] = y.wait_for(PEER_PRESENT, x2.key, 10) is not None
+    res["after"] = round_trip(x2, y, 1)
+    res["gone"] = any(t == PEER_GONE for t, _, _ in y.events)
+    out(res)
+
+
 def cmd_hostile(a):
     c = Conn()
     if a.t:
@@ -567,6 +586,9 @@ def main():
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("m")
+    p = sub.add_parser("replace")
+    p.add_argument("a")
+    p.add_argument("b")
     p = sub.add_parser("hostile")
     p.add_argument("kind")
     p.add_argument("-t")

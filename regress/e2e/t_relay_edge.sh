@@ -221,8 +221,9 @@ atf_test_case forward cleanup
 forward_head()
 {
 	atf_set descr "two clients of a mesh exchange packets with the right" \
-	    "source key; another mesh cannot reach them nor be reached;" \
-	    "nobody sends as another key"
+	    "source key; a second connection for a key replaces the first;" \
+	    "another mesh cannot reach them nor be reached; nobody sends" \
+	    "as another key"
 	atf_set require.user root
 	atf_set timeout 120
 }
@@ -240,6 +241,12 @@ forward_body()
 	    .key_a == $a and .key_b == $b' pair.json >/dev/null ||
 	    atf_fail "a and b: $(cat pair.json)"
 
+	# A second connection for a's key replaces the first.
+	rcli replace a.jwt b.jwt > replace.json || atf_fail "relaycli replace"
+	jq -e '.present and .old_closed and (.old_error | test("replaced"))
+	    and .present_again and .after == null and (.gone | not)' \
+	    replace.json >/dev/null || atf_fail "replace: $(cat replace.json)"
+
 	# Across meshes: PEER_GONE (not here), nothing delivered.
 	rcli mesh a.jwt x.jwt > mesh.json || atf_fail "relaycli mesh"
 	jq -e '.no_present and .x_to_a_gone and .a_to_x_gone and
@@ -252,8 +259,9 @@ forward_body()
 	    .rebind_closed and .after == null' spoof.json >/dev/null ||
 	    atf_fail "spoofing: $(cat spoof.json)"
 
-	counters '.frames.forwarded >= 101 and .drops.not_here >= 2 and
-	    .closed.protocol >= 1 and .auth.ok >= 7 and
+	counters '.frames.forwarded >= 103 and .drops.not_here >= 2 and
+	    .closed.protocol >= 1 and .auth.ok >= 10 and
+	    .closed.replaced >= 1 and
 	    .frames.peer_present >= 4 and .frames.peer_gone >= 3' forward
 }
 forward_cleanup()

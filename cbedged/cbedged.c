@@ -1,12 +1,14 @@
 /*
  * cbedged: the edge server of a cbp2p mesh.  Started as root, it reads
  * its configuration, loads the TLS certificate and key and the token
- * verification key, binds its sockets, and then chroots, drops to the
+ * verification key, binds its sockets, starts the relay worker when
+ * relay_listen is set (relayproc.c), and then chroots, drops to the
  * unprivileged user and installs its seccomp filter before the event
  * loop reads the first byte from the network.
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -34,6 +36,8 @@
 #include "proc.h"
 
 #define FDS_PER_POLL	2	/* a long poll's connection, and slack */
+
+extern char		**environ;
 
 static struct edge	 edge_env;
 struct edge		*edge = &edge_env;
@@ -90,6 +94,7 @@ edge_sig(int sig, short ev, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_info("received signal %d, exiting", sig);
+		edge->exiting = 1;
 		event_base_loopbreak(edge->base);
 		break;
 	case SIGHUP:
@@ -136,11 +141,21 @@ main(int argc, char *argv[])
 {
 	struct event		*ev_term, *ev_int, *ev_hup;
 	struct reg_limits	 limits;
-	char			 err[CFG_ERR_MAX];
+	char			 err[CFG_ERR_MAX], conf_abs[PATH_MAX];
 	const char		*conffile = EDGE_DEFAULT_CONF;
 	uint8_t			 hashkey[16];
+	ssize_t			 n;
 	int			 ch, noaction = 0, verbose = 0;
 
+	/*
+	 * The relay worker is this program in its own role.  Its title
+	 * ("cbedged: relay") needs the arguments as the kernel laid them.
+	 */
+	if (argc > 1 && strcmp(argv[1], RELAY_ROLE_FLAG) == 0) {
+		setproctitle_init(argc, argv, environ);
+		argv[1] = argv[0];
+		relay_main(argc - 1, argv + 1);
+	}
 	/*
 	 * Before the TLS key is read: no core file, and only a tracer
 	 * with CAP_SYS_PTRACE may read our memory.
@@ -167,7 +182,9 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	edge->http_fd = edge->stun_fd = -1;
+	edge->verbose = verbose;
+	edge->http_fd = edge->stun_fd = edge->relay_fd = -1;
+	edge->relay_iev.ibuf.fd = -1;
 
 	if (edge_conf_load(conffile, &edge->conf, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
@@ -184,6 +201,16 @@ main(int argc, char *argv[])
 		errx(1, "need root privileges");
 	if (getpwnam(edge->conf.user) == NULL)
 		errx(1, "unknown user %s", edge->conf.user);
+	/*
+	 * The relay worker reads the same file after daemon(3) moved us
+	 * to /, and is this very executable.
+	 */
+	if (realpath(conffile, conf_abs) == NULL)
+		errx(1, "%s: %s", conffile, strerror(errno));
+	if ((n = readlink("/proc/self/exe", edge->self,
+	    sizeof(edge->self) - 1)) == -1)
+		errx(1, "readlink /proc/self/exe: %s", strerror(errno));
+	edge->self[n] = '\0';
 
 	log_init(edge->foreground, LOG_DAEMON);
 	log_procinit("cbedged");
@@ -199,11 +226,16 @@ main(int argc, char *argv[])
 		fatalx("listen %s", err);
 	if (stund_init(edge, err, sizeof(err)) == -1)
 		fatalx("stun_listen %s", err);
+	if (edge->conf.relay_listen[0] != '\0' && (edge->relay_fd =
+	    edge_bind(edge->conf.relay_listen, SOCK_STREAM, err,
+	    sizeof(err))) == -1)
+		fatalx("relay_listen %s", err);
 	if (!edge->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 
-	if ((edge->base = event_base_new()) == NULL)
-		fatalx("event_base_new failed");
+	/* The global base: imsg events (relayproc.c) are added to it. */
+	if ((edge->base = event_init()) == NULL)
+		fatalx("event_init failed");
 	limits.ttl = edge->conf.ttl;
 	limits.max_peers_per_mesh = edge->conf.max_peers_per_mesh;
 	limits.max_meshes = edge->conf.max_meshes;
@@ -237,6 +269,9 @@ main(int argc, char *argv[])
 	 * seed it now, or request bodies could aim at one hash bucket.
 	 */
 	json_object_seed(0);
+	if (edge->relay_fd != -1 && relayproc_start(edge, conf_abs, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
 	sandbox_enter(edge->conf.chroot_dir, edge->conf.user,
 	    &sandbox_policy_edge);
 	httpd_start(edge);
@@ -246,6 +281,7 @@ main(int argc, char *argv[])
 
 	event_base_dispatch(edge->base);
 
+	relayproc_stop(edge);
 	httpd_shutdown(edge);
 	stund_shutdown(edge);
 	registry_free(edge->reg);
@@ -254,6 +290,6 @@ main(int argc, char *argv[])
 	event_free(ev_hup);
 	event_base_free(edge->base);
 	edge_conf_free(&edge->conf);
-	log_info("exiting");
-	return (0);
+	log_info("exiting%s", edge->exit_code != 0 ? " on error" : "");
+	return (edge->exit_code);
 }

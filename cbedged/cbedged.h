@@ -1,8 +1,11 @@
 /*
- * cbedged: the edge server of a cbp2p mesh.  One process: the peer
- * registry over HTTPS (doc/registry.md) and a STUN responder.  It binds
- * its sockets and loads its keys as root, then enters the sandbox
- * before it reads anything from the network.
+ * cbedged: the edge server of a cbp2p mesh.  The parent serves the peer
+ * registry over HTTPS (doc/registry.md) and a STUN responder; when
+ * relay_listen is set, a worker process of its own (cbedged -R) serves
+ * the packet relay (doc/relay.md), so that relay load never delays the
+ * registry.  Each binds or is given its sockets and loads its keys as
+ * root, then enters its sandbox before it reads anything from the
+ * network.
  */
 #ifndef CBEDGED_H
 #define CBEDGED_H
@@ -16,12 +19,15 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "addr.h"
+#include "imsg.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "registry.h"
+#include "relayproto.h"
 #include "token.h"
 
 #define EDGE_DEFAULT_CONF	SYSCONFDIR "/cbedged.yaml"
@@ -57,6 +63,113 @@
 #define EDGE_STUN_BATCH		32	/* datagrams per read event */
 #define EDGE_STUN_BUF		2048
 
+/* Relay: defaults and ranges of cbedged.yaml's relay_* keys. */
+#define EDGE_RELAY_CONNS	1024		/* connections */
+#define EDGE_RELAY_CONNS_MAX	65535
+#define EDGE_RELAY_HANDSHAKES	64		/* TLS handshakes at once */
+#define EDGE_RELAY_QUEUE	(256 * 1024)	/* bytes queued to a client */
+#define EDGE_RELAY_QUEUE_MIN	RELAY_FRAME_MAX	/* one largest frame */
+#define EDGE_RELAY_QUEUE_MAX	(64 * 1024 * 1024)
+#define EDGE_RELAY_RATE		125000000	/* SEND bytes/s: 1 Gbit/s */
+#define EDGE_RELAY_RATE_MIN	1024
+#define EDGE_RELAY_RATE_MAX	UINT32_MAX
+#define EDGE_RELAY_BURST	(1024 * 1024)	/* SEND bytes at once */
+#define EDGE_RELAY_BURST_MIN	RELAY_FRAME_MAX
+#define EDGE_RELAY_BURST_MAX	(64 * 1024 * 1024)
+#define EDGE_RELAY_KEEPALIVE	RELAY_KEEPALIVE_SECS
+#define EDGE_RELAY_KEEPALIVE_MIN 1
+
+/* Relay: the worker's fixed rules (doc/relay.md). */
+#define RELAY_ROLE_FLAG		"-R"	/* argv[1] of the worker */
+#define RELAY_AUTH_SECS		10	/* accept to AUTH, handshake included */
+#define RELAY_SILENT_INTERVALS	3	/* keepalive intervals of silence */
+#define RELAY_GONE_INTERVAL_MS	1000	/* PEER_GONE per destination */
+#define RELAY_TICK_MS		1000	/* deadlines and keepalives */
+#define RELAY_STATS_MS		1000	/* counters to the parent */
+#define RELAY_CLOSE_FLUSH_MS	2000	/* an ERROR's flush, at most */
+#define RELAY_STOP_FLUSH_MS	1000	/* RESTARTING's flush at shutdown */
+#define RELAY_STOP_WAIT_MS	3000	/* the parent waits for the worker */
+#define RELAY_REAP_WAIT_MS	2000	/* a worker that closed its socket */
+#define RELAY_REAP_POLL_MS	10
+#define RELAY_RESTART_IN_MS	1000	/* RESTARTING: reconnect after */
+#define RELAY_RESTART_TRY_MS	60000	/* RESTARTING: and keep trying */
+#define RELAY_CTL_SLACK		(64 * 1024)	/* control frames over queue */
+#define RELAY_INBUF_MAX		(2 * RELAY_FRAME_MAX)	/* read ahead */
+#define RELAY_FDS_SPARE		32	/* descriptors beyond connections */
+#define RELAY_ACCEPT_PAUSE_MS	1000	/* after accept(2) ran out of fds */
+#define RELAY_ADDR_MAX		64	/* a client's address in log lines */
+
+/* Messages between the parent and the relay worker (their own set). */
+enum edge_imsg_type {
+	IMSG_EDGE_NONE,
+	IMSG_EDGE_RELAY_LISTEN,		/* p->w: none, with the socket */
+	IMSG_EDGE_RELAY_READY,		/* w->p: struct relay_ready */
+	IMSG_EDGE_RELAY_STATS,		/* w->p: struct relay_stats */
+	IMSG_EDGE_RELAY_STOPPING	/* w->p: none: stopping on a signal */
+};
+
+/*
+ * The relay's counters; relay_ctr_info[] names each one and the group
+ * it is shown under in /v1/health.  Every connection accepted and not
+ * refused at once is closed for exactly one RCTR_CLOSE_* reason.
+ */
+enum relay_ctr {
+	RCTR_ACCEPTED,			/* connections taken */
+	RCTR_REFUSED_CONNS,		/* closed at accept: connection cap */
+	RCTR_REFUSED_HANDSHAKES,	/* closed at accept: handshake cap */
+	RCTR_ACCEPT_ERRORS,		/* accept(2) failed */
+	RCTR_AUTH_OK,
+	RCTR_AUTH_BAD_TOKEN,		/* garbage, signature, expired, iss */
+	RCTR_AUTH_FORBIDDEN,		/* a node token, not token_use registry */
+	RCTR_AUTH_TIMEOUT,		/* no AUTH within RELAY_AUTH_SECS */
+	RCTR_AUTH_NOT_AUTH,		/* a first frame other than AUTH */
+	RCTR_AUTH_NO_MEMORY,
+	RCTR_FRAMES_IN,			/* well-formed frames received */
+	RCTR_FORWARDED,			/* SEND delivered as RECV */
+	RCTR_BYTES_FORWARDED,		/* packet bytes of those */
+	RCTR_KEEPALIVES,		/* KEEPALIVE sent */
+	RCTR_PEER_PRESENT,		/* PEER_PRESENT sent */
+	RCTR_PEER_GONE,			/* PEER_GONE sent, both reasons */
+	RCTR_RESTARTING,		/* RESTARTING sent */
+	RCTR_DROP_QUEUE_FULL,		/* RECV for a client over its queue */
+	RCTR_DROP_RATE,			/* SEND over the sender's bucket */
+	RCTR_DROP_NOT_HERE,		/* SEND to a key not in the mesh */
+	RCTR_DROP_CONTROL,		/* a control frame over queue + slack */
+	RCTR_CLOSE_CLIENT,		/* the client closed or reset */
+	RCTR_CLOSE_TLS,			/* the TLS handshake failed */
+	RCTR_CLOSE_AUTH,		/* AUTH refused or missing */
+	RCTR_CLOSE_MALFORMED,		/* a frame the codec refused */
+	RCTR_CLOSE_PROTOCOL,		/* a frame not allowed in its state */
+	RCTR_CLOSE_SILENT,		/* silent for RELAY_SILENT_INTERVALS */
+	RCTR_CLOSE_EXPIRED,		/* its token expired */
+	RCTR_CLOSE_REPLACED,		/* a newer connection for its key */
+	RCTR_CLOSE_SHUTDOWN,		/* the relay stopped */
+	RCTR_CLOSE_NO_MEMORY,
+	RCTR_MAX
+};
+
+struct relay_ctr_info {
+	const char	*group;		/* NULL: at the top of "relay" */
+	const char	*name;
+};
+
+extern const struct relay_ctr_info relay_ctr_info[RCTR_MAX];
+
+/* The worker's limits in effect, once it is sandboxed. */
+struct relay_ready {
+	uint32_t	 conn_max;
+	uint32_t	 handshake_max;
+};
+
+/* What the worker reports every RELAY_STATS_MS. */
+struct relay_stats {
+	uint64_t	 ctr[RCTR_MAX];
+	uint32_t	 conns;		/* open now, closing ones included */
+	uint32_t	 handshakes;	/* TLS handshakes in progress */
+	uint32_t	 bound;		/* bound to a key */
+	uint32_t	 meshes;	/* with a bound connection */
+};
+
 struct edge_conf {
 	char		 path[PATH_MAX];
 	char		 listen[HOSTPORT_MAX];
@@ -76,6 +189,13 @@ struct edge_conf {
 	uint32_t	 rate;
 	uint32_t	 burst;
 	uint32_t	 long_poll_max;
+	char		 relay_listen[HOSTPORT_MAX];	/* "": no relay */
+	uint32_t	 relay_max_conns;
+	uint32_t	 relay_max_handshakes;
+	uint32_t	 relay_queue;
+	uint32_t	 relay_send_rate;
+	uint32_t	 relay_send_burst;
+	uint32_t	 relay_keepalive;
 	int		 log_verbose;
 	enum log_format	 log_format;
 
@@ -112,6 +232,21 @@ struct edge {
 	uint64_t		 stun_answered;
 	uint64_t		 stun_refused;
 	int			 foreground;
+	int			 verbose;	/* -v given */
+	int			 exiting;
+	int			 exit_code;
+
+	/* The relay worker, when relay_listen is set. */
+	char			 self[PATH_MAX];	/* our executable */
+	int			 relay_fd;	/* until handed over */
+	pid_t			 relay_pid;	/* 0: none, -1: reaped */
+	struct imsgev		 relay_iev;
+	struct event		*relay_sigchld;
+	int			 relay_ready;
+	int			 relay_stopping;	/* it said it stops */
+	struct relay_ready	 relay_limits;
+	struct relay_stats	 relay_stats;
+	uint64_t		 relay_stats_ms;	/* when they came */
 };
 
 extern struct edge	*edge;
@@ -122,6 +257,8 @@ void	 edge_conf_free(struct edge_conf *);
 
 /* httpd.c */
 SSL_CTX	*httpd_tls_init(const struct edge_conf *, char *, size_t);
+enum reg_reason edge_token_check(const struct edge_conf *, const char *,
+	    size_t, struct regtoken *, char *, size_t);
 int	 httpd_init(struct edge *, char *, size_t);
 void	 httpd_start(struct edge *);
 void	 httpd_shutdown(struct edge *);
@@ -133,6 +270,14 @@ size_t	 edge_addr_key(const struct sockaddr *, uint8_t [RATELIMIT_KEY_MAX]);
 int	 stund_init(struct edge *, char *, size_t);
 void	 stund_start(struct edge *);
 void	 stund_shutdown(struct edge *);
+
+/* relayproc.c: the parent's side of the relay worker */
+int	 relayproc_start(struct edge *, const char *, char *, size_t);
+void	 relayproc_stop(struct edge *);
+json_t	*relayproc_health(struct edge *);
+
+/* relay.c: the worker */
+__dead void relay_main(int, char *[]);
 
 /* Bind a socket of type to "address:port", numeric; -1 with err. */
 int	 edge_bind(const char *, int, char *, size_t);

@@ -8,6 +8,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -281,19 +282,41 @@ refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
 }
 
 /*
- * The bearer token: a registry token, verified.  A well-signed token
- * that is not a registry token (a node token, another token_use) is
- * 403; anything else wrong with it is 401.
+ * A registry token, verified: the one check the registry and the relay
+ * share.  A well-signed token that is not a registry token (a node
+ * token, another token_use) is REG_FORBIDDEN (403); anything else wrong
+ * with it is REG_BAD_TOKEN (401).
  */
+enum reg_reason
+edge_token_check(const struct edge_conf *c, const char *s, size_t len,
+    struct regtoken *tok, char *err, size_t errlen)
+{
+	static const char	*forbidden[] = { "token: wireguard_config:",
+	    "token: token_use:" };
+	size_t			 i;
+
+	if (len == 0 || len > TOKEN_MAX_LEN) {
+		snprintf(err, errlen, "malformed bearer token");
+		return (REG_BAD_TOKEN);
+	}
+	if (regtoken_verify(s, len, c->verify_alg, c->verify_key,
+	    c->verify_key_len, c->issuer, c->audience, time(NULL), tok, err,
+	    errlen) == -1) {
+		for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
+			if (strncmp(err, forbidden[i],
+			    strlen(forbidden[i])) == 0)
+				return (REG_FORBIDDEN);
+		return (REG_BAD_TOKEN);
+	}
+	return (REG_OK);
+}
+
+/* The bearer token of a request, checked by edge_token_check(). */
 static enum reg_reason
 authorize(struct edge *e, struct evhttp_request *req, struct regtoken *tok,
     char *err, size_t errlen)
 {
-	static const char	*forbidden[] = { "token: wireguard_config:",
-	    "token: token_use:" };
-	const struct edge_conf	*c = &e->conf;
-	const char		*h;
-	size_t			 i, len;
+	const char	*h;
 
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
@@ -304,20 +327,7 @@ authorize(struct edge *e, struct evhttp_request *req, struct regtoken *tok,
 	h += sizeof(BEARER) - 1;
 	while (*h == ' ')
 		h++;
-	if ((len = strlen(h)) == 0 || len > TOKEN_MAX_LEN) {
-		snprintf(err, errlen, "malformed bearer token");
-		return (REG_BAD_TOKEN);
-	}
-	if (regtoken_verify(h, len, c->verify_alg, c->verify_key,
-	    c->verify_key_len, c->issuer, c->audience, time(NULL), tok, err,
-	    errlen) == -1) {
-		for (i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
-			if (strncmp(err, forbidden[i],
-			    strlen(forbidden[i])) == 0)
-				return (REG_FORBIDDEN);
-		return (REG_BAD_TOKEN);
-	}
-	return (REG_OK);
+	return (edge_token_check(&e->conf, h, strlen(h), tok, err, errlen));
 }
 
 static const char *
@@ -350,6 +360,12 @@ health(struct edge *e, struct evhttp_request *req)
 	    "stun", "answered", (json_int_t)e->stun_answered,
 	    "refused", (json_int_t)e->stun_refused,
 	    "long_polls", (json_int_t)e->npolls);
+	/* The relay's counters, as its worker last reported them. */
+	if (j != NULL && e->conf.relay_listen[0] != '\0' &&
+	    json_object_set_new(j, "relay", relayproc_health(e)) == -1) {
+		json_decref(j);
+		j = NULL;
+	}
 	send_json(req, 200, j);
 }
 

@@ -6,6 +6,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -73,6 +74,19 @@ static const struct keydef keytab[] = {
 	{ "rate",		T_UINT,	N(rate), 1, EDGE_RATE_MAX },
 	{ "burst",		T_UINT,	N(burst), 1, EDGE_RATE_MAX },
 	{ "long_poll_max",	T_UINT,	N(long_poll_max), 0, REG_WAIT_MAX },
+	{ "relay_listen",	T_ADDR,	S(relay_listen), 0, 0 },
+	{ "relay_max_connections", T_UINT, N(relay_max_conns), 1,
+	    EDGE_RELAY_CONNS_MAX },
+	{ "relay_max_handshakes", T_UINT, N(relay_max_handshakes), 1,
+	    EDGE_RELAY_CONNS_MAX },
+	{ "relay_queue",	T_UINT,	N(relay_queue), EDGE_RELAY_QUEUE_MIN,
+	    EDGE_RELAY_QUEUE_MAX },
+	{ "relay_send_rate",	T_UINT,	N(relay_send_rate), EDGE_RELAY_RATE_MIN,
+	    EDGE_RELAY_RATE_MAX },
+	{ "relay_send_burst",	T_UINT,	N(relay_send_burst),
+	    EDGE_RELAY_BURST_MIN, EDGE_RELAY_BURST_MAX },
+	{ "relay_keepalive",	T_UINT,	N(relay_keepalive),
+	    EDGE_RELAY_KEEPALIVE_MIN, RELAY_KEEPALIVE_SECS },
 	{ "log_level",		T_LEVEL, N(log_verbose), 0, 0 },
 	{ "log_format",		T_FORMAT, N(log_format), 0, 0 },
 };
@@ -389,6 +403,12 @@ set_defaults(struct edge_conf *c)
 	c->rate = EDGE_DEFAULT_RATE;
 	c->burst = EDGE_DEFAULT_BURST;
 	c->long_poll_max = EDGE_DEFAULT_POLL;
+	c->relay_max_conns = EDGE_RELAY_CONNS;
+	c->relay_max_handshakes = EDGE_RELAY_HANDSHAKES;
+	c->relay_queue = EDGE_RELAY_QUEUE;
+	c->relay_send_rate = EDGE_RELAY_RATE;
+	c->relay_send_burst = EDGE_RELAY_BURST;
+	c->relay_keepalive = EDGE_RELAY_KEEPALIVE;
 	c->log_format = LOGFMT_TEXT;
 }
 
@@ -432,6 +452,12 @@ edge_conf_load(const char *path, struct edge_conf *conf, char *err,
 	}
 	if (conf->burst < 1)
 		conf->burst = 1;
+	if (conf->relay_listen[0] != '\0' &&
+	    (strcmp(conf->relay_listen, conf->listen) == 0)) {
+		yconf_err(&p.y, 0, "relay_listen", "the same address as "
+		    "listen");
+		goto fail;
+	}
 	if (read_verify_key(&p) == -1)
 		goto fail;
 	return (0);

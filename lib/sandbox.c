@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -132,16 +135,35 @@ const struct sandbox_policy sandbox_policy_engine = {
 /*
  * cbedged, found with strace -f over the end-to-end tests: evconnlistener
  * accepts with accept4, and evhttp shuts a connection down before it
- * closes it.  Its sockets are bound before the sandbox: socket(2) and
- * connect(2) stay refused.
+ * closes it; wait4 reaps the relay worker.  Its sockets are bound before
+ * the sandbox: socket(2) and connect(2) stay refused.
  */
 static const struct sandbox_rule sandbox_rules_edge[] = {
 	SANDBOX_RULE(accept4, SANDBOX_ALLOW),
 	SANDBOX_RULE(shutdown, SANDBOX_ALLOW),
+	SANDBOX_RULE(wait4, SANDBOX_ALLOW),
 };
 
 const struct sandbox_policy sandbox_policy_edge = {
 	"cbedged", sandbox_rules_edge, nitems(sandbox_rules_edge)
+};
+
+/*
+ * cbedged's relay worker (cbedged -R), found with strace -f over
+ * regress/e2e/t_relay_edge: accept4 on the socket the parent passed,
+ * and TCP_NODELAY on each connection, nothing else of setsockopt(2).
+ * socket(2) and connect(2) stay refused.
+ */
+static const struct sandbox_rule sandbox_rules_edge_relay[] = {
+	SANDBOX_RULE(accept4, SANDBOX_ALLOW),
+	{ .syscall = SCMP_SYS(setsockopt), .action = SANDBOX_ALLOW, .cmp = {
+	    SANDBOX_ARG(1, SCMP_CMP_EQ, IPPROTO_TCP),
+	    SANDBOX_ARG(2, SCMP_CMP_EQ, TCP_NODELAY) } },
+};
+
+const struct sandbox_policy sandbox_policy_edge_relay = {
+	"edge-relay", sandbox_rules_edge_relay,
+	nitems(sandbox_rules_edge_relay)
 };
 
 /* A system call's name for messages; "" when libseccomp has none. */

@@ -99,6 +99,7 @@ extern const struct sandbox_policy	sandbox_policy_plain;	/* cbmeshd */
 extern const struct sandbox_policy	sandbox_policy_disco;	/* cbdiscod */
 extern const struct sandbox_policy	sandbox_policy_relay;	/* cbrelayd */
 extern const struct sandbox_policy	sandbox_policy_edge;	/* cbedged */
+extern const struct sandbox_policy	sandbox_policy_edge_relay; /* cbedged -R */
 extern const struct sandbox_policy	sandbox_policy_engine;	/* cbp2pd -E */
 
 /*

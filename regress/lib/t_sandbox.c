@@ -17,6 +17,7 @@
 
 #include <linux/netlink.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <pwd.h>
@@ -194,15 +195,15 @@ ATF_TC_BODY(disco_sockets, tc)
 ATF_TC(plain_sockets);
 ATF_TC_HEAD(plain_sockets, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "cbmeshd, cbedged and the engine: "
-	    "every socket(2) is refused with EACCES");
+	atf_tc_set_md_var(tc, "descr", "cbmeshd, cbedged, its relay worker "
+	    "and the engine: every socket(2) is refused with EACCES");
 	atf_tc_set_md_var(tc, "require.user", "root");
 }
 ATF_TC_BODY(plain_sockets, tc)
 {
 	const struct sandbox_policy	*pols[] = {
 		&sandbox_policy_plain, &sandbox_policy_edge,
-		&sandbox_policy_engine
+		&sandbox_policy_engine, &sandbox_policy_edge_relay
 	};
 	const struct probe		*probes[] = {
 		&sock_inet_stream, &sock_inet6_stream_flags, &sock_netlink,
@@ -214,6 +215,36 @@ ATF_TC_BODY(plain_sockets, tc)
 	for (i = 0; i < sizeof(pols) / sizeof(pols[0]); i++)
 		for (j = 0; j < sizeof(probes) / sizeof(probes[0]); j++)
 			sb_expect(pols[i], probes[j], REFUSED);
+}
+
+ATF_TC(relay_setsockopt);
+ATF_TC_HEAD(relay_setsockopt, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "cbedged's relay worker: setsockopt "
+	    "TCP_NODELAY passes the filter, any other option kills");
+	atf_tc_set_md_var(tc, "require.user", "root");
+}
+ATF_TC_BODY(relay_setsockopt, tc)
+{
+	const struct sandbox_policy	*p = &sandbox_policy_edge_relay;
+	struct probe			 nodelay = { "setsockopt(TCP_NODELAY)",
+					    SYS_setsockopt, -1, IPPROTO_TCP,
+					    TCP_NODELAY };
+	struct probe			 rcvbuf = { "setsockopt(SO_RCVBUF)",
+					    SYS_setsockopt, -1, SOL_SOCKET,
+					    SO_RCVBUF };
+	enum outcome			 got;
+	int				 fd;
+
+	sb_setup();
+	ATF_REQUIRE((fd = socket(AF_INET, SOCK_STREAM, 0)) != -1);
+	nodelay.a0 = rcvbuf.a0 = fd;
+	/* The option's value is not passed: the kernel may refuse it. */
+	got = sb_probe(p, &nodelay);
+	ATF_CHECK_MSG(got == WORKED || got == FAILED, "%s: %s",
+	    nodelay.what, outcome_names[got]);
+	sb_expect(p, &rcvbuf, KILLED);
+	close(fd);
 }
 
 ATF_TC(disco_ioctl);
@@ -352,6 +383,9 @@ ATF_TC_BODY(bad_policies, tc)
 	ctx = sandbox_filter(&sandbox_policy_edge, err, sizeof(err));
 	ATF_REQUIRE_MSG(ctx != NULL, "%s", err);
 	seccomp_release(ctx);
+	ctx = sandbox_filter(&sandbox_policy_edge_relay, err, sizeof(err));
+	ATF_REQUIRE_MSG(ctx != NULL, "%s", err);
+	seccomp_release(ctx);
 	ctx = sandbox_filter(&sandbox_policy_plain, err, sizeof(err));
 	ATF_REQUIRE_MSG(ctx != NULL, "%s", err);
 	seccomp_release(ctx);
@@ -361,6 +395,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, disco_sockets);
 	ATF_TP_ADD_TC(tp, plain_sockets);
+	ATF_TP_ADD_TC(tp, relay_setsockopt);
 	ATF_TP_ADD_TC(tp, disco_ioctl);
 	ATF_TP_ADD_TC(tp, disco_pfc);
 	ATF_TP_ADD_TC(tp, bad_policies);

@@ -81,8 +81,13 @@ relay_up()
 	cb_user
 	cb_issuer_keys keys
 	cb_edge_certs
-	cb_edge_start
-	stub_start "${STUB_MODE:-normal}"
+	if [ -n "${REAL_RELAY:-}" ]; then
+		# cbedged's own relay worker instead of the stub.
+		cb_edge_start "relay_listen: $EDGE_IP:$RELAY_PORT"
+	else
+		cb_edge_start
+		stub_start "${STUB_MODE:-normal}"
+	fi
 	ni=1
 	for n in "$@"; do
 		cb_mesh_node "$n" "10.99.0.$ni" "$rf"
@@ -200,6 +205,34 @@ routing_relay_body()
 	grep -q "relaystub: auth " stub.log || atf_fail "no AUTH at the stub"
 }
 routing_relay_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case edge_relay cleanup
+edge_relay_head()
+{
+	atf_set descr "routing relay through cbedged's own relay: cbrelayd against the real worker, no UDP between the nodes"
+	atf_set require.user root
+	atf_set timeout 180
+}
+edge_relay_body()
+{
+	common
+	REAL_RELAY=1 relay_up '.mesh_config.routing = "relay"' n1 n2
+	relayed_only
+	# The edge counted the forwarding and both bound connections.
+	ip netns exec "$LAB-edge" env EDGE="$EDGE_IP:8443" \
+	    EDGE_CA="$PWD/ca.crt" python3 "$(atf_get_srcdir)/edgecli.py" \
+	    req GET /v1/health > health.json || atf_fail "health"
+	jq -r .body health.json | jq .relay
+	[ "$(jq -r .body health.json | jq '.relay.bound')" = 2 ] ||
+	    atf_fail "the relay does not hold both nodes"
+	[ "$(jq -r .body health.json | jq '.relay.frames.forwarded')" -gt 0 ] ||
+	    atf_fail "the relay forwarded nothing"
+}
+edge_relay_cleanup()
 {
 	common
 	cb_mesh_cleanup
@@ -459,6 +492,7 @@ relay_tls_cleanup()
 
 atf_init_test_cases()
 {
+	atf_add_test_case edge_relay
 	atf_add_test_case relay_tls
 	atf_add_test_case reload_paths
 	atf_add_test_case routing_relay

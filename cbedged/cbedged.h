@@ -256,6 +256,7 @@ int	 edge_conf_load(const char *, struct edge_conf *, char *, size_t);
 void	 edge_conf_free(struct edge_conf *);
 
 /* httpd.c */
+const char *edge_ssl_error(void);
 SSL_CTX	*httpd_tls_init(const struct edge_conf *, char *, size_t);
 enum reg_reason edge_token_check(const struct edge_conf *, const char *,
 	    size_t, struct regtoken *, char *, size_t);

@@ -74,8 +74,9 @@ edge_now_ms(void)
 	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
-static const char *
-ssl_error(void)
+/* The oldest OpenSSL error, for a log line; clears the queue. */
+const char *
+edge_ssl_error(void)
 {
 	static char	 buf[256];
 	unsigned long	 e;
@@ -99,18 +100,18 @@ httpd_tls_init(const struct edge_conf *c, char *err, size_t errlen)
 	SSL_CTX		*ctx;
 
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		snprintf(err, errlen, "SSL_CTX_new: %s", ssl_error());
+		snprintf(err, errlen, "SSL_CTX_new: %s", edge_ssl_error());
 		return (NULL);
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1) {
-		snprintf(err, errlen, "TLS 1.3: %s", ssl_error());
+		snprintf(err, errlen, "TLS 1.3: %s", edge_ssl_error());
 		goto fail;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, c->certificate) != 1) {
 		snprintf(err, errlen, "certificate %s: %s", c->certificate,
-		    ssl_error());
+		    edge_ssl_error());
 		goto fail;
 	}
 	if (stat(c->key, &st) == -1) {
@@ -124,7 +125,7 @@ httpd_tls_init(const struct edge_conf *c, char *err, size_t errlen)
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, c->key, SSL_FILETYPE_PEM) != 1) {
-		snprintf(err, errlen, "key %s: %s", c->key, ssl_error());
+		snprintf(err, errlen, "key %s: %s", c->key, edge_ssl_error());
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -151,7 +152,7 @@ httpd_bevcb(struct event_base *base, void *arg)
 	SSL			*ssl;
 
 	if ((ssl = SSL_new(e->ssl_ctx)) == NULL)
-		fatalx("%s: SSL_new: %s", __func__, ssl_error());
+		fatalx("%s: SSL_new: %s", __func__, edge_ssl_error());
 	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		fatalx("%s: cannot make a TLS bufferevent", __func__);

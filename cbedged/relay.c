@@ -199,19 +199,6 @@ ms_to_tv(uint64_t ms, struct timeval *tv)
 }
 
 static const char *
-ssl_error(void)
-{
-	static char	 buf[256];
-	unsigned long	 e;
-
-	if ((e = ERR_get_error()) == 0)
-		return ("unknown error");
-	ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return (buf);
-}
-
-static const char *
 key_prefix(const uint8_t *key, char *buf)
 {
 	char	 b64[WG_KEY_B64_LEN + 1];
@@ -672,7 +659,7 @@ relay_accept(struct evconnlistener *l, evutil_socket_t fd,
 	    (ssl = SSL_new(r->ssl_ctx)) == NULL ||
 	    (c->ev_free = evtimer_new(r->base, conn_free, c)) == NULL) {
 		log_warnx("cannot take a connection: %s",
-		    ssl == NULL ? ssl_error() : "out of memory");
+		    ssl == NULL ? edge_ssl_error() : "out of memory");
 		goto fail;
 	}
 	if ((c->bev = bufferevent_openssl_socket_new(r->base, fd, ssl,

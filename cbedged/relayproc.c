@@ -33,21 +33,6 @@
 
 #define RELAY_ARGV_MAX	10
 
-static void
-describe_status(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-		    WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "was terminated by signal %d (%s)%s",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)),
-		    WTERMSIG(status) == SIGSYS ?
-		    ", a system call outside its seccomp filter" : "");
-	else
-		snprintf(buf, len, "stopped with status %d", status);
-}
-
 /* Wait up to ms for the worker; 1 and its status once it is reaped. */
 static int
 relay_reap(struct edge *e, int ms, int *status)
@@ -80,7 +65,7 @@ relay_lost(struct edge *e, int status)
 {
 	char	 why[128];
 
-	describe_status(status, why, sizeof(why));
+	proc_describe_status(status, why, sizeof(why));
 	if (e->exiting)
 		return;
 	e->exiting = 1;
@@ -241,7 +226,7 @@ relayproc_stop(struct edge *e)
 	if (e->relay_pid <= 0)
 		return;
 	if (relay_reap(e, RELAY_STOP_WAIT_MS, &status)) {
-		describe_status(status, why, sizeof(why));
+		proc_describe_status(status, why, sizeof(why));
 		log_debug("relay worker %s", why);
 	} else
 		log_warnx("relay worker (pid %ld) did not exit within %d ms",

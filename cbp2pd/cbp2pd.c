@@ -243,21 +243,6 @@ refused:
 	return (-1);
 }
 
-static void
-describe_status(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exited with status %d",
-		    WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "terminated by signal %d (%s)%s",
-		    WTERMSIG(status), strsignal(WTERMSIG(status)),
-		    WTERMSIG(status) == SIGSYS ?
-		    ", a system call outside its seccomp filter" : "");
-	else
-		snprintf(buf, len, "stopped with status %d", status);
-}
-
 /* Wait up to PROC_KILL_WAIT_MS for pid, then kill it; returns status. */
 static int
 reap(pid_t pid)
@@ -283,7 +268,7 @@ child_lost(enum proc_id id, int status)
 {
 	char	 why[128];
 
-	describe_status(status, why, sizeof(why));
+	proc_describe_status(status, why, sizeof(why));
 	log_warnx("%s (pid %ld) %s; shutting down", proc_name(id),
 	    (long)env->children[id].pid, why);
 	env->children[id].pid = 0;

@@ -149,3 +149,19 @@ proc_child_args(int argc, char *argv[], struct child_opts *o,
 	if (fstat(PROC_PARENT_FD, &st) == -1 || !S_ISSOCK(st.st_mode))
 		child_usage(name);
 }
+
+/* Why a child ended, for the log: exit status, or the signal. */
+void
+proc_describe_status(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exited with status %d",
+		    WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "terminated by signal %d (%s)%s",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)),
+		    WTERMSIG(status) == SIGSYS ?
+		    ", a system call outside its seccomp filter" : "");
+	else
+		snprintf(buf, len, "stopped with status %d", status);
+}

@@ -278,6 +278,7 @@ struct proc_info {
 extern const struct proc_info proc_table[PROC_MAX];
 
 const char	*proc_name(enum proc_id);
+void		 proc_describe_status(int, char *, size_t);
 const char	*drop_reason_name(enum drop_reason);
 
 /*

@@ -551,7 +551,7 @@ restart_body()
 	wait "$(cat edge.pid)"
 	rc=$?
 	[ $rc != 0 ] || atf_fail "exit status 0 after the worker died"
-	grep -q "relay worker was terminated by signal 9" edge.log ||
+	grep -q "relay worker terminated by signal 9" edge.log ||
 	    { cat edge.log; atf_fail "no log line saying why"; }
 
 	# SIGTERM to the worker alone: a clean stop of both.

@@ -285,10 +285,10 @@ prefixes_no_subnet_cleanup()
 atf_test_case backoff cleanup
 backoff_head()
 {
-	atf_set descr "cbdiscod retries a dead registry with growing intervals, at most 30 s"
+	atf_set descr "cbdiscod retries a dead registry with growing intervals"
 	atf_set require.user root
-	# 1 + 2 + 4 + 8 + 16 + 30 + 30 s of retries, then margins.
-	atf_set timeout 240
+	# 1 + 2 + 4 + 8 + 16 s of retries, then margins.
+	atf_set timeout 150
 }
 backoff_body()
 {
@@ -298,14 +298,15 @@ backoff_body()
 	fakereg_start dead
 	cb_mesh_node n1 10.99.0.1
 	cb_start n1
-	# Eight attempts: the first, then 1, 2, 4, 8, 16 s (each less a
-	# random quarter) and twice the 30 s ceiling (cbdiscod(8)).
-	cb_until 150 sh -c '[ $(grep -c ^connect fakereg.log) -ge 8 ]' ||
-	    { cat fakereg.log; atf_fail "fewer than 8 attempts in 150 s"; }
+	# Six attempts: the first, then 1, 2, 4, 8, 16 s (each less a
+	# random quarter, cbdiscod(8)).  The 30 s ceiling would take a
+	# minute more of waiting; it is left to a unit test of the backoff.
+	cb_until 90 sh -c '[ $(grep -c ^connect fakereg.log) -ge 6 ]' ||
+	    { cat fakereg.log; atf_fail "fewer than 6 attempts in 90 s"; }
 	cb_ctl n1 status | grep "registry unreachable" ||
 	    atf_fail "n1 does not say the registry is unreachable"
 	awk '/^connect/ { if (n++) printf "%.3f\n", $2 - last; last = $2 }' \
-	    fakereg.log | head -7 > intervals
+	    fakereg.log | head -5 > intervals
 	echo "intervals between attempts, s:" $(cat intervals)
 	# Growth: each of the first five longer than the one before, and
 	# the fifth at least four times the first.
@@ -313,11 +314,8 @@ backoff_body()
 	    NR == 1 { first = $1 } NR == 5 { fifth = $1 }
 	    END { exit bad || fifth < 4 * first }' intervals ||
 	    atf_fail "the intervals do not grow"
-	# Never faster than the documented 1 s; the ceiling holds: after
-	# 16 s the next would be 32 (then 64) without it.
+	# Never faster than the documented 1 s less its quarter.
 	awk '$1 < 0.5 { exit 1 }' intervals || atf_fail "a retry came too soon"
-	awk 'NR >= 6 && ($1 < 15 || $1 > 35) { exit 1 }' intervals ||
-	    atf_fail "the last intervals are not at the 30 s ceiling"
 	kill -0 "$(cat n1.pid)" || atf_fail "cbp2pd died"
 }
 backoff_cleanup()

@@ -236,7 +236,11 @@ burst: 2000"
 	# What the token grants, or less of it, is taken as registered.
 	expect 200 -t a.jwt -d "$(body 10.99.0.2/24 \
 	    '["10.99.0.2/32", "10.99.1.128/25"]')" POST /v1/register
-	expect 200 -t p.jwt -d "$(body 10.99.0.5/24 '["10.99.7.0/24"]')" \
+	# p's token pins the address and grants no allowed_ips: only the
+	# address as a host route (the registry fails closed).
+	expect 403 -t p.jwt -d "$(body 10.99.0.5/24 '["10.99.7.0/24"]')" \
+	    POST /v1/register
+	expect 200 -t p.jwt -d "$(body 10.99.0.5/24 '["10.99.0.5/32"]')" \
 	    POST /v1/register
 	expect 200 -t w.jwt GET /v1/peers
 	jq -e --arg a "$(cat a.pub)" '.body.peers[] | select(.public_key ==

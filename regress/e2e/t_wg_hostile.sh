@@ -206,6 +206,13 @@ bad_uapi_cleanup()
 	cb_kill a
 }
 
+# flood_ping NS ADDR: a ping gets through within a wide window.
+flood_ping()
+{
+	cb_until 30 ip netns exec "$1" ping -c 1 -W 1 "$2" ||
+	    atf_fail "no ping from $1 to $2 got through during the flood"
+}
+
 atf_test_case flood cleanup
 flood_head()
 {
@@ -273,9 +280,11 @@ NFT
 	cb_until $WAIT_SECS sh -c "[ \$($CBP2PCTL -j -s a.sock status |
 	    jq .drops.ratelimit) -gt $r0 ]" ||
 	    { cb_ctl a status; atf_fail "no handshake was rate-limited"; }
-	# During the flood the established session carries traffic.
-	cb_ping "$B" 10.99.0.1
-	cb_ping "$A" 10.99.0.2
+	# During the flood the established session carries traffic.  Not
+	# every packet: the flood shares the engine's socket buffer, and a
+	# slower machine drains it more slowly.
+	flood_ping "$B" 10.99.0.1
+	flood_ping "$A" 10.99.0.2
 	# wireguard-go forgets its session: it must handshake again, under
 	# load, through a cookie (its retry after REKEY_TIMEOUT carries mac2).
 	since=$(date +%s)
@@ -290,8 +299,8 @@ NFT
 	kill -0 $fpid 2>/dev/null || atf_fail "the flood ended before the handshake"
 	[ "$(wggo_cookies)" -ge 1 ] ||
 	    atf_fail "wireguard-go got no cookie: its handshake did not meet the load"
-	cb_ping "$B" 10.99.0.1
-	cb_ping "$A" 10.99.0.2
+	flood_ping "$B" 10.99.0.1
+	flood_ping "$A" 10.99.0.2
 	kill -TERM $fpid
 	wait $fpid || atf_fail "flooder"
 	cat flood.out

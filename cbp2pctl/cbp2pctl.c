@@ -76,7 +76,7 @@ static void
 show_status(const struct ctl_status_main *m, struct child_status *cs,
     int ncs)
 {
-	json_t		*o, *arr, *drops, *disco, *refused;
+	json_t		*o, *arr, *drops, *disco, *refused, *paths, *sw;
 	char		 up[32];
 	uint64_t	 total = 0;
 	int		 i;
@@ -130,6 +130,18 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		json_object_set_new(o, "discovery", disco);
 		json_object_set_new(o, "child_fds_closed",
 		    json_integer(m->child_fds_closed));
+		paths = json_pack("{s:I, s:I, s:I, s:b, s:I}",
+		    "direct", (json_int_t)m->peers_direct,
+		    "relayed", (json_int_t)m->peers_relayed,
+		    "none", (json_int_t)m->peers_no_path,
+		    "p2p_unavailable", m->p2p_unavailable,
+		    "refused", (json_int_t)m->mesh_refused);
+		sw = json_object();
+		for (i = 0; i < PR_MAX; i++)
+			json_object_set_new(sw, path_reason_name(i),
+			    json_integer(m->path_switches[i]));
+		json_object_set_new(paths, "switches", sw);
+		json_object_set_new(o, "paths", paths);
 		arr = json_array();
 		for (i = 0; i < ncs; i++) {
 			cs[i].state[sizeof(cs[i].state) - 1] = '\0';
@@ -193,6 +205,14 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		total += m->disco_ep_dropped[i];
 	}
 	printf("%s\n", total ? " dropped" : " none dropped");
+	printf("%-16s %u direct, %u relayed, %u without a path",
+	    "paths:", m->peers_direct, m->peers_relayed, m->peers_no_path);
+	for (total = 0, i = 0; i < PR_MAX; i++)
+		total += m->path_switches[i];
+	printf("; %llu switches\n", (unsigned long long)total);
+	if (m->p2p_unavailable)
+		printf("%-16s unavailable: every peer runs on the relay; "
+		    "direct paths are retried\n", "p2p:");
 	if (m->child_fds_closed > 0)
 		printf("%-16s %llu passed by children, closed\n",
 		    "descriptors:", (unsigned long long)m->child_fds_closed);
@@ -231,6 +251,47 @@ fmt_ago(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "%llds ago", (long long)(now - t));
 }
 
+/* What a peer's packets use now: a path, or none that works yet. */
+static const char *
+peer_active_name(const struct ctl_peer *p)
+{
+	if (!p->has_path)
+		return ("none");
+	return (peer_path_name(p->active));
+}
+
+static json_t *
+json_ms(int64_t us)
+{
+	return (us < 0 ? json_null() : json_real(us / 1000.0));
+}
+
+static json_t *
+json_path(const struct ctl_path *cp)
+{
+	json_t	*o;
+
+	o = json_pack("{s:I, s:I}", "loss_pct", (json_int_t)cp->loss_pct,
+	    "probes", (json_int_t)cp->probes);
+	json_object_set_new(o, "rtt_ms", json_ms(cp->rtt_us));
+	json_object_set_new(o, "last_rx_ms", cp->last_rx_ms < 0 ?
+	    json_null() : json_integer(cp->last_rx_ms));
+	return (o);
+}
+
+static void
+show_path(const char *name, const struct ctl_path *cp)
+{
+	printf("  %s: ", name);
+	if (cp->rtt_us >= 0)
+		printf("rtt %.3f ms, ", cp->rtt_us / 1000.0);
+	printf("loss %u%% of %u probes, ", cp->loss_pct, cp->probes);
+	if (cp->last_rx_ms >= 0)
+		printf("last packet %.1fs ago\n", cp->last_rx_ms / 1000.0);
+	else
+		printf("no packet yet\n");
+}
+
 static void
 show_peers(const struct peer_list *l)
 {
@@ -252,11 +313,14 @@ show_peers(const struct peer_list *l)
 		}
 		fmt_ago(p->last_handshake, ago, sizeof(ago));
 		if (json_out) {
-			o = json_pack("{s:s, s:s, s:s?, s:s?, s:b, s:I, s:I, "
-			    "s:I, s:I, s:o}",
+			o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s?, s:s?, "
+			    "s:b, s:I, s:I, s:I, s:I, s:o}",
 			    "public_key", p->public_key,
-			    "path", p->path == PATH_RELAY ? "relay" : "direct",
-			    "relay", p->path == PATH_RELAY && p->relay[0] ?
+			    "path", peer_active_name(p),
+			    "routing", peer_path_name(p->routing),
+			    "reason", path_reason_name(p->reason),
+			    "switches", (json_int_t)p->switches,
+			    "relay", p->active == PATH_RELAY && p->relay[0] ?
 			    p->relay : NULL,
 			    "endpoint", p->endpoint[0] ? p->endpoint : NULL,
 			    "preshared_key", p->has_psk,
@@ -265,14 +329,31 @@ show_peers(const struct peer_list *l)
 			    "rx_bytes", (json_int_t)p->rx_bytes,
 			    "tx_bytes", (json_int_t)p->tx_bytes,
 			    "allowed_ips", aips);
+			json_object_set_new(o, "rtt_ms", json_ms(p->rtt_us));
+			if (p->routing == PATH_HYBRID) {
+				json_object_set_new(o, "direct",
+				    json_path(&p->direct));
+				json_object_set_new(o, "relayed",
+				    json_path(&p->relayed));
+			}
 			json_array_append_new(arr, o);
 			continue;
 		}
-		if (p->path == PATH_RELAY)
-			printf("  path: relay%s%s\n", p->relay[0] ? " via " :
-			    "", p->relay);
-		else
-			printf("  path: direct\n");
+		printf("  path: %s", peer_active_name(p));
+		if (p->active == PATH_RELAY && p->relay[0] != '\0')
+			printf(" via %s", p->relay);
+		if (p->reason != PR_NONE)
+			printf(" (%s)", path_reason_name(p->reason));
+		if (p->routing == PATH_HYBRID)
+			printf(", %u switch%s", p->switches,
+			    p->switches == 1 ? "" : "es");
+		printf("\n");
+		if (p->rtt_us >= 0)
+			printf("  rtt: %.3f ms\n", p->rtt_us / 1000.0);
+		if (p->routing == PATH_HYBRID) {
+			show_path("direct", &p->direct);
+			show_path("relayed", &p->relayed);
+		}
 		printf("  endpoint: %s\n", p->endpoint[0] ? p->endpoint :
 		    "(none)");
 		printf("  allowed ips:");

@@ -49,7 +49,7 @@ static const struct parent_proc {
 	int		 self;		/* exec cbp2pd -E, not libexec */
 } procs[] = {
 	{ PROC_DISCO,	disco_dispatch,	0 },
-	{ PROC_MESH,	NULL,		0 },
+	{ PROC_MESH,	mesh_dispatch,	0 },
 	{ PROC_RELAY,	NULL,		0 },
 	{ PROC_ENGINE,	dp_dispatch,	1 },
 };
@@ -206,7 +206,7 @@ parent_reload(char *msg, size_t msglen)
 	 * token's path before its static peers are made, so none of them
 	 * is ever reached over a path the new token refuses.
 	 */
-	relay_set_path(relay_path_for(&nc.tok));
+	relay_set_path(relay_path_for(&nc));
 	if (dp_set_private_key(nc.tok.private_key) == -1 ||
 	    (nc.tok.listen_port != 0 && nc.tok.listen_port != env->dp.port &&
 	    dp_set_port(nc.tok.listen_port) == -1) ||

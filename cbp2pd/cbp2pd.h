@@ -27,6 +27,8 @@
 #define CONTROL_BACKLOG		8
 #define CONTROL_SOCKET_MODE	0660
 
+/* STUN requests unanswered in a row before UDP counts as blocked. */
+#define STUN_BLOCKED_AFTER	3
 #define UDP_SOCKET_BUFFER	(7 << 20)	/* room for bursts */
 #define ENGINE_BATCH		32	/* packets per read/send burst */
 #define ENG_AIPS_CHUNK		64	/* allowed IPs per IMSG_ENG_PEER_AIPS */
@@ -117,11 +119,21 @@ struct eng_hs {
 	uint32_t	 remote_index;
 };
 
+/* cbmeshd's choice for a hybrid peer, as the parent passes it on. */
+struct eng_active {
+	uint8_t		 pub[WG_KEY_LEN];
+	int		 active;	/* PATH_DIRECT or PATH_RELAY */
+};
+
 struct eng_peer_stats {
 	uint8_t		 pub[WG_KEY_LEN];
 	struct endpoint	 endpoint;
 	uint64_t	 rx_bytes;
 	uint64_t	 tx_bytes;
+	int		 has_session;	/* a keypair to send with */
+	uint64_t	 hs_rtt;	/* our last handshake's, ns; 0 none */
+	uint32_t	 hs_attempts;	/* initiations unanswered */
+	struct path_health health;	/* hybrid peers' paths */
 };
 
 struct eng_counters {
@@ -164,6 +176,14 @@ struct ppeer {
 	struct timespec		 last_handshake;	/* wall clock */
 	uint64_t		 rx_bytes;
 	uint64_t		 tx_bytes;
+	/* The path packets take and why (mesh.c), and its health. */
+	int			 active;	/* PATH_DIRECT or PATH_RELAY */
+	int			 reason;	/* enum path_reason */
+	uint32_t		 switches;
+	struct path_health	 health;	/* hybrid: the engine's last */
+	int			 has_session;	/* as the engine last said */
+	uint64_t		 hs_rtt;
+	uint32_t		 hs_attempts;
 };
 
 RB_HEAD(ppeer_tree, ppeer);
@@ -218,6 +238,7 @@ struct dataplane {
 	uint64_t		 handshakes;	/* completed by the parent */
 	int			 has_stun;
 	struct sockaddr_storage	 stun_server;
+	unsigned int		 stun_unanswered;	/* asked since an answer */
 	uint32_t		 sync_seq;	/* last stats request */
 	uint32_t		 sync_done;	/* last answered */
 };
@@ -260,6 +281,10 @@ struct cbp2pd {
 	enum peer_path		 peer_path;	/* of every peer, by policy */
 	int			 relay_paired;	/* the socketpair is handed out */
 	struct relay_conf	 relay;		/* as last pushed */
+	/* Paths as cbmeshd chose them (mesh.c). */
+	int			 p2p_unavailable;	/* all hybrids relayed */
+	uint64_t		 path_switches[PR_MAX];	/* by reason */
+	uint64_t		 mesh_refused;	/* choices policy refused */
 };
 
 extern struct cbp2pd	*env;
@@ -292,6 +317,7 @@ void	 hs_complete(struct ppeer *);
 
 /* policy.c: the parent's peers and the one way to change them */
 struct ppeer *ppeer_find(const uint8_t *);
+const char *ppeer_name(const struct ppeer *);
 int	 peer_apply(const struct peer_desc *, char *, size_t);
 void	 peer_remove_all(void);
 int	 peer_sync_static(const struct token *, char *, size_t);
@@ -307,7 +333,6 @@ void	 endpoint_from_sa(struct endpoint *, const struct sockaddr *);
 void	 endpoint_relay(struct endpoint *, const uint8_t *);
 int	 endpoint_on_path(const struct endpoint *, int);
 int	 endpoint_format(const struct endpoint *, char *, size_t);
-const char *peer_path_name(int);
 
 /* disco.c */
 int	 parent_read_file(const char *, size_t, char **, size_t *);
@@ -316,8 +341,15 @@ int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
 void	 disco_approve(const uint8_t *);
 void	 disco_stun_result(const struct sockaddr_storage *);
 
+/* mesh.c: cbmeshd's path choices, checked */
+void	 mesh_peer_init(struct ppeer *);
+void	 mesh_peer_gone(const struct ppeer *);
+void	 mesh_health(const struct path_health *);
+int	 mesh_dispatch(struct cbp2pd_child *, struct imsg *);
+
 /* relay.c: the relay, as the parent configures it */
-enum peer_path relay_path_for(const struct token *);
+enum peer_path relay_path_for(const struct cbp2p_config *);
+enum peer_path relay_path_of(enum peer_source);
 int	 relay_wanted(const struct token *);
 void	 relay_set_path(enum peer_path);
 void	 relay_push_config(void);

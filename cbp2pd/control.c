@@ -195,6 +195,7 @@ void
 control_fill_main(struct ctl_status_main *m)
 {
 	const struct token	*t = &env->conf.tok;
+	struct ppeer		*pp;
 
 	memset(m, 0, sizeof(*m));
 	m->pid = getpid();
@@ -218,6 +219,18 @@ control_fill_main(struct ctl_status_main *m)
 	memcpy(m->disco_ep_dropped, env->disco_ep_dropped,
 	    sizeof(m->disco_ep_dropped));
 	m->child_fds_closed = env->child_fds_closed;
+	m->p2p_unavailable = env->p2p_unavailable;
+	memcpy(m->path_switches, env->path_switches,
+	    sizeof(m->path_switches));
+	m->mesh_refused = env->mesh_refused;
+	RB_FOREACH(pp, ppeer_tree, &env->dp.peers) {
+		if (!pp->has_session)
+			m->peers_no_path++;
+		else if (pp->active == PATH_DIRECT)
+			m->peers_direct++;
+		else
+			m->peers_relayed++;
+	}
 }
 
 static int

@@ -248,7 +248,7 @@ dp_start(const struct cbp2p_config *conf, char *err, size_t errlen)
 		    t->listen_port);
 		return (-1);
 	}
-	relay_set_path(relay_path_for(t));
+	relay_set_path(relay_path_for(conf));
 	return (peer_sync_static(t, err, errlen));
 }
 
@@ -322,9 +322,18 @@ endpoint_ok(const struct endpoint *ep)
 	return (0);
 }
 
+/* What the engine measured, within what it can be. */
+static int
+health_ok(const struct path_health *h)
+{
+	return ((h->active == PATH_DIRECT || h->active == PATH_RELAY) &&
+	    h->direct.loss_pct <= 100 && h->relay.loss_pct <= 100);
+}
+
 int
 dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 {
+	struct path_health	 ph;
 	struct eng_hs		 hs;
 	struct eng_peer_stats	 ps;
 	struct eng_stats_end	 end;
@@ -377,7 +386,21 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 			pp->endpoint = ps.endpoint;
 			pp->rx_bytes = ps.rx_bytes;
 			pp->tx_bytes = ps.tx_bytes;
+			pp->has_session = ps.has_session != 0;
+			pp->hs_rtt = ps.hs_rtt;
+			pp->hs_attempts = ps.hs_attempts;
+			if (pp->path == PATH_HYBRID &&
+			    health_ok(&ps.health))
+				pp->health = ps.health;
 		}
+		return (1);
+	case IMSG_ENG_PATH_HEALTH:
+		if (len != sizeof(ph))
+			fatalx("%s: bad path health length", __func__);
+		memcpy(&ph, imsg->data, sizeof(ph));
+		if (!health_ok(&ph))
+			fatalx("%s: bad path health", __func__);
+		mesh_health(&ph);
 		return (1);
 	case IMSG_ENG_STATS_END:
 		if (len != sizeof(end))

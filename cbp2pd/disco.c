@@ -124,7 +124,7 @@ disco_push_config(void)
 
 	memset(&dc, 0, sizeof(dc));
 	env->dp.has_stun = 0;
-	if (c->stun[0] != '\0' && relay_path_for(t) == PATH_DIRECT) {
+	if (c->stun[0] != '\0' && relay_path_for(c) != PATH_RELAY) {
 		if (hostport_resolve(c->stun, STUN_PORT, &env->dp.stun_server,
 		    NULL, 0) == 0)
 			env->dp.has_stun = dc.has_stun = 1;
@@ -161,7 +161,7 @@ disco_push_config(void)
 		dc.allowed_ips[0].plen = t->address.af == AF_INET ? 32 : 128;
 		dc.nallowed_ips = 1;
 	}
-	if (relay_path_for(t) == PATH_DIRECT)
+	if (relay_path_for(c) != PATH_RELAY)
 		local_endpoints(&dc, env->dp.port);
 	dc.keepalive = t->persistent ? PERSISTENT_KEEPALIVE : 0;
 	env->disco_enabled = dc.enabled;
@@ -197,6 +197,7 @@ disco_stun_result(const struct sockaddr_storage *mapped)
 	    sizeof(buf)) == -1)
 		return;
 	log_debug("stun: the edge sees us at %s", buf);
+	env->dp.stun_unanswered = 0;
 	disco_send(IMSG_DISCO_STUN_RESULT, mapped, sizeof(*mapped));
 }
 
@@ -327,9 +328,11 @@ disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	case IMSG_DISCO_STUN_REQ:
 		if (len != 0)
 			fatalx("%s: bad STUN request", __func__);
-		if (env->dp.has_stun)
+		if (env->dp.has_stun) {
 			dp_send(IMSG_ENG_STUN_REQ, &env->dp.stun_server,
 			    sizeof(env->dp.stun_server), -1);
+			env->dp.stun_unanswered++;
+		}
 		return (1);
 	case IMSG_PEER_SET:
 		if (len != sizeof(dp))

@@ -94,18 +94,12 @@ endpoint_on_path(const struct endpoint *ep, int path)
 	switch (ep->kind) {
 	case EP_UDP4:
 	case EP_UDP6:
-		return (path == PATH_DIRECT);
+		return (path == PATH_DIRECT || path == PATH_HYBRID);
 	case EP_RELAY:
-		return (path == PATH_RELAY);
+		return (path == PATH_RELAY || path == PATH_HYBRID);
 	default:
 		return (0);
 	}
-}
-
-const char *
-peer_path_name(int path)
-{
-	return (path == PATH_RELAY ? "relay" : "direct");
 }
 
 int

@@ -80,12 +80,15 @@ engine_peer_set(const struct eng_peer *ep)
 	if (ep->flags & ENG_PEER_PATH)
 		peer_set_path(p, ep->path);
 	/*
-	 * Only an endpoint on the peer's path (none only for a direct one);
-	 * a relayed peer's is its own key.
+	 * Only an endpoint on the peer's path: UDP or none for a direct or
+	 * hybrid one (a hybrid one's relay endpoint is its key, kept
+	 * apart); a relayed peer's is its own key.
 	 */
 	if ((ep->flags & ENG_PEER_ENDPOINT) &&
-	    ((ep->endpoint.kind == EP_NONE && p->path == PATH_DIRECT) ||
-	    endpoint_on_path(&ep->endpoint, p->path))) {
+	    ((ep->endpoint.kind == EP_NONE && p->path != PATH_RELAY) ||
+	    (ep->endpoint.kind == EP_RELAY && p->path == PATH_RELAY) ||
+	    (ep->endpoint.kind != EP_RELAY &&
+	    endpoint_on_path(&ep->endpoint, p->path)))) {
 		if (ep->endpoint.kind == EP_RELAY)
 			endpoint_relay(&p->endpoint, p->wp.pub);
 		else
@@ -124,6 +127,7 @@ engine_stats(uint32_t seq)
 	struct eng_peer_stats	 ps;
 	struct eng_stats_end	 end;
 	struct peer		*p;
+	uint64_t		 now = engine_now();
 
 	RB_FOREACH(p, peer_tree, &eng->peers) {
 		memset(&ps, 0, sizeof(ps));
@@ -131,6 +135,11 @@ engine_stats(uint32_t seq)
 		ps.endpoint = p->endpoint;
 		ps.rx_bytes = p->rx_bytes;
 		ps.tx_bytes = p->tx_bytes;
+		ps.has_session = wg_peer_send_keypair(&p->wp, now) != NULL;
+		ps.hs_rtt = p->hs_rtt;
+		ps.hs_attempts = p->wp.timers.handshake_attempts;
+		if (p->path == PATH_HYBRID)
+			probe_health(p, &ps.health, now);
 		engine_to_parent(IMSG_ENG_PEER_STATS, &ps, sizeof(ps));
 	}
 	memset(&end, 0, sizeof(end));
@@ -156,6 +165,7 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 	struct eng_peer		 ep;
 	struct eng_aips		 ea;
 	struct eng_hs		 hs;
+	struct eng_active	 ea2;
 	struct sockaddr_storage	 ss;
 	struct peer		*p;
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
@@ -204,7 +214,8 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 		WANT(sizeof(ep));
 		memcpy(&ep, imsg->data, sizeof(ep));
 		if (ep.ncand > DISCO_ENDPOINTS_MAX ||
-		    (ep.path != PATH_DIRECT && ep.path != PATH_RELAY))
+		    (ep.path != PATH_DIRECT && ep.path != PATH_RELAY &&
+		    ep.path != PATH_HYBRID))
 			fatalx("%s: bad peer", __func__);
 		engine_peer_set(&ep);
 		break;
@@ -219,6 +230,14 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 		WANT(WG_KEY_LEN);
 		if ((p = peer_find(imsg->data)) != NULL)
 			peer_destroy(p);
+		break;
+	case IMSG_ENG_PEER_ACTIVE:
+		WANT(sizeof(ea2));
+		memcpy(&ea2, imsg->data, sizeof(ea2));
+		if (ea2.active != PATH_DIRECT && ea2.active != PATH_RELAY)
+			fatalx("%s: bad active path", __func__);
+		if ((p = peer_find(ea2.pub)) != NULL)
+			probe_set_active(p, ea2.active);
 		break;
 	case IMSG_ENG_PEER_PUNCH:
 		WANT(WG_KEY_LEN);

@@ -25,6 +25,58 @@
 #define AIP_NODES_MAX		(1 << 20)
 #define HS_INFLIGHT_MAX		256	/* handshakes the parent has not answered */
 
+/*
+ * Path probes (probe.c): a ping or a pong inside the peer's WireGuard
+ * session, so only the peer can answer, sent over one path and answered
+ * over the path it came by.  Its first byte is no IP version (4 or 6),
+ * so a WireGuard that is not cbp2p drops it as it drops any non-IP
+ * packet.  Only hybrid peers, which cbp2p's relay carries, get them.
+ */
+#define PROBE_LEN		16	/* type, path, pad, seq, our send time */
+#define PROBE_PING		0x10
+#define PROBE_PONG		0x11
+#define PROBE_OFF_SEQ		4
+#define PROBE_OFF_TIME		8
+#define PROBE_TICK_MS		1000	/* the probe timer, while hybrids exist */
+#define PROBE_RING		16	/* recent probes, for loss */
+/* An answer later than this counts the probe lost. */
+#define PROBE_ANSWER_NS		WG_NSEC_PER_SEC
+/*
+ * A direct probe unanswered this long puts the path in doubt: packets
+ * go over the relay too until an answer comes or cbmeshd moves the
+ * peer.  Copies cost bandwidth only; late ones cost packets.
+ */
+#define PROBE_DOUBT_NS		(WG_NSEC_PER_SEC / 2)
+/* Inner traffic this recent makes a peer active: probed every tick. */
+#define PROBE_ACTIVE_NS		(10 * WG_NSEC_PER_SEC)
+/* An idle peer's working direct path is probed this seldom. */
+#define PROBE_IDLE_NS		(15 * WG_NSEC_PER_SEC)
+/* The relay is probed this often while traffic flows. */
+#define PROBE_RELAY_NS		(5 * WG_NSEC_PER_SEC)
+/* A relayed peer's direct candidates are retried on this backoff. */
+#define DIRECT_RETRY_MIN_NS	WG_NSEC_PER_SEC
+#define DIRECT_RETRY_MAX_NS	(16 * WG_NSEC_PER_SEC)
+#define PROBE_RTT_EWMA_SHIFT	3	/* smoothed RTT: 1/8 of each sample */
+
+enum probe_way {
+	PROBE_DIRECT,
+	PROBE_RELAY,
+	PROBE_WAYS
+};
+
+struct probe_sent {
+	uint32_t		 seq;
+	uint64_t		 at;
+	int			 answered;
+};
+
+struct probe_path {
+	struct path_obs		 obs;
+	uint32_t		 seq;
+	uint64_t		 last_probe;
+	struct probe_sent	 ring[PROBE_RING];
+};
+
 struct peer;
 
 struct peer_index {
@@ -43,7 +95,17 @@ struct peer {
 	RB_ENTRY(peer)		 entry;
 	struct wg_peer		 wp;	/* keypairs and timers; no static DH */
 	int			 path;	/* enum peer_path, the parent's word */
-	struct endpoint		 endpoint;
+	struct endpoint		 endpoint;	/* UDP, or the relay if PATH_RELAY */
+	/* Hybrid: cbmeshd's choice of the two, and each one's health. */
+	int			 active;	/* PATH_DIRECT or PATH_RELAY */
+	struct endpoint		 relay_ep;
+	struct probe_path	 probe[PROBE_WAYS];
+	uint64_t		 direct_retry_at;
+	uint64_t		 direct_backoff;
+	uint64_t		 last_data;	/* inner packet either way */
+	int			 health_dirty;
+	uint64_t		 hs_sent_at;	/* our last initiation */
+	uint64_t		 hs_rtt;	/* initiation to response, ns */
 	uint16_t		 keepalive;	/* persistent, seconds */
 	/* Candidate endpoints, tried together until one answers. */
 	struct sockaddr_storage	 cand[DISCO_ENDPOINTS_MAX];
@@ -90,6 +152,8 @@ struct engine {
 	struct event		 ev_udp4;
 	struct event		 ev_udp6;
 	struct event		 ev_relay;
+	struct event		 ev_probe;
+	unsigned int		 nhybrid;	/* peers the probe timer serves */
 	struct wg_aip		 aip;
 	struct peer_tree	 peers;
 	struct index_tree	 indices;
@@ -137,6 +201,8 @@ void	 send_packet(struct peer *, const uint8_t *, size_t);
 void	 send_handshake(const struct endpoint *, const uint8_t *, size_t);
 int	 encrypt_to_peer(struct peer *, struct wg_keypair *,
 	    const uint8_t *, size_t, uint64_t);
+int	 encrypt_probe(struct peer *, struct wg_keypair *, const uint8_t *,
+	    const struct endpoint *, uint64_t);
 void	 send_staged(struct peer *, uint64_t, int);
 void	 send_initiation_request(struct peer *, uint64_t);
 void	 send_initiation(const struct eng_hs *);
@@ -159,6 +225,16 @@ void	 socket_close_all(void);
 int	 socket_fd(int);
 void	 stun_request(const struct sockaddr_storage *);
 int	 stun_input(const uint8_t *, size_t);
+
+/* probe.c */
+int	 probe_input(struct peer *, const struct endpoint *, const uint8_t *,
+	    size_t, uint64_t);
+void	 probe_rx(struct peer *, const struct endpoint *, uint64_t);
+void	 probe_hybrid(struct peer *, int);
+void	 probe_set_active(struct peer *, int);
+void	 probe_health(const struct peer *, struct path_health *, uint64_t);
+const struct endpoint *peer_tx_endpoint(const struct peer *);
+int	 peer_in_doubt(const struct peer *, uint64_t);
 
 /* timers.c */
 void	 timers_peer_init(struct peer *);

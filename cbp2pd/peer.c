@@ -134,6 +134,8 @@ peer_create(const uint8_t *pub)
 void
 peer_destroy(struct peer *p)
 {
+	if (p->path == PATH_HYBRID)
+		probe_hybrid(p, 0);
 	timers_peer_stop(p);
 	wg_aip_remove_peer(&eng->aip, p);
 	wg_peer_clear(&p->wp);		/* releases indices, zeroes keys */
@@ -183,12 +185,14 @@ peer_reset_sessions(void)
 /*
  * An authenticated packet came from ep: that is where the peer is, as
  * long as ep is on the peer's path.  A relayed peer never roams to UDP,
- * a direct one never to the relay.
+ * a direct one never to the relay; a hybrid one keeps both, and roams
+ * only its UDP endpoint.
  */
 void
 peer_roam(struct peer *p, const struct endpoint *ep)
 {
-	if (!endpoint_on_path(ep, p->path))
+	if (!endpoint_on_path(ep, p->path) || (p->path == PATH_HYBRID &&
+	    ep->kind == EP_RELAY))
 		return;
 	p->endpoint = *ep;
 	p->confirmed = 1;
@@ -198,8 +202,10 @@ peer_roam(struct peer *p, const struct endpoint *ep)
  * The parent chose the peer's path.  Relayed: the relay endpoint with
  * the peer's own key, and nothing of UDP left (no endpoint, no
  * candidates), so nothing can send UDP to it.  Direct: no endpoint
- * until the parent gives one or a handshake shows one.  Sessions stay:
- * they are the same whichever way packets travel.
+ * until the parent gives one or a handshake shows one.  Hybrid: the
+ * relay from the first moment, and a direct endpoint as for direct,
+ * probed until cbmeshd moves the peer to it.  Sessions stay: they are
+ * the same whichever way packets travel.
  */
 void
 peer_set_path(struct peer *p, int path)
@@ -207,6 +213,10 @@ peer_set_path(struct peer *p, int path)
 	if (path == p->path && (path != PATH_RELAY ||
 	    p->endpoint.kind == EP_RELAY))
 		return;
+	if (p->path == PATH_HYBRID && path != PATH_HYBRID)
+		probe_hybrid(p, 0);
+	else if (path == PATH_HYBRID && p->path != PATH_HYBRID)
+		probe_hybrid(p, 1);
 	p->path = path;
 	p->ncand = 0;
 	memset(p->cand, 0, sizeof(p->cand));
@@ -248,6 +258,9 @@ peer_set_candidates(struct peer *p, const struct sockaddr_storage *cand,
 		same = sockaddr_cmp(&cand[i], &p->cand[i]) == 0;
 	if (same)
 		return;
+	/* New places to try: a relayed hybrid peer tries them soon. */
+	p->direct_backoff = DIRECT_RETRY_MIN_NS;
+	p->direct_retry_at = 0;
 	if (n > DISCO_ENDPOINTS_MAX)
 		n = DISCO_ENDPOINTS_MAX;
 	memcpy(p->cand, cand, n * sizeof(*cand));
@@ -296,7 +309,10 @@ peer_install(const struct eng_hs *hs, int initiator)
 			return;
 		}
 		log_debug("peer %s: handshake complete", peer_name(p));
+		if (p->hs_sent_at != 0 && now > p->hs_sent_at)
+			p->hs_rtt = now - p->hs_sent_at;
 		peer_roam(p, &hs->ep);
+		probe_rx(p, &hs->ep, now);
 		p->rx_bytes += WG_RESPONSE_LEN;
 		wg_timers_response_received(&p->wp, now);
 		send_staged(p, now, 1);
@@ -319,7 +335,8 @@ peer_install(const struct eng_hs *hs, int initiator)
 	p->rx_bytes += WG_INITIATION_LEN;
 	wg_timers_initiation_received(&p->wp, now);
 	log_debug("peer %s: answered handshake initiation", peer_name(p));
-	send_handshake(&p->endpoint, msg, sizeof(msg));
+	/* Back the way the initiation came: for a hybrid peer, either. */
+	send_handshake(&hs->ep, msg, sizeof(msg));
 	p->tx_bytes += sizeof(msg);
 	wg_timers_response_sent(&p->wp, now);
 	peer_kick(p, now);

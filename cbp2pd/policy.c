@@ -29,7 +29,7 @@ ppeer_cmp(struct ppeer *a, struct ppeer *b)
 
 RB_GENERATE(ppeer_tree, ppeer, entry, ppeer_cmp);
 
-static const char *
+const char *
 ppeer_name(const struct ppeer *pp)
 {
 	static char	 b64[WG_KEY_B64_LEN + 1];
@@ -98,6 +98,7 @@ ppeer_remove(struct ppeer *pp)
 
 	log_info("peer %s removed", ppeer_name(pp));
 	dp_send(IMSG_ENG_PEER_DEL, pp->wp.pub, WG_KEY_LEN, -1);
+	mesh_peer_gone(pp);
 	wg_aip_remove_peer(&dp->aip, pp);
 	wg_peer_clear(&pp->wp);
 	RB_REMOVE(ppeer_tree, &dp->peers, pp);
@@ -208,8 +209,12 @@ peer_apply(const struct peer_desc *pd, char *err, size_t errlen)
 	memcpy(ep.pub, pd->pub, WG_KEY_LEN);
 	/* The path first: it decides what else the engine may have. */
 	if (created || ((pd->flags & PD_HAS_PATH) && pd->path != pp->path)) {
+		/* cbmeshd forgets a peer that leaves hybrid. */
+		if (!created)
+			mesh_peer_gone(pp);
 		pp->path = created && !(pd->flags & PD_HAS_PATH) ?
-		    env->peer_path : pd->path;
+		    relay_path_of(pp->source) : pd->path;
+		mesh_peer_init(pp);
 		ep.flags |= ENG_PEER_PATH;
 		ep.path = pp->path;
 		repath = 1;
@@ -386,6 +391,9 @@ done:
 	return (rc);
 }
 
+static void	peer_path_info(const struct ppeer *, struct ctl_peer *,
+		    uint64_t);
+
 void
 peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 {
@@ -404,4 +412,53 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 	cp->last_handshake = pp->last_handshake.tv_sec;
 	cp->rx_bytes = pp->rx_bytes;
 	cp->tx_bytes = pp->tx_bytes;
+	peer_path_info(pp, cp, dp_now());
+}
+
+static void
+path_info(const struct path_obs *o, struct ctl_path *cp, uint64_t now)
+{
+	cp->rtt_us = o->rtt_ns != 0 ? (int64_t)(o->rtt_ns / 1000) : -1;
+	cp->last_rx_ms = o->last_rx != 0 && now >= o->last_rx ?
+	    (int64_t)((now - o->last_rx) / 1000000) : -1;
+	cp->loss_pct = o->loss_pct;
+	cp->probes = o->probes;
+}
+
+/*
+ * The path a peer's packets take and why.  Hybrid: cbmeshd's choice.
+ * Direct or relayed by policy: working once a session exists; a direct
+ * peer without one says why not.
+ */
+static void
+peer_path_info(const struct ppeer *pp, struct ctl_peer *cp, uint64_t now)
+{
+	cp->routing = pp->path;
+	cp->active = pp->active;
+	cp->reason = pp->reason;
+	cp->switches = pp->switches;
+	cp->has_path = pp->has_session;
+	cp->rtt_us = pp->hs_rtt != 0 ? (int64_t)(pp->hs_rtt / 1000) : -1;
+	path_info(&pp->health.direct, &cp->direct, now);
+	path_info(&pp->health.relay, &cp->relayed, now);
+	switch (pp->path) {
+	case PATH_HYBRID:
+		if (pp->active == PATH_DIRECT && cp->direct.rtt_us != -1)
+			cp->rtt_us = cp->direct.rtt_us;
+		else if (pp->active == PATH_RELAY && cp->relayed.rtt_us != -1)
+			cp->rtt_us = cp->relayed.rtt_us;
+		break;
+	case PATH_DIRECT:
+		if (pp->has_session)
+			break;
+		if (pp->udp_endpoint.kind == EP_NONE && pp->ncand == 0)
+			cp->reason = PR_NO_CANDIDATE;
+		else if (pp->hs_attempts > 0)
+			cp->reason = PR_DIRECT_TIMEOUT;
+		else
+			cp->reason = PR_PROBING;
+		break;
+	default:
+		break;
+	}
 }

@@ -256,9 +256,13 @@ handle_data(struct rxpkt *in, uint64_t now)
 		engine_to_parent(IMSG_ENG_HS_CONFIRMED, p->wp.pub, WG_KEY_LEN);
 	/* Authenticated: the peer is wherever this came from (roaming). */
 	peer_roam(p, &in->from);
+	probe_rx(p, &in->from, now);
 	p->rx_bytes += in->len;
-	if (plen > 0) {
-		plain = in->buf + WG_DATA_HEADER_LEN;
+	plain = in->buf + WG_DATA_HEADER_LEN;
+	if (plen > 0 && probe_input(p, &in->from, plain, plen, now))
+		;	/* a path probe, answered or taken */
+	else if (plen > 0) {
+		p->last_data = now;
 		if (inner_check(plain, plen, &len, &af, &src) == -1)
 			eng->cnt.drops[DROP_INNER]++;
 		else if (wg_aip_lookup(&eng->aip, af, src) != p)

@@ -23,17 +23,38 @@
 
 /*
  * The path every peer takes, by policy: client-server sends everything
- * through the relay, and so does a p2p-mesh with routing relay.  Direct
- * and hybrid routing keep direct paths (hybrid's switching to and from
- * the relay comes with cbmeshd).
+ * through the relay, and so does a p2p-mesh with routing relay.  Hybrid
+ * routing starts each peer on the relay and lets cbmeshd move it to
+ * direct and back (mesh.c), when a relay is configured; without one it
+ * is direct, as is server-server.
  */
 enum peer_path
-relay_path_for(const struct token *t)
+relay_path_for(const struct cbp2p_config *c)
 {
+	const struct token	*t = &c->tok;
+
 	if (t->conn_type == CONN_CLIENT_SERVER ||
 	    (t->conn_type == CONN_P2P_MESH && t->routing == ROUTING_RELAY))
 		return (PATH_RELAY);
+	if (t->conn_type == CONN_P2P_MESH && t->routing == ROUTING_HYBRID &&
+	    c->relay[0] != '\0' && c->ca_file[0] != '\0' &&
+	    t->registry_token != NULL)
+		return (PATH_HYBRID);
 	return (PATH_DIRECT);
+}
+
+/*
+ * The path of a peer from source under the policy in force.  Hybrid
+ * is for discovered peers only: the registry vouches that they are
+ * cbp2p nodes of the mesh, which the relay carries and which answer
+ * path probes; a peer of the token or of wg set may be any WireGuard.
+ */
+enum peer_path
+relay_path_of(enum peer_source source)
+{
+	if (env->peer_path == PATH_HYBRID && source != PEER_SRC_DISCO)
+		return (PATH_DIRECT);
+	return (env->peer_path);
 }
 
 /* cbrelayd keeps a connection for client-server, relay and hybrid. */
@@ -59,16 +80,18 @@ relay_set_path(enum peer_path path)
 
 	if (path != env->peer_path)
 		log_info("peers are %s", path == PATH_RELAY ?
-		    "reached through the relay only" : "reached directly");
+		    "reached through the relay only" : path == PATH_HYBRID ?
+		    "reached through the relay until a direct path works" :
+		    "reached directly");
 	env->peer_path = path;
 	RB_FOREACH_SAFE(pp, ppeer_tree, &env->dp.peers, tmp) {
-		if (pp->path == path)
+		if (pp->path == relay_path_of(pp->source))
 			continue;
 		memset(&pd, 0, sizeof(pd));
 		memcpy(pd.pub, pp->wp.pub, WG_KEY_LEN);
 		pd.source = pp->source;
 		pd.flags = PD_UPDATE_ONLY | PD_HAS_PATH;
-		pd.path = path;
+		pd.path = relay_path_of(pp->source);
 		if (peer_apply(&pd, err, sizeof(err)) == -1)
 			log_warnx("%s: %s", __func__, err);
 	}
@@ -135,7 +158,7 @@ relay_push_config(void)
 	    strlen(t->registry_token) < DISCO_TOKEN_MAX;
 	if (wanted && !rc.enabled)
 		log_warnx("relay off: needs edge.relay, edge.ca and a token "
-		    "with a registry_token%s", relay_path_for(t) ==
+		    "with a registry_token%s", relay_path_for(c) ==
 		    PATH_RELAY ? "; relayed peers are unreachable" : "");
 	if (rc.enabled && hostport_resolve(c->relay, RELAY_DEFAULT_PORT,
 	    &rc.relay, rc.relay_host, sizeof(rc.relay_host)) == -1) {

@@ -190,19 +190,21 @@ tx_flush(void)
 }
 
 /*
- * Encrypt plaintext (len bytes) for p into the next burst slot.  A
- * packet read from the tun is already in place at ENGINE_HEADROOM.
+ * Encrypt plaintext (len bytes) for p into the next burst slot, for ep.
+ * A packet read from the tun is already in place at ENGINE_HEADROOM.
+ * The timers see timer_len bytes: a probe counts as a keepalive, which
+ * asks for no answer.
  */
-int
-encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
-    size_t len, uint64_t now)
+static struct txpkt *
+encrypt_to(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
+    size_t len, size_t timer_len, const struct endpoint *ep, uint64_t now)
 {
 	struct txpkt	*out;
 	size_t		 plen, pktlen;
 
-	if (p->endpoint.kind == EP_NONE) {
+	if (ep->kind == EP_NONE) {
 		eng->cnt.drops[DROP_NO_ENDPOINT]++;
-		return (-1);
+		return (NULL);
 	}
 	(void)tx_next_buf();
 	out = &tx[ntx];
@@ -211,13 +213,51 @@ encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 		memcpy(out->buf + ENGINE_HEADROOM, plain, len);
 	memset(out->buf + ENGINE_HEADROOM + len, 0, plen - len);
 	if (wg_data_encrypt(kp, now, out->buf, plen, &pktlen) != WG_OK)
-		return (-1);
+		return (NULL);
 	out->len = pktlen;
-	out->ep = p->endpoint;
+	out->ep = *ep;
 	ntx++;
 	p->tx_bytes += pktlen;
-	wg_timers_data_sent(&p->wp, len, now);
+	wg_timers_data_sent(&p->wp, timer_len, now);
+	return (out);
+}
+
+/*
+ * A packet for p over its path.  A hybrid peer whose direct path is in
+ * doubt gets a copy over the relay too: the receiver's replay window
+ * drops whichever copy comes second.
+ */
+int
+encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
+    size_t len, uint64_t now)
+{
+	struct txpkt	*out, *dup;
+
+	if ((out = encrypt_to(p, kp, plain, len, len, peer_tx_endpoint(p),
+	    now)) == NULL)
+		return (-1);
+	if (len > 0)
+		p->last_data = now;
+	if (peer_in_doubt(p, now)) {
+		/* A flush here sends out but leaves its bytes in place. */
+		(void)tx_next_buf();
+		dup = &tx[ntx];
+		memcpy(dup->buf, out->buf, out->len);
+		dup->len = out->len;
+		dup->ep = p->relay_ep;
+		ntx++;
+		p->tx_bytes += out->len;
+	}
 	return (0);
+}
+
+/* A path probe (probe.c) over exactly ep, whatever the peer's path. */
+int
+encrypt_probe(struct peer *p, struct wg_keypair *kp, const uint8_t *probe,
+    const struct endpoint *ep, uint64_t now)
+{
+	return (encrypt_to(p, kp, probe, PROBE_LEN, 0, ep, now) == NULL ?
+	    -1 : 0);
 }
 
 /* Hold a packet until the handshake completes; the newest win. */
@@ -275,8 +315,8 @@ send_initiation_request(struct peer *p, uint64_t now)
 	struct eng_hs	 hs;
 	uint32_t	 idx;
 
-	if ((p->endpoint.kind == EP_NONE && p->ncand == 0) || !eng->has_key ||
-	    p->hs_asked)
+	if ((p->path != PATH_HYBRID && p->endpoint.kind == EP_NONE &&
+	    p->ncand == 0) || !eng->has_key || p->hs_asked)
 		return;
 	if (index_alloc(p, &idx) == -1)
 		return;
@@ -313,6 +353,12 @@ send_initiation(const struct eng_hs *hs)
 		send_handshake(&p->endpoint, msg, sizeof(msg));
 		p->tx_bytes += sizeof(msg);
 	}
+	/* Hybrid: over the relay as well, which works from the start. */
+	if (p->path == PATH_HYBRID) {
+		send_handshake(&p->relay_ep, msg, sizeof(msg));
+		p->tx_bytes += sizeof(msg);
+	}
+	p->hs_sent_at = now;
 	/*
 	 * Until one candidate answers, and again when an answer is late,
 	 * the same initiation goes to every candidate: the other side

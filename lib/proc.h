@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "imsg.h"
 #include "log.h"
+#include "pathsel.h"
 #include "peeradmit.h"
 #include "sandbox.h"
 #include "token.h"
@@ -129,6 +130,7 @@ enum imsg_type {
 	IMSG_ENG_STATS_REQ,		/* uint32_t sequence */
 	IMSG_ENG_RELAY,			/* none, with the engine's end of the
 					   packet socketpair to cbrelayd */
+	IMSG_ENG_PEER_ACTIVE,		/* struct eng_active: hybrid's path */
 
 	/* engine -> parent */
 	IMSG_ENG_HS_IN,			/* struct eng_hs: mac1 checked */
@@ -139,6 +141,12 @@ enum imsg_type {
 	IMSG_ENG_STUN_RESULT,		/* struct sockaddr_storage: mapped */
 	IMSG_ENG_PEER_STATS,		/* struct eng_peer_stats */
 	IMSG_ENG_STATS_END,		/* struct eng_stats_end */
+	IMSG_ENG_PATH_HEALTH,		/* struct path_health of a hybrid peer */
+
+	/* parent <-> cbmeshd */
+	IMSG_MESH_HEALTH,		/* struct path_health, checked */
+	IMSG_MESH_PEER_DEL,		/* a public key: forget it */
+	IMSG_MESH_PATH,			/* cbmeshd's choice: struct mesh_path */
 };
 
 #define DISCO_ENDPOINTS_MAX	8	/* candidates per node */
@@ -243,12 +251,13 @@ struct ctl_status_main {
 	uint64_t	 disco_admit[ADMIT_MAX];
 	uint64_t	 disco_ep_dropped[ADMIT_EP_MAX];
 	uint64_t	 child_fds_closed;	/* passed where none belongs */
-};
-
-/* A peer's path: how the parent lets the engine reach it. */
-enum peer_path {
-	PATH_DIRECT,		/* UDP: endpoint, candidates, roaming */
-	PATH_RELAY		/* only through cbrelayd, never UDP */
+	/* Paths (cbp2pd/mesh.c). */
+	int		 p2p_unavailable;	/* every hybrid peer relayed */
+	uint32_t	 peers_direct;
+	uint32_t	 peers_relayed;
+	uint32_t	 peers_no_path;
+	uint64_t	 path_switches[PR_MAX];
+	uint64_t	 mesh_refused;
 };
 
 struct ctl_peer {
@@ -263,6 +272,26 @@ struct ctl_peer {
 	uint64_t	 rx_bytes;
 	uint64_t	 tx_bytes;
 	uint32_t	 nallowed_ips;			/* IMSG_CTL_PEER_AIPs follow */
+	/* The path packets take now, why, and each path's health. */
+	int		 routing;	/* enum peer_path: the policy */
+	int		 active;	/* PATH_DIRECT or PATH_RELAY */
+	int		 has_path;	/* 0: neither works (yet) */
+	int		 reason;	/* enum path_reason */
+	uint32_t	 switches;
+	int64_t		 rtt_us;	/* of the path in use; -1 unknown */
+	struct ctl_path {
+		int64_t	 rtt_us;	/* -1 unknown */
+		int64_t	 last_rx_ms;	/* ago; -1 never */
+		uint32_t loss_pct;
+		uint32_t probes;
+	}		 direct, relayed;
+};
+
+/* cbmeshd's choice for one hybrid peer; the parent checks it. */
+struct mesh_path {
+	uint8_t		 pub[WG_KEY_LEN];
+	int		 active;	/* PATH_DIRECT or PATH_RELAY */
+	int		 reason;	/* enum path_reason */
 };
 
 struct ctl_result {

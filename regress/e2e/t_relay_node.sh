@@ -99,8 +99,58 @@ relay_up()
 	for n in "$@"; do
 		[ $# -lt 2 ] ||
 		    nft_watch "$n" "$([ "$n" = n1 ] && echo n2 || echo n1)"
+		[ -z "${PRESTART:-}" ] || $PRESTART "$n"
 		cb_start "$n"
 	done
+}
+
+# udp_block NODE: drop every UDP packet between NODE and the other node
+# (n1 and n2), both ways, in NODE's namespace; udp_unblock undoes it.
+udp_block()
+{
+	[ "$1" = n1 ] || return 0
+	other=$("$NATLAB" -p "$LAB" pub n2)
+	ip netns exec "$(cat "$1.ns")" nft -f - <<NFT || atf_fail "nft drop"
+table inet cbdrop {
+	chain out {
+		type filter hook output priority -10; policy accept;
+		ip daddr $other meta l4proto udp drop
+	}
+	chain in {
+		type filter hook input priority -10; policy accept;
+		ip saddr $other meta l4proto udp drop
+	}
+}
+NFT
+}
+
+udp_unblock()
+{
+	ip netns exec "$(cat "$1.ns")" nft delete table inet cbdrop ||
+	    atf_fail "nft undrop"
+}
+
+# peer_field NODE JQ: a field of NODE's only peer.
+peer_field()
+{
+	cb_ctl "$1" -j peers | jq -r ".[0] | $2"
+}
+
+# path_is NODE PATH [REASON]
+path_is()
+{
+	[ "$(peer_field "$1" .path)" = "$2" ] &&
+	    { [ -z "${3:-}" ] || [ "$(peer_field "$1" .reason)" = "$3" ]; }
+}
+
+# wait_path NODE SECS PATH [REASON]
+wait_path()
+{
+	cb_until "$2" path_is "$1" "$3" "${4:-}" || {
+		cb_ctl "$1" peers
+		grep -i "path\|relay" "$1.log" | tail -20
+		atf_fail "$1's peer: not $3 ${4:-} within $2 s"
+	}
 }
 
 can_ping()
@@ -112,7 +162,8 @@ wait_ping()
 {
 	cb_until "${3:-30}" can_ping "$1" "$2" || {
 		cb_ctl "$1" status
-		cat stub.log
+		[ ! -f stub.log ] || cat stub.log
+		tail -40 "$1.log"
 		atf_fail "$1 cannot reach $2"
 	}
 }
@@ -233,6 +284,72 @@ edge_relay_body()
 	    atf_fail "the relay forwarded nothing"
 }
 edge_relay_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case hybrid_switch cleanup
+hybrid_switch_head()
+{
+	atf_set descr "hybrid: relayed with a reason while UDP between the nodes is dropped, direct within 30 s once it passes, the relay again within 30 s when it is dropped again; a ping across both switches loses at most 3 packets"
+	atf_set require.user root
+	atf_set timeout 300
+}
+hybrid_switch_body()
+{
+	common
+	PRESTART=udp_block REAL_RELAY=1 \
+	    relay_up '.mesh_config.routing = "hybrid"' n1 n2
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	wait_path n1 30 relay "direct handshake timed out"
+	wait_path n2 30 relay "direct handshake timed out"
+	[ "$(cb_ctl n1 -j status | jq .paths.p2p_unavailable)" = true ] ||
+	    atf_fail "status does not say P2P is unavailable"
+	grep -q "no direct path to any peer" n1.log ||
+	    atf_fail "no fallback notice in the log"
+
+	# One ping a second across both switches, its replies counted.
+	ip netns exec "$(cat n1.ns)" ping -i 1 -W 2 10.99.0.2 \
+	    > ping.out 2>&1 &
+	echo $! > ping.pid
+	sleep 3
+	udp_unblock n1
+	wait_path n1 30 direct
+	wait_path n2 30 direct
+	pub2=$("$NATLAB" -p "$LAB" pub n2)
+	ep=$(peer_field n1 .endpoint)
+	case $ep in
+	$pub2:*) ;;
+	*) atf_fail "direct, but the endpoint is $ep, not n2's $pub2" ;;
+	esac
+	wg show "cb$$n1" endpoints |
+	    grep -q "$pub2:" || atf_fail "wg show: no direct endpoint"
+	[ "$(nft_packets n1 udp-in)" -gt 0 ] || atf_fail "direct, no UDP"
+	sleep 3
+	udp_block n1
+	wait_path n1 30 relay "direct path went silent"
+	wait_path n2 30 relay "direct path went silent"
+	sleep 3
+	kill -INT "$(cat ping.pid)"
+	cb_wait_exit "$(cat ping.pid)"
+	# Lost: sequence numbers between the first and last answered that
+	# never came back.
+	lost=$(awk -F'icmp_seq=' '/icmp_seq=/ { split($2, a, " "); s = a[1];
+		if (!n++) first = s; last = s; seen[s] = 1 }
+		END { m = 0; for (i = first; i <= last; i++) if (!(i in seen)) m++;
+		print (n ? m : -1) }' ping.out)
+	echo "ping: $lost lost between the first and last reply"
+	tail -3 ping.out
+	[ "$lost" -ge 0 ] && [ "$lost" -le 3 ] ||
+	    atf_fail "$lost pings lost across the switches"
+	[ "$(peer_field n1 .switches)" -ge 2 ] || atf_fail "switches not counted"
+	grep -q "path relay -> direct" n1.log || atf_fail "no log of the move"
+	grep -q "path direct -> relay (direct path went silent)" n1.log ||
+	    atf_fail "no log of the fall with its reason"
+}
+hybrid_switch_cleanup()
 {
 	common
 	cb_mesh_cleanup
@@ -386,18 +503,17 @@ retoken()
 atf_test_case reload_paths cleanup
 reload_paths_head()
 {
-	atf_set descr "hybrid keeps direct paths with cbrelayd connected; a reload to routing relay moves every peer to the relay; to direct stops cbrelayd"
+	atf_set descr "hybrid moves to direct paths with cbrelayd connected; a reload to routing relay moves every peer to the relay; to direct stops cbrelayd"
 	atf_set require.user root
 	atf_set timeout 300
 }
 reload_paths_body()
 {
 	common
-	# Hybrid, in this increment: direct paths, the relay connected.
+	# Hybrid: the relay first, then direct, the relay connected.
 	relay_up '.mesh_config.routing = "hybrid"' n1 n2
 	wait_ping n1 10.99.0.2
-	[ "$(cb_ctl n1 -j peers | jq -r '.[0].path')" = direct ] ||
-	    atf_fail "not direct"
+	wait_path n1 30 direct
 	[ "$(nft_packets n1 udp)" -gt 0 ] || atf_fail "direct without UDP"
 	cb_until 30 sh -c "$CBP2PCTL -j -s n1.sock status | grep -q 'connected to $EDGE_IP'" ||
 	    atf_fail "cbrelayd not connected for hybrid: $(relay_state n1)"
@@ -496,6 +612,7 @@ atf_init_test_cases()
 	atf_add_test_case relay_tls
 	atf_add_test_case reload_paths
 	atf_add_test_case routing_relay
+	atf_add_test_case hybrid_switch
 	atf_add_test_case client_server
 	atf_add_test_case relay_restart
 	atf_add_test_case hostile_relay

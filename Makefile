@@ -3,7 +3,7 @@
 #	make		build everything into obj/
 #	make check	install missing packages, build, run every test (Kyua)
 #	make demo	install, build, run a local mesh in network namespaces
-#	make bench	throughput side by side with wireguard-go
+#	make bench	throughput side by side with wireguard-go, and relayed
 #	make install	install programs, man pages and the _cbp2p user
 
 PREFIX		?= /usr/local

@@ -1,6 +1,7 @@
 #!/bin/sh
 # make bench: iperf3 TCP through cbp2pd and through wireguard-go, over the
-# same veth between the same two namespaces, in one run, with the ratio.
+# same veth between the same two namespaces, in one run, with the ratio;
+# then through cbp2pd relayed by cbedged, with the ratio to direct.
 #
 # usage: bench/throughput.sh [seconds]
 #
@@ -10,6 +11,13 @@
 # Tunnels: cbp2pd <-> cbp2pd (10.99.0.0/24), wireguard-go <-> wireguard-go
 # (10.98.0.0/24), and cbp2pd -> wireguard-go (10.97.0.0/24).  Every
 # process shares the machine's cores: only figures of one run compare.
+#
+# Relayed: two more cbp2pd (10.96.0.0/24, one in A, one in B) with a
+# p2p-mesh token, routing relay, reach each other only through cbedged's
+# relay worker (TLS 1.3) in a third namespace E, which A and B each reach
+# over a veth of their own; its registry tells them of each other.  The
+# relay's per-client token bucket is raised for the measurement (the
+# output says so), so the figure is the relay path's, not the default cap.
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,17 +26,23 @@ SECS=${1:-10}
 W=$(mktemp -d /tmp/cbp2p-bench.XXXXXX)
 A=cbbencha$$
 B=cbbenchb$$
+E=cbbenche$$
+# The relay's limit on what one client sends, for the relayed figures:
+# its maximum, instead of the 1 Gbit/s default (cbedged.yaml(5)).
+RELAY_RATE=4294967295		# relay_send_rate, bytes a second
+RELAY_BURST=67108864		# relay_send_burst, bytes
 
 cleanup()
 {
-	for ns in $A $B; do
+	for ns in $A $B $E; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill "$pid" 2>/dev/null || true
 		done
 	done
 	sleep 0.5
-	ip netns del "$A" 2>/dev/null || true
-	ip netns del "$B" 2>/dev/null || true
+	for ns in $A $B $E; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
 	rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
@@ -37,20 +51,28 @@ trap cleanup EXIT INT TERM
 cd "$W"
 umask 077
 mkdir -m 755 empty
-ip netns add "$A"
-ip netns add "$B"
-ip -n "$A" link set lo up
-ip -n "$B" link set lo up
-ip link add "bv$$a" netns "$A" type veth peer "bv$$b" netns "$B"
-ip -n "$A" addr add 10.200.0.1/24 dev "bv$$a"
-ip -n "$B" addr add 10.200.0.2/24 dev "bv$$b"
-ip -n "$A" link set "bv$$a" up
-ip -n "$B" link set "bv$$b" up
+for ns in $A $B $E; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+done
+# veth NS1 IF1 ADDR1 NS2 IF2 ADDR2
+veth()
+{
+	ip link add "$2" netns "$1" type veth peer "$5" netns "$4"
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$4" addr add "$6" dev "$5"
+	ip -n "$1" link set "$2" up
+	ip -n "$4" link set "$5" up
+}
+veth "$A" "bv$$a" 10.200.0.1/24 "$B" "bv$$b" 10.200.0.2/24
+# The edge: 10.201.0.2 as A sees it, 10.202.0.2 as B does.
+veth "$A" "ba$$e" 10.201.0.1/24 "$E" "be$$a" 10.201.0.2/24
+veth "$B" "bb$$e" 10.202.0.1/24 "$E" "be$$b" 10.202.0.2/24
 
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -out issuer.key 2>/dev/null
 openssl pkey -in issuer.key -pubout -out issuer.pub 2>/dev/null
-for n in a b c; do
+for n in a b c d e; do
 	wg genkey > $n.priv
 	wg pubkey < $n.priv > $n.pub
 done
@@ -104,11 +126,72 @@ ip netns exec "$A" "$BIN/cbp2pd" -d -x "$BIN" -f "$W/c.yaml" 2>c.log &
 wggo "$B" "gbc$$" b.priv 51842 "$(cat c.pub)" 10.200.0.1:51841 \
     10.97.0.1/32 10.97.0.2/24
 
-for dst in 10.99.0.2 10.98.0.2 10.97.0.2; do
-	i=0
+# The edge: registry and relay worker, a CA and a certificate naming
+# both of its addresses.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout ca.key -out ca.crt -subj /CN=cbp2p-bench-ca -days 1 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout edge.key -out edge.csr -subj /CN=edge 2>/dev/null
+printf 'subjectAltName=IP:10.201.0.2,IP:10.202.0.2\n' > edge.ext
+openssl x509 -req -in edge.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+    -out edge.crt -days 1 -extfile edge.ext 2>/dev/null
+cat > edge.yaml <<YAML
+listen: 0.0.0.0:8443
+stun_listen: 0.0.0.0:3478
+relay_listen: 0.0.0.0:8444
+relay_send_rate: $RELAY_RATE
+relay_send_burst: $RELAY_BURST
+certificate: $W/edge.crt
+key: $W/edge.key
+verify_key: $W/issuer.pub
+verify_alg: ES256
+chroot: $W/empty
+YAML
+ip netns exec "$E" "$BIN/cbedged" -d -f "$W/edge.yaml" 2>edge.log &
+
+# mesh NAME ADDR EDGE: a p2p-mesh node, routing relay, of the edge at EDGE.
+mesh()
+{
+	now=$(date +%s)
+	cat > $1.claims <<JSON
+{ "exp": $((now + 3600)), "connection_type": "p2p-mesh",
+  "wireguard_config": { "private_key": "$(cat $1.priv)",
+    "public_key": "$(cat $1.pub)", "allowed_ips": ["$2/32"] },
+  "mesh_config": { "auto_discovery": true, "persistent": true,
+    "routing": "relay", "encryption": "chacha20-poly1305" },
+  "peer_whitelist": { "allowed_peers": [], "auto_approve": true,
+    "max_peers": 16 },
+  "network_config": { "subnet": "10.96.0.0/24", "address": "$2/24",
+    "mtu": 1420 } }
+JSON
+	"$BIN/cbp2pctl" token -r -a ES256 -k issuer.key $1.claims > $1.jwt
+	cat > $1.yaml <<YAML
+token_file: $W/$1.jwt
+verify_key: $W/issuer.pub
+verify_alg: ES256
+interface: cbb$$$1
+control_socket: $W/$1.sock
+chroot: $W/empty
+edge:
+  registry: https://$3:8443
+  relay: $3:8444
+  ca: $W/ca.crt
+YAML
+}
+mesh d 10.96.0.1 10.201.0.2
+mesh e 10.96.0.2 10.202.0.2
+ip netns exec "$A" "$BIN/cbp2pd" -d -x "$BIN" -f "$W/d.yaml" 2>d.log &
+ip netns exec "$B" "$BIN/cbp2pd" -d -x "$BIN" -f "$W/e.yaml" 2>e.log &
+
+# Every path up within WAIT_SECS of wall-clock time (a ping fails at
+# once while a tunnel's interface is missing: a deadline, not a count).
+WAIT_SECS=60
+end=$(($(date +%s) + WAIT_SECS))
+for dst in 10.99.0.2 10.98.0.2 10.97.0.2 10.96.0.2; do
 	until ip netns exec "$A" ping -c 1 -W 1 "$dst" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt 30 ] || { echo "bench: no path to $dst" >&2; exit 1; }
+		[ "$(date +%s)" -lt $end ] ||
+		    { echo "bench: no path to $dst" >&2; exit 1; }
+		sleep 0.1
 	done
 done
 
@@ -125,9 +208,20 @@ printf '%-34s %10s %10s %8s\n' "iperf3 TCP, $SECS s" cbp2pd wg-go ratio
 for streams in 1 4; do
 	c=$(run 10.99.0.2 $streams)
 	g=$(run 10.98.0.2 $streams)
+	eval direct$streams=$c
 	printf '%-34s %10s %10s %8s\n' "$streams stream(s), Mbit/s" "$c" "$g" \
 	    "$(echo "scale=2; $c / $g" | bc)"
 done
+printf '%-34s %10s %10s %8s\n' "iperf3 TCP via relay, $SECS s" relayed \
+    direct ratio
+for streams in 1 4; do
+	r=$(run 10.96.0.2 $streams)
+	eval c=\$direct$streams
+	printf '%-34s %10s %10s %8s\n' "$streams stream(s), Mbit/s" "$r" "$c" \
+	    "$(echo "scale=2; $r / $c" | bc)"
+done
+printf '%-34s %s\n' "relay token bucket raised to" \
+    "relay_send_rate $RELAY_RATE B/s, relay_send_burst $RELAY_BURST B"
 m=$(run 10.97.0.2 1)
 printf '%-34s %10s\n' "cbp2pd -> wireguard-go, 1 stream" "$m"
 c=$(ip netns exec "$A" ping -c 20 -i 0.05 -q 10.99.0.2 |

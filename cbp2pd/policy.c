@@ -449,8 +449,10 @@ peer_path_info(const struct ppeer *pp, struct ctl_peer *cp, uint64_t now)
 			cp->rtt_us = cp->relayed.rtt_us;
 		break;
 	case PATH_DIRECT:
-		if (pp->has_session)
+		/* A session without an endpoint carries nothing. */
+		if (pp->has_session && pp->endpoint.kind != EP_NONE)
 			break;
+		cp->has_path = 0;
 		if (pp->udp_endpoint.kind == EP_NONE && pp->ncand == 0)
 			cp->reason = PR_NO_CANDIDATE;
 		else if (pp->hs_attempts > 0)

@@ -75,7 +75,7 @@ relay_up()
 	shift
 	echo "$LAB" > lab
 	specs=
-	for n in "$@"; do specs="$specs $n:public"; done
+	for n in "$@"; do specs="$specs $n:${NAT_KIND:-public}"; done
 	"$NATLAB" -p "$LAB" up $specs > lab.out 2>&1 ||
 	    { cat lab.out; atf_fail "natlab up"; }
 	cb_user
@@ -128,6 +128,12 @@ udp_unblock()
 {
 	ip netns exec "$(cat "$1.ns")" nft delete table inet cbdrop ||
 	    atf_fail "nft undrop"
+}
+
+# udp_out_over NODE N: NODE sent more than N UDP packets to the other.
+udp_out_over()
+{
+	[ "$(nft_packets "$1" udp-out)" -gt "$2" ]
 }
 
 # peer_field NODE JQ: a field of NODE's only peer.
@@ -350,6 +356,67 @@ hybrid_switch_body()
 	    atf_fail "no log of the fall with its reason"
 }
 hybrid_switch_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case symmetric_hybrid cleanup
+symmetric_hybrid_head()
+{
+	atf_set descr "both nodes behind symmetric NAT: hybrid ends on the relay, says why, keeps probing direct, and works"
+	atf_set require.user root
+	atf_set timeout 300
+}
+symmetric_hybrid_body()
+{
+	common
+	NAT_KIND=symmetric REAL_RELAY=1 \
+	    relay_up '.mesh_config.routing = "hybrid"' n1 n2
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	wait_path n1 30 relay "direct handshake timed out"
+	wait_path n2 30 relay "direct handshake timed out"
+	# It keeps trying: direct probes go out and none is answered.
+	p0=$(peer_field n1 .direct.probes)
+	cb_until 40 sh -c "[ \$($CBP2PCTL -j -s n1.sock peers |
+	    jq '.[0].direct.probes') -gt $p0 ]" ||
+	    atf_fail "no direct probe after $p0"
+	[ "$(nft_packets n1 udp-out)" -gt 0 ] || atf_fail "no direct attempt"
+	[ "$(peer_field n1 .direct.loss_pct)" = 100 ] ||
+	    atf_fail "direct probes answered behind symmetric NATs"
+	[ "$(peer_field n1 .switches)" = 0 ] || atf_fail "a switch"
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+	cb_ctl n1 status | grep -q "^p2p: *unavailable" ||
+	    atf_fail "status does not say P2P is unavailable"
+}
+symmetric_hybrid_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case symmetric_direct cleanup
+symmetric_direct_head()
+{
+	atf_set descr "both nodes behind symmetric NAT with routing direct: no path, and the reason, while handshakes keep going out"
+	atf_set require.user root
+	atf_set timeout 300
+}
+symmetric_direct_body()
+{
+	common
+	NAT_KIND=symmetric relay_up '.mesh_config.routing = "direct"' n1 n2
+	# Both learnt each other and tried: handshakes left, none answered.
+	cb_until 60 udp_out_over n1 2 ||
+	    atf_fail "n1 sent no handshakes to n2"
+	wait_path n1 30 none "direct handshake timed out"
+	wait_path n2 30 none "direct handshake timed out"
+	! can_ping n1 10.99.0.2 || atf_fail "a direct path through symmetric NATs"
+	[ "$(cb_ctl n1 -j status | jq .paths.none)" = 1 ] ||
+	    atf_fail "status does not count the peer without a path"
+}
+symmetric_direct_cleanup()
 {
 	common
 	cb_mesh_cleanup
@@ -613,6 +680,8 @@ atf_init_test_cases()
 	atf_add_test_case reload_paths
 	atf_add_test_case routing_relay
 	atf_add_test_case hybrid_switch
+	atf_add_test_case symmetric_hybrid
+	atf_add_test_case symmetric_direct
 	atf_add_test_case client_server
 	atf_add_test_case relay_restart
 	atf_add_test_case hostile_relay

@@ -164,6 +164,10 @@ struct ppeer {
 	struct timespec		 last_handshake;	/* wall clock */
 	uint64_t		 rx_bytes;
 	uint64_t		 tx_bytes;
+	char			 name[DISCO_NAME_MAX + 1];	/* registry's */
+	/* At the relay, as cbrelayd last said (relay.c). */
+	enum relay_presence	 relay_presence;
+	time_t			 relay_since;	/* wall clock; 0 never */
 };
 
 RB_HEAD(ppeer_tree, ppeer);
@@ -183,6 +187,7 @@ RB_PROTOTYPE(ppeer_tree, ppeer, entry, ppeer_cmp);
 #define PD_REPLACE_AIPS		0x020
 #define PD_HAS_CANDIDATES	0x040
 #define PD_HAS_PATH		0x080
+#define PD_HAS_NAME		0x100	/* discovery's: the registry's name */
 
 struct peer_desc {
 	uint8_t			 pub[WG_KEY_LEN];
@@ -196,6 +201,7 @@ struct peer_desc {
 	const struct sockaddr_storage *cand;
 	unsigned int		 ncand;
 	enum peer_path		 path;
+	const char		*name;	/* checked: peer_name_valid or "" */
 };
 
 /* The parent's view of the data plane. */
@@ -260,6 +266,8 @@ struct cbp2pd {
 	enum peer_path		 peer_path;	/* of every peer, by policy */
 	int			 relay_paired;	/* the socketpair is handed out */
 	struct relay_conf	 relay;		/* as last pushed */
+	int			 relay_up;	/* cbrelayd says: bound */
+	uint64_t		 relay_refused[RELAY_REFUSE_MAX];
 };
 
 extern struct cbp2pd	*env;
@@ -321,6 +329,8 @@ enum peer_path relay_path_for(const struct token *);
 int	 relay_wanted(const struct token *);
 void	 relay_set_path(enum peer_path);
 void	 relay_push_config(void);
+int	 relay_dispatch(struct cbp2pd_child *, struct imsg *);
+void	 relay_presence_ask(const struct ppeer *);
 
 /* engine.c: the engine role */
 __dead void engine_main(int, char *[]);

@@ -218,6 +218,8 @@ control_fill_main(struct ctl_status_main *m)
 	memcpy(m->disco_ep_dropped, env->disco_ep_dropped,
 	    sizeof(m->disco_ep_dropped));
 	m->child_fds_closed = env->child_fds_closed;
+	memcpy(m->relay_refused, env->relay_refused,
+	    sizeof(m->relay_refused));
 }
 
 static int

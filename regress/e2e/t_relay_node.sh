@@ -238,6 +238,111 @@ edge_relay_cleanup()
 	cb_mesh_cleanup
 }
 
+# presence NODE KEYFILE: what NODE's cbp2pctl peers -j says of that
+# peer's presence at the relay.
+presence()
+{
+	cb_ctl "$1" -j peers | jq -r --arg k "$(cat "$2")" \
+	    '.[] | select(.public_key == $k) | .relay_state'
+}
+
+# presence_is NODE KEYFILE STATE
+presence_is()
+{
+	[ "$(presence "$1" "$2")" = "$3" ]
+}
+
+# kill_node NODE: kill -9 its cbp2pd and every child, and wait.
+kill_node()
+{
+	kn_pid=$(cat "$1.pid")
+	kn_kids=$(pgrep -P "$kn_pid")
+	kill -9 "$kn_pid" $kn_kids 2>/dev/null
+	for p in $kn_pid $kn_kids; do
+		cb_wait_exit "$p" || atf_fail "$1: pid $p did not exit"
+	done
+}
+
+atf_test_case relay_gone cleanup
+relay_gone_head()
+{
+	atf_set descr "a node killed shows as gone to its peers (the relay's PEER_GONE), present again when it is back; a lost relay connection makes presence unknown"
+	atf_set require.user root
+	atf_set timeout 300
+}
+relay_gone_body()
+{
+	common
+	REAL_RELAY=1 relay_up '.mesh_config.routing = "relay"' n1 n2
+	wait_ping n1 10.99.0.2
+	wait_ping n2 10.99.0.1
+	cb_until 30 presence_is n1 n2.pub present ||
+	    atf_fail "n1 does not show n2 present: $(presence n1 n2.pub)"
+	cb_until 30 presence_is n2 n1.pub present ||
+	    atf_fail "n2 does not show n1 present: $(presence n2 n1.pub)"
+	cb_ctl n1 -j peers > n1.peers
+	cat n1.peers
+	[ "$(jq '.[0].relay_state_since' n1.peers)" -gt 0 ] ||
+	    atf_fail "no time for the presence"
+	# The name is what n2 registered: this machine's hostname.
+	[ "$(jq -r '.[0].name' n1.peers)" = "$(hostname)" ] ||
+	    atf_fail "n2's name: $(jq -r '.[0].name' n1.peers)"
+	cb_ctl n1 peers | tee n1.text
+	grep -q "^  relay: present for [0-9]*s$" n1.text ||
+	    atf_fail "the text does not say present"
+	grep -q "^  name: $(hostname)$" n1.text || atf_fail "no name in text"
+
+	# n2 killed: its TLS connection closes, the relay tells n1.
+	kill_node n2
+	end=$(cb_deadline 30)
+	until presence_is n1 n2.pub gone; do
+		cb_before "$end" ||
+		    atf_fail "n2 not gone after 30 s: $(presence n1 n2.pub)"
+		sleep 0.1
+	done
+	cb_ctl n1 peers | tee n1.text
+	grep -q "^peer: $(cat n2.pub) (GONE from the relay)$" n1.text ||
+	    atf_fail "the text does not make n2's absence obvious"
+	grep -q "^  relay: gone for [0-9]*s$" n1.text ||
+	    atf_fail "the text does not say gone"
+	grep -q "peer .*: gone from the relay" n1.log ||
+	    atf_fail "n1 did not log it"
+
+	# n2 back: present again, and the tunnel works.
+	mv n2.log n2.log.1
+	cb_start n2
+	cb_until 60 presence_is n1 n2.pub present ||
+	    atf_fail "n2 not present again: $(presence n1 n2.pub)"
+	wait_ping n1 10.99.0.2 60
+	grep -q "peer .*: back at the relay" n1.log ||
+	    atf_fail "n1 did not log the return"
+
+	# The relay restarts: while it is down no one knows, and a new
+	# connection hears of n2 afresh.
+	c1=$(connects n1)
+	cb_edge_stop
+	cb_until 30 presence_is n1 n2.pub unknown ||
+	    atf_fail "presence kept without a relay: $(presence n1 n2.pub)"
+	cb_ctl n1 peers | grep -q "^  relay: unknown$" ||
+	    atf_fail "the text does not say unknown"
+	cb_edge_start "relay_listen: $EDGE_IP:$RELAY_PORT"
+	wait_reconnect n1 "$c1"
+	cb_until 60 presence_is n1 n2.pub present ||
+	    atf_fail "n2 not present after the relay came back: $(presence n1 n2.pub)"
+	# Nothing cbrelayd said was refused but, maybe, nodes not yet peers.
+	cb_ctl n1 -j status > n1.status
+	jq -c .relay_presence_refused n1.status
+	[ "$(jq '.relay_presence_refused | .not_cbrelayd + .relay_off +
+	    .not_connected' n1.status)" = 0 ] ||
+	    atf_fail "presence reports refused"
+	kill -0 "$(cat n1.pid)" || atf_fail "n1 died"
+}
+relay_gone_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_test_case client_server cleanup
 client_server_head()
 {
@@ -493,6 +598,7 @@ relay_tls_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case edge_relay
+	atf_add_test_case relay_gone
 	atf_add_test_case relay_tls
 	atf_add_test_case reload_paths
 	atf_add_test_case routing_relay

@@ -59,7 +59,7 @@ CANARY_BINS	:= regress/san/lsan_canary regress/san/t_lsan_canary
 E2E_SRCS	:= $(wildcard regress/e2e/t_*.sh)
 E2E_BINS	:= $(E2E_SRCS:%.sh=%)
 # C programs the end-to-end tests run in place of a daemon's child.
-E2E_HELPERS	:= regress/e2e/hostile_disco
+E2E_HELPERS	:= regress/e2e/hostile_disco regress/e2e/hostile_relay
 KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
 
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \

@@ -72,10 +72,11 @@ disco_update_state(struct disco *d)
 	case REG_REGISTERED:
 		snprintf(d->c->state, sizeof(d->c->state),
 		    "registered, mesh version %llu, %zu peers, %zu pending, "
-		    "%llu bad replies, %llu bad entries",
+		    "%llu bad replies, %llu bad entries, %llu bad names",
 		    (unsigned long long)d->version, d->nset, d->npending,
 		    (unsigned long long)d->bad_replies,
-		    (unsigned long long)d->bad_entries);
+		    (unsigned long long)d->bad_entries,
+		    (unsigned long long)d->bad_names);
 		break;
 	case REG_UNREACHABLE:
 		gmtime_r(&d->unreachable_since, &tm);

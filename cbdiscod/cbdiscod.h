@@ -81,6 +81,7 @@ struct disco {
 	size_t			 npending;
 	uint64_t		 bad_replies;
 	uint64_t		 bad_entries;
+	uint64_t		 bad_names;	/* hostnames not shown */
 };
 
 /* registry.c */

@@ -332,6 +332,28 @@ in_subnet(const struct disco *d, const struct cidr *c)
 	return (d->conf.subnet.af == 0 || cidr_contains(&d->conf.subnet, c));
 }
 
+/*
+ * The hostname the peer registered, to name it in cbp2pctl peers.  One
+ * that is not a name we may show (peer_name_valid: a hostile registry
+ * or node could send controls for the operator's terminal) is dropped
+ * and counted; the peer keeps no name, and nothing else changes.
+ */
+static void
+parse_name(struct disco *d, json_t *e, struct reg_peer *rp)
+{
+	json_t	*v;
+
+	if ((v = json_object_get(e, "hostname")) == NULL)
+		return;
+	if (!json_is_string(v) || !peer_name_valid(json_string_value(v),
+	    json_string_length(v))) {
+		d->bad_names++;
+		return;
+	}
+	memcpy(rp->dp.name, json_string_value(v), json_string_length(v));
+	rp->dp.name[json_string_length(v)] = '\0';
+}
+
 static int
 parse_entry(struct disco *d, json_t *e, struct reg_peer *rp)
 {
@@ -382,6 +404,7 @@ parse_entry(struct disco *d, json_t *e, struct reg_peer *rp)
 		rp->dp.allowed_ips[rp->dp.nallowed_ips++] = c;
 	}
 	rp->dp.keepalive = d->conf.keepalive;
+	parse_name(d, e, rp);
 	return (0);
 }
 

@@ -142,6 +142,11 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 			    json_integer(m->path_switches[i]));
 		json_object_set_new(paths, "switches", sw);
 		json_object_set_new(o, "paths", paths);
+		refused = json_object();
+		for (i = 0; i < RELAY_REFUSE_MAX; i++)
+			json_object_set_new(refused, relay_refusal_name(i),
+			    json_integer(m->relay_refused[i]));
+		json_object_set_new(o, "relay_presence_refused", refused);
 		arr = json_array();
 		for (i = 0; i < ncs; i++) {
 			cs[i].state[sizeof(cs[i].state) - 1] = '\0';
@@ -216,6 +221,16 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 	if (m->child_fds_closed > 0)
 		printf("%-16s %llu passed by children, closed\n",
 		    "descriptors:", (unsigned long long)m->child_fds_closed);
+	for (total = 0, i = 0; i < RELAY_REFUSE_MAX; i++)
+		total += m->relay_refused[i];
+	if (total > 0) {
+		printf("%-16s presence reports refused:", "relay:");
+		for (i = 0; i < RELAY_REFUSE_MAX; i++)
+			if (m->relay_refused[i] > 0)
+				printf(" %s %llu", relay_refusal_name(i),
+				    (unsigned long long)m->relay_refused[i]);
+		printf("\n");
+	}
 	printf("\n%-10s %8s %6s %10s %9s %10s\n", "CHILD", "PID", "UID",
 	    "UPTIME", "MESSAGES", "GENERATION");
 	for (i = 0; i < ncs; i++)
@@ -292,11 +307,23 @@ show_path(const char *name, const struct ctl_path *cp)
 		printf("no packet yet\n");
 }
 
+/* How long a peer has been present at the relay, or gone from it. */
+static void
+fmt_for(int64_t t, char *buf, size_t len)
+{
+	time_t	 now = time(NULL);
+
+	if (t == 0)
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, " for %llds", (long long)(now - t));
+}
+
 static void
 show_peers(const struct peer_list *l)
 {
 	json_t		*arr, *o, *aips;
-	char		 cidr[64], ago[32];
+	char		 cidr[64], ago[32], since[32];
 	size_t		 i, j, a = 0;
 
 	arr = json_array();
@@ -304,9 +331,12 @@ show_peers(const struct peer_list *l)
 		const struct ctl_peer	*p = &l->peers[i];
 
 		aips = json_array();
+		/* A peer gone from the relay says so on its first line. */
 		if (!json_out)
-			printf("peer: %s%s\n", p->public_key,
-			    p->from_token ? " (token)" : "");
+			printf("peer: %s%s%s\n", p->public_key,
+			    p->from_token ? " (token)" : "",
+			    p->relay_presence == RELAY_PRESENCE_GONE ?
+			    " (GONE from the relay)" : "");
 		for (j = 0; j < p->nallowed_ips && a < l->naips; j++, a++) {
 			cidr_format(&l->aips[a], cidr, sizeof(cidr));
 			json_array_append_new(aips, json_string(cidr));
@@ -329,6 +359,12 @@ show_peers(const struct peer_list *l)
 			    "rx_bytes", (json_int_t)p->rx_bytes,
 			    "tx_bytes", (json_int_t)p->tx_bytes,
 			    "allowed_ips", aips);
+			json_object_set_new(o, "name", p->name[0] ?
+			    json_string(p->name) : json_null());
+			json_object_set_new(o, "relay_state", json_string(
+			    relay_presence_name(p->relay_presence)));
+			json_object_set_new(o, "relay_state_since",
+			    json_integer(p->relay_since));
 			json_object_set_new(o, "rtt_ms", json_ms(p->rtt_us));
 			if (p->routing == PATH_HYBRID) {
 				json_object_set_new(o, "direct",
@@ -339,6 +375,7 @@ show_peers(const struct peer_list *l)
 			json_array_append_new(arr, o);
 			continue;
 		}
+		printf("  name: %s\n", p->name[0] ? p->name : "-");
 		printf("  path: %s", peer_active_name(p));
 		if (p->active == PATH_RELAY && p->relay[0] != '\0')
 			printf(" via %s", p->relay);
@@ -353,6 +390,13 @@ show_peers(const struct peer_list *l)
 		if (p->routing == PATH_HYBRID) {
 			show_path("direct", &p->direct);
 			show_path("relayed", &p->relayed);
+		}
+		if (p->path == PATH_RELAY || p->routing == PATH_HYBRID ||
+		    p->relay_presence != RELAY_PRESENCE_UNKNOWN) {
+			fmt_for(p->relay_presence == RELAY_PRESENCE_UNKNOWN ?
+			    0 : p->relay_since, since, sizeof(since));
+			printf("  relay: %s%s\n",
+			    relay_presence_name(p->relay_presence), since);
 		}
 		printf("  endpoint: %s\n", p->endpoint[0] ? p->endpoint :
 		    "(none)");
@@ -473,6 +517,7 @@ ctl_request(const char *path, uint32_t type, const void *data, size_t len)
 				    1] = '\0';
 				pl.peers[pl.npeers].relay[HOSTPORT_MAX - 1] =
 				    '\0';
+				pl.peers[pl.npeers].name[DISCO_NAME_MAX] = '\0';
 				pl.npeers++;
 				break;
 			case IMSG_CTL_PEER_AIP:

@@ -50,7 +50,7 @@ static const struct parent_proc {
 } procs[] = {
 	{ PROC_DISCO,	disco_dispatch,	0 },
 	{ PROC_MESH,	mesh_dispatch,	0 },
-	{ PROC_RELAY,	NULL,		0 },
+	{ PROC_RELAY,	relay_dispatch,	0 },
 	{ PROC_ENGINE,	dp_dispatch,	1 },
 };
 
@@ -382,6 +382,9 @@ parent_dispatch_child(int fd, short event, void *arg)
 			break;
 		default:
 			if (ch->dispatch != NULL && ch->dispatch(ch, &imsg))
+				break;
+			/* cbrelayd's reports from another: refused, counted. */
+			if (relay_dispatch(ch, &imsg))
 				break;
 			fatalx("%s: unexpected imsg %u from %s", __func__,
 			    imsg.hdr.type, proc_name(ch->id));

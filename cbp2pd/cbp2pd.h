@@ -184,6 +184,10 @@ struct ppeer {
 	int			 has_session;	/* as the engine last said */
 	uint64_t		 hs_rtt;
 	uint32_t		 hs_attempts;
+	char			 name[DISCO_NAME_MAX + 1];	/* registry's */
+	/* At the relay, as cbrelayd last said (relay.c). */
+	enum relay_presence	 relay_presence;
+	time_t			 relay_since;	/* wall clock; 0 never */
 };
 
 RB_HEAD(ppeer_tree, ppeer);
@@ -203,6 +207,7 @@ RB_PROTOTYPE(ppeer_tree, ppeer, entry, ppeer_cmp);
 #define PD_REPLACE_AIPS		0x020
 #define PD_HAS_CANDIDATES	0x040
 #define PD_HAS_PATH		0x080
+#define PD_HAS_NAME		0x100	/* discovery's: the registry's name */
 
 struct peer_desc {
 	uint8_t			 pub[WG_KEY_LEN];
@@ -216,6 +221,7 @@ struct peer_desc {
 	const struct sockaddr_storage *cand;
 	unsigned int		 ncand;
 	enum peer_path		 path;
+	const char		*name;	/* checked: peer_name_valid or "" */
 };
 
 /* The parent's view of the data plane. */
@@ -285,6 +291,8 @@ struct cbp2pd {
 	int			 p2p_unavailable;	/* all hybrids relayed */
 	uint64_t		 path_switches[PR_MAX];	/* by reason */
 	uint64_t		 mesh_refused;	/* choices policy refused */
+	int			 relay_up;	/* cbrelayd says: bound */
+	uint64_t		 relay_refused[RELAY_REFUSE_MAX];
 };
 
 extern struct cbp2pd	*env;
@@ -353,6 +361,8 @@ enum peer_path relay_path_of(enum peer_source);
 int	 relay_wanted(const struct token *);
 void	 relay_set_path(enum peer_path);
 void	 relay_push_config(void);
+int	 relay_dispatch(struct cbp2pd_child *, struct imsg *);
+void	 relay_presence_ask(const struct ppeer *);
 
 /* engine.c: the engine role */
 __dead void engine_main(int, char *[]);

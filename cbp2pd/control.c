@@ -231,6 +231,8 @@ control_fill_main(struct ctl_status_main *m)
 		else
 			m->peers_relayed++;
 	}
+	memcpy(m->relay_refused, env->relay_refused,
+	    sizeof(m->relay_refused));
 }
 
 static int

@@ -305,8 +305,10 @@ disco_peer_set(const struct disco_peer *dp)
 	memcpy(pd.pub, ok.public_key, WG_KEY_LEN);
 	pd.source = PEER_SRC_DISCO;
 	/* New places to reach it (a new peer has none): the engine punches. */
-	pd.flags = PD_HAS_KEEPALIVE | PD_REPLACE_AIPS | PD_HAS_CANDIDATES;
+	pd.flags = PD_HAS_KEEPALIVE | PD_REPLACE_AIPS | PD_HAS_CANDIDATES |
+	    PD_HAS_NAME;
 	pd.keepalive = ok.keepalive;
+	pd.name = ok.name;	/* peer_admit checked it */
 	pd.aips = ok.allowed_ips;
 	pd.naips = ok.nallowed_ips;
 	pd.cand = ok.endpoints;

@@ -195,12 +195,15 @@ peer_apply(const struct peer_desc *pd, char *err, size_t errlen)
 		if ((pp = ppeer_create(pd, err, errlen)) == NULL)
 			return (-1);
 		created = 1;
+		relay_presence_ask(pp);
 	} else if (pd->source == PEER_SRC_DISCO &&
 	    pp->source != PEER_SRC_DISCO)
 		return (0);
 	else if (pd->source == PEER_SRC_TOKEN)
 		pp->source = PEER_SRC_TOKEN;
 
+	if (pd->flags & PD_HAS_NAME)
+		strlcpy(pp->name, pd->name, sizeof(pp->name));
 	if (pd->flags & PD_HAS_PSK) {
 		pp->has_psk = sodium_memcmp(pd->psk, zero, WG_KEY_LEN) != 0;
 		memcpy(pp->wp.psk, pd->psk, WG_KEY_LEN);
@@ -404,7 +407,7 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 		endpoint_format(&pp->endpoint, cp->endpoint,
 		    sizeof(cp->endpoint));
 	cp->path = pp->path;
-	if (pp->path == PATH_RELAY)
+	if (pp->path == PATH_RELAY || pp->path == PATH_HYBRID)
 		strlcpy(cp->relay, env->conf.relay, sizeof(cp->relay));
 	cp->has_psk = pp->has_psk;
 	cp->from_token = pp->source == PEER_SRC_TOKEN;
@@ -412,6 +415,9 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 	cp->last_handshake = pp->last_handshake.tv_sec;
 	cp->rx_bytes = pp->rx_bytes;
 	cp->tx_bytes = pp->tx_bytes;
+	strlcpy(cp->name, pp->name, sizeof(cp->name));
+	cp->relay_presence = pp->relay_presence;
+	cp->relay_since = pp->relay_since;
 	peer_path_info(pp, cp, dp_now());
 }
 

@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cbp2pd.h"
 #include "log.h"
 
 #define RELAY_DEFAULT_PORT	"443"
+#define RELAY_KEY_LOG_LEN	8	/* base64 characters of a key logged */
 
 /*
  * The path every peer takes, by policy: client-server sends everything
@@ -137,6 +139,141 @@ relay_pair(void)
 	return (0);
 }
 
+/* ---- presence: what the relay says of the mesh's nodes --------------- */
+
+/* Every peer unknown again: cbrelayd's connection began or ended. */
+static void
+relay_presence_reset(void)
+{
+	struct ppeer	*pp;
+	time_t		 now = time(NULL);
+
+	RB_FOREACH(pp, ppeer_tree, &env->dp.peers) {
+		if (pp->relay_presence == RELAY_PRESENCE_UNKNOWN)
+			continue;
+		pp->relay_presence = RELAY_PRESENCE_UNKNOWN;
+		pp->relay_since = now;
+	}
+}
+
+static void
+relay_refuse(enum relay_refusal why, enum proc_id from, const uint8_t *key)
+{
+	char	 b64[WG_KEY_B64_LEN + 1] = "";
+
+	env->relay_refused[why]++;
+	if (key != NULL) {
+		wgkey_to_b64(b64, key);
+		b64[RELAY_KEY_LOG_LEN] = '\0';
+	}
+	/* A node of the mesh we have no peer for is no one's fault. */
+	if (why == RELAY_REFUSE_UNKNOWN_PEER)
+		log_debug("relay: presence of %s... refused: %s", b64,
+		    relay_refusal_name(why));
+	else
+		log_warnx("relay: presence report from %s refused: %s",
+		    proc_name(from), relay_refusal_name(why));
+}
+
+/* A PEER_PRESENT or PEER_GONE, for a peer we have, on a bound relay. */
+static void
+relay_presence_set(const uint8_t *key, enum relay_presence p)
+{
+	struct ppeer	*pp;
+	char		 b64[WG_KEY_B64_LEN + 1];
+
+	if (!env->relay.enabled) {
+		relay_refuse(RELAY_REFUSE_RELAY_OFF, PROC_RELAY, key);
+		return;
+	}
+	if (!env->relay_up) {
+		relay_refuse(RELAY_REFUSE_NOT_CONNECTED, PROC_RELAY, key);
+		return;
+	}
+	if ((pp = ppeer_find(key)) == NULL) {
+		relay_refuse(RELAY_REFUSE_UNKNOWN_PEER, PROC_RELAY, key);
+		return;
+	}
+	if (pp->relay_presence == p)
+		return;
+	wgkey_to_b64(b64, key);
+	b64[RELAY_KEY_LOG_LEN] = '\0';
+	if (p == RELAY_PRESENCE_GONE)
+		log_info("peer %s: gone from the relay", b64);
+	else if (pp->relay_presence == RELAY_PRESENCE_GONE)
+		log_info("peer %s: back at the relay", b64);
+	else
+		log_debug("peer %s: at the relay", b64);
+	pp->relay_presence = p;
+	pp->relay_since = time(NULL);
+}
+
+/*
+ * cbrelayd's reports of the relay's PEER_PRESENT and PEER_GONE, and of
+ * its connection coming and going.  Only cbrelayd may make them, only
+ * while the relay is on, and only about peers we have: anything else
+ * is refused and counted (status: relay_presence_refused).  A bad
+ * length is a broken or compromised child.
+ */
+int
+relay_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
+{
+	size_t	 len = imsg->hdr.len - IMSG_HEADER_SIZE;
+
+	switch (imsg->hdr.type) {
+	case IMSG_RELAY_UP:
+	case IMSG_RELAY_DOWN:
+	case IMSG_RELAY_PEER_PRESENT:
+	case IMSG_RELAY_PEER_GONE:
+		break;
+	default:
+		return (0);
+	}
+	if (ch->id != PROC_RELAY) {
+		relay_refuse(RELAY_REFUSE_NOT_RELAY, ch->id, NULL);
+		return (1);
+	}
+	switch (imsg->hdr.type) {
+	case IMSG_RELAY_UP:
+		if (len != 0)
+			fatalx("%s: bad relay up", __func__);
+		if (!env->relay.enabled) {
+			relay_refuse(RELAY_REFUSE_RELAY_OFF, ch->id, NULL);
+			break;
+		}
+		env->relay_up = 1;
+		relay_presence_reset();
+		break;
+	case IMSG_RELAY_DOWN:
+		/* Forgetting is always allowed. */
+		if (len != 0)
+			fatalx("%s: bad relay down", __func__);
+		env->relay_up = 0;
+		relay_presence_reset();
+		break;
+	default:
+		if (len != WG_KEY_LEN)
+			fatalx("%s: bad presence length %zu", __func__, len);
+		relay_presence_set(imsg->data,
+		    imsg->hdr.type == IMSG_RELAY_PEER_PRESENT ?
+		    RELAY_PRESENCE_PRESENT : RELAY_PRESENCE_GONE);
+		break;
+	}
+	return (1);
+}
+
+/*
+ * A peer was just made: the relay may have said it was there before we
+ * knew it.  cbrelayd remembers, and says so again.
+ */
+void
+relay_presence_ask(const struct ppeer *pp)
+{
+	if (!env->relay.enabled || !env->relay_up)
+		return;
+	relay_send(IMSG_RELAY_PRESENCE_ASK, pp->wp.pub, WG_KEY_LEN, -1);
+}
+
 /*
  * The relay transaction: config, CA, registry token, done; on start
  * and on every reload.  The relay is off unless wanted (relay_wanted)
@@ -177,6 +314,11 @@ relay_push_config(void)
 	}
 	strlcpy(rc.relay_name, c->relay, sizeof(rc.relay_name));
 	env->relay = rc;
+	/* Off: whatever the relay said is void, before cbrelayd says so. */
+	if (!rc.enabled) {
+		env->relay_up = 0;
+		relay_presence_reset();
+	}
 
 	relay_send(IMSG_CFG_RELAY, &rc, sizeof(rc), -1);
 	if (ca != NULL) {

@@ -234,6 +234,11 @@ relay_dispatch(struct child *c, struct imsg *imsg)
 		r->have_next = 0;
 		relay_commit(r);
 		break;
+	case IMSG_RELAY_PRESENCE_ASK:
+		if (len != WG_KEY_LEN)
+			fatalx("%s: bad presence question", __func__);
+		presence_ask(r, imsg->data);
+		break;
 	default:
 		return (0);
 	}
@@ -267,6 +272,7 @@ main(int argc, char *argv[])
 	relayd.c = &c;
 	relayd.pkt = -1;
 	relayd.state = RELAY_OFF;
+	RB_INIT(&relayd.present);
 	snprintf(c.state, sizeof(c.state), "waiting for configuration");
 	/* OpenSSL reads its configuration now, before the chroot. */
 	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);

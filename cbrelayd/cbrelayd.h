@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/tree.h>
 
 #include <event.h>
 #include <openssl/ssl.h>
@@ -33,6 +34,8 @@
 #define RELAY_ENGINE_BATCH	64	/* packets read from the engine */
 #define RELAY_ERR_MAX		80	/* text of the last error */
 #define RELAY_MS_PER_SEC	1000
+/* Keys the relay says are present, remembered: as many as a node's peers. */
+#define RELAY_PRESENT_MAX	CFG_MAX_PEERS_CAP
 
 enum relay_state {
 	RELAY_OFF,		/* not wanted, or not configured */
@@ -56,7 +59,15 @@ struct relay_stats {
 	uint64_t	 peer_gone;
 	uint64_t	 peer_present;
 	uint64_t	 restarting;
+	uint64_t	 present_overflow;	/* PRESENT not remembered */
 };
+
+/* A key the relay said is connected, on the connection now bound. */
+struct present {
+	RB_ENTRY(present)	 entry;
+	uint8_t			 key[WG_KEY_LEN];
+};
+RB_HEAD(present_tree, present);
 
 struct relayd {
 	struct child		*c;
@@ -86,6 +97,8 @@ struct relayd {
 	int			 key_mismatch;	/* bound to another key */
 	char			 last_error[RELAY_ERR_MAX];
 	struct relay_stats	 st;
+	struct present_tree	 present;	/* presence.c */
+	size_t			 npresent;
 };
 
 /* conn.c: the connection to the relay */
@@ -94,6 +107,12 @@ void	 relay_stop(struct relayd *);
 void	 relay_packet_out(struct relayd *, const uint8_t *, size_t);
 void	 relay_conn_init(struct relayd *);
 uint64_t relay_now_ms(void);
+
+/* presence.c: the mesh's nodes at the relay, told to the parent */
+void	 presence_up(struct relayd *);
+void	 presence_down(struct relayd *);
+void	 presence_frame(struct relayd *, const uint8_t *, int);
+void	 presence_ask(struct relayd *, const uint8_t *);
 
 /* cbrelayd.c */
 void	 relay_to_engine(struct relayd *, const uint8_t *, size_t);

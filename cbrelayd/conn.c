@@ -75,6 +75,8 @@ relay_close(struct relayd *r)
 {
 	evtimer_del(&r->ev_connect);
 	evtimer_del(&r->ev_keepalive);
+	if (r->state == RELAY_CONNECTED)
+		presence_down(r);
 	if (r->bev != NULL) {
 		/* Frees the SSL, closes the socket: BEV_OPT_CLOSE_ON_FREE. */
 		bufferevent_free(r->bev);
@@ -231,6 +233,7 @@ relay_frame_in(struct relayd *r, const struct relay_frame *f)
 			    "ours: peers will drop what it relays",
 			    r->conf.relay_name);
 		log_info("relay: connected to %s", r->conf.relay_name);
+		presence_up(r);
 		/* From now on a relay silent this long is gone. */
 		bufferevent_set_timeouts(r->bev, &tv, NULL);
 		timer_in_ms(&r->ev_keepalive,
@@ -244,9 +247,11 @@ relay_frame_in(struct relayd *r, const struct relay_frame *f)
 		break;
 	case RELAY_PEER_GONE:
 		r->st.peer_gone++;
+		presence_frame(r, f->key, 0);
 		break;
 	case RELAY_PEER_PRESENT:
 		r->st.peer_present++;
+		presence_frame(r, f->key, 1);
 		break;
 	case RELAY_RESTARTING:
 		/* Keep carrying packets until it closes; then try then. */

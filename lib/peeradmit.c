@@ -20,6 +20,8 @@
 #define V4_MULTICAST_MASK	0xf0
 #define V4_MULTICAST_NET	0xe0	/* 224.0.0.0/4 */
 #define V6_MULTICAST_NET	0xff	/* ff00::/8 */
+#define NAME_CHAR_FIRST		'!'	/* printable ASCII, space excluded */
+#define NAME_CHAR_LAST		'~'
 
 #define ADMIT_NAME(e, name)	name,
 static const char *const admit_names[ADMIT_MAX] = {
@@ -87,6 +89,31 @@ admit_endpoint(const struct sockaddr_storage *ss)
 	default:
 		return (ADMIT_EP_FAMILY);
 	}
+}
+
+int
+peer_name_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len > DISCO_NAME_MAX)
+		return (0);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < NAME_CHAR_FIRST ||
+		    (unsigned char)s[i] > NAME_CHAR_LAST)
+			return (0);
+	return (1);
+}
+
+/* bad_name: the field holds "" or a valid name, NUL-terminated. */
+static int
+name_field_ok(const char *name, size_t size)
+{
+	const char	*nul;
+
+	if ((nul = memchr(name, '\0', size)) == NULL)
+		return (0);
+	return (nul == name || peer_name_valid(name, nul - name));
 }
 
 static int
@@ -181,6 +208,8 @@ peer_admit(const struct admit *a, const struct disco_peer *in,
 			return (r->reason = ADMIT_MALFORMED);
 		}
 	}
+	if (!name_field_ok(in->name, sizeof(in->name)))
+		return (r->reason = ADMIT_BAD_NAME);
 	if ((r->reason = admit_key(a, in->public_key)) != ADMIT_OK)
 		return (r->reason);
 

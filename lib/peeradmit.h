@@ -13,6 +13,12 @@
  *  malformed       more than DISCO_ENDPOINTS_MAX endpoints or
  *                  DISCO_AIPS_MAX prefixes, or a prefix that is neither
  *                  IPv4 /0-32 nor IPv6 /0-128.
+ *  bad_name        a name (the hostname the peer registered) that is not
+ *                  NUL-terminated within its field, or not 1 to
+ *                  DISCO_NAME_MAX printable ASCII characters without
+ *                  spaces (peer_name_valid); an empty name is no name.
+ *                  cbdiscod drops such names itself, so one reaching
+ *                  the parent says cbdiscod is not what it should be.
  *  discovery_off   discovery is not running (not a p2p-mesh or
  *                  client-server token with auto_discovery, a
  *                  registry and a registry token):
@@ -82,7 +88,8 @@ struct wg_aip;
 	X(ADMIT_DEFAULT_ROUTE,	"default_route")		\
 	X(ADMIT_OUTSIDE_SUBNET,	"outside_subnet")		\
 	X(ADMIT_OWNED_PREFIX,	"owned_prefix")			\
-	X(ADMIT_MAX_PEERS,	"max_peers")
+	X(ADMIT_MAX_PEERS,	"max_peers")			\
+	X(ADMIT_BAD_NAME,	"bad_name")
 
 #define ADMIT_EP_REASONS(X)					\
 	X(ADMIT_EP_OK,		"ok")				\
@@ -148,6 +155,13 @@ enum admit_reason	 peer_admit(const struct admit *,
 			    const struct disco_peer *, struct disco_peer *,
 			    struct admit_result *);
 enum admit_ep_reason	 admit_endpoint(const struct sockaddr_storage *);
+
+/*
+ * A peer's name as it may be shown: len bytes, 1 to DISCO_NAME_MAX
+ * printable ASCII characters without spaces (no controls, nothing a
+ * terminal would interpret, one word in a text column).
+ */
+int			 peer_name_valid(const char *, size_t);
 
 const char	*admit_reason_name(enum admit_reason);
 const char	*admit_ep_reason_name(enum admit_ep_reason);

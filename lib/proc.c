@@ -43,6 +43,30 @@ drop_reason_name(enum drop_reason r)
 	return ((unsigned int)r < DROP_MAX ? drop_names[r] : "unknown");
 }
 
+static const char *relay_presence_names[RELAY_PRESENCE_MAX] = {
+	"unknown", "present", "gone"
+};
+
+const char *
+relay_presence_name(int p)
+{
+	return ((unsigned int)p < RELAY_PRESENCE_MAX ?
+	    relay_presence_names[p] : "unknown");
+}
+
+#define RELAY_REFUSE_NAME(e, name)	name,
+static const char *relay_refusal_names[RELAY_REFUSE_MAX] = {
+	RELAY_REFUSALS(RELAY_REFUSE_NAME)
+};
+#undef RELAY_REFUSE_NAME
+
+const char *
+relay_refusal_name(int r)
+{
+	return ((unsigned int)r < RELAY_REFUSE_MAX ? relay_refusal_names[r] :
+	    "unknown");
+}
+
 const char *
 proc_name(enum proc_id id)
 {

@@ -61,6 +61,33 @@ enum drop_reason {
 	DROP_MAX
 };
 
+/*
+ * A peer's presence at the relay, as cbrelayd reports the relay's
+ * PEER_PRESENT and PEER_GONE frames (doc/relay.md).  Unknown until the
+ * relay says, and again whenever cbrelayd's connection ends or a new
+ * one begins.
+ */
+enum relay_presence {
+	RELAY_PRESENCE_UNKNOWN,
+	RELAY_PRESENCE_PRESENT,		/* connected to the relay */
+	RELAY_PRESENCE_GONE,		/* left it, or not connected there */
+	RELAY_PRESENCE_MAX
+};
+
+/* Why the parent refused a presence report: one list, names and all. */
+#define RELAY_REFUSALS(X)					\
+	X(RELAY_REFUSE_NOT_RELAY,	"not_cbrelayd")		\
+	X(RELAY_REFUSE_RELAY_OFF,	"relay_off")		\
+	X(RELAY_REFUSE_NOT_CONNECTED,	"not_connected")	\
+	X(RELAY_REFUSE_UNKNOWN_PEER,	"unknown_peer")
+
+#define RELAY_REFUSE_ENUM(e, name)	e,
+enum relay_refusal {
+	RELAY_REFUSALS(RELAY_REFUSE_ENUM)
+	RELAY_REFUSE_MAX
+};
+#undef RELAY_REFUSE_ENUM
+
 /* One enum of message types, grouped by direction. */
 enum imsg_type {
 	IMSG_NONE,
@@ -102,6 +129,13 @@ enum imsg_type {
 	IMSG_CFG_RELAY_DONE,		/* none */
 	IMSG_RELAY_PACKETS,		/* none, with cbrelayd's end of the
 					   packet socketpair to the engine */
+	IMSG_RELAY_PRESENCE_ASK,	/* a public key: a peer just made */
+
+	/* cbrelayd -> parent: what the relay says of the mesh's nodes */
+	IMSG_RELAY_UP,			/* none: a new connection is bound */
+	IMSG_RELAY_DOWN,		/* none: the bound connection ended */
+	IMSG_RELAY_PEER_PRESENT,	/* a public key: connected there */
+	IMSG_RELAY_PEER_GONE,		/* a public key: not connected there */
 
 	/* cbdiscod -> parent */
 	IMSG_DISCO_STUN_REQ,		/* none: ask the edge our address */
@@ -157,6 +191,8 @@ enum imsg_type {
 #define DISCO_CA_MAX		(12 * 1024)
 #define DISCO_TOKEN_MAX		(8 * 1024)
 #define DISCO_HOST_MAX		256
+#define DISCO_NAME_MAX		64	/* a peer's name: the registry's
+					   REG_HOSTNAME_MAX */
 #define CHILD_STATE_MAX		192
 
 /* What cbdiscod needs beyond struct child_conf; addresses resolved. */
@@ -195,6 +231,12 @@ struct disco_peer {
 	uint32_t		 nallowed_ips;
 	struct cidr		 allowed_ips[DISCO_AIPS_MAX];
 	uint16_t		 keepalive;
+	/*
+	 * The hostname it registered, NUL-terminated, or "": 1 to
+	 * DISCO_NAME_MAX printable ASCII characters without spaces
+	 * (peer_name_valid); the parent refuses an update with any other.
+	 */
+	char			 name[DISCO_NAME_MAX + 1];
 };
 
 /* The part of the configuration a child may see: no key material. */
@@ -258,6 +300,8 @@ struct ctl_status_main {
 	uint32_t	 peers_no_path;
 	uint64_t	 path_switches[PR_MAX];
 	uint64_t	 mesh_refused;
+	/* What cbrelayd said of peers' presence and the parent refused. */
+	uint64_t	 relay_refused[RELAY_REFUSE_MAX];
 };
 
 struct ctl_peer {
@@ -272,6 +316,9 @@ struct ctl_peer {
 	uint64_t	 rx_bytes;
 	uint64_t	 tx_bytes;
 	uint32_t	 nallowed_ips;			/* IMSG_CTL_PEER_AIPs follow */
+	char		 name[DISCO_NAME_MAX + 1];	/* "" when none */
+	int		 relay_presence;		/* enum relay_presence */
+	int64_t		 relay_since;	/* unix seconds it changed, 0 never */
 	/* The path packets take now, why, and each path's health. */
 	int		 routing;	/* enum peer_path: the policy */
 	int		 active;	/* PATH_DIRECT or PATH_RELAY */
@@ -309,6 +356,8 @@ extern const struct proc_info proc_table[PROC_MAX];
 const char	*proc_name(enum proc_id);
 void		 proc_describe_status(int, char *, size_t);
 const char	*drop_reason_name(enum drop_reason);
+const char	*relay_presence_name(int);
+const char	*relay_refusal_name(int);
 
 /*
  * Start path with the child's end of a fresh socketpair on fd 3, every

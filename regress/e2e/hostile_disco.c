@@ -5,8 +5,9 @@
  * status), and on SIGUSR1 sends the parent what a compromised cbdiscod
  * or a hostile registry could: a default route, a token peer's prefix
  * and the subnet around it, a prefix outside the subnet, a key nobody
- * allowed, a token peer's key, malformed peers, endpoints that are not
- * unicast, descriptors, and more peers than max_peers.
+ * allowed, a token peer's key, malformed peers, names that are not
+ * names, endpoints that are not unicast, descriptors, cbrelayd's
+ * presence reports, and more peers than max_peers.
  *
  * From the environment (read before the sandbox):
  *	CBHOSTILE_OWNED		a token peer's prefix, e.g. 10.99.0.2/32
@@ -44,6 +45,8 @@
 #define HOST_STATIC		51
 #define HOST_LIMIT		20	/* host parts of the max_peers flood */
 #define FDS_AT_ONCE		4	/* more than the parent takes at once */
+#define HOSTILE_NAME		"w1.hostile.example"	/* a good one */
+#define HOSTILE_BAD_NAME	"evil\033]0;owned\007"	/* terminal title */
 
 struct hostile {
 	struct disco_conf	 dc;
@@ -225,10 +228,20 @@ attack(struct child *c)
 	host(&dp.allowed_ips[dp.nallowed_ips++], HOST_FIRST);
 	dp.allowed_ips[0].plen = 33;
 	set(c, &dp);
+	/* bad_name: not NUL-terminated in its field, then controls. */
+	peer(&dp, h.allowed[0]);
+	host(&dp.allowed_ips[dp.nallowed_ips++], HOST_FIRST);
+	memset(dp.name, 'x', sizeof(dp.name));
+	set(c, &dp);
+	peer(&dp, h.allowed[0]);
+	host(&dp.allowed_ips[dp.nallowed_ips++], HOST_FIRST);
+	strlcpy(dp.name, HOSTILE_BAD_NAME, sizeof(dp.name));
+	set(c, &dp);
 
 	/* Admitted, with its endpoints that are not unicast dropped. */
 	peer(&dp, h.allowed[0]);
 	host(&dp.allowed_ips[dp.nallowed_ips++], HOST_FIRST);
+	strlcpy(dp.name, HOSTILE_NAME, sizeof(dp.name));
 	endpoint(&dp, "127.0.0.1", HOSTILE_PORT);
 	endpoint(&dp, "::ffff:127.0.0.1", HOSTILE_PORT);
 	endpoint(&dp, "224.0.0.1", HOSTILE_PORT);
@@ -245,6 +258,10 @@ attack(struct child *c)
 
 	/* The token peer may not be deleted either. */
 	send_msg(c, IMSG_PEER_DEL, -1, h.static_key, WG_KEY_LEN);
+
+	/* cbrelayd's reports are not ours to make: the token peer gone. */
+	send_msg(c, IMSG_RELAY_UP, -1, NULL, 0);
+	send_msg(c, IMSG_RELAY_PEER_GONE, -1, h.static_key, WG_KEY_LEN);
 
 	/* More peers than max_peers. */
 	for (i = 1; i < h.nallowed; i++) {

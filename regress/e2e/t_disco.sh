@@ -282,6 +282,87 @@ prefixes_no_subnet_cleanup()
 	disco_cleanup
 }
 
+atf_test_case names cleanup
+names_head()
+{
+	atf_set descr "the registry's hostnames name the peers in cbp2pctl peers; controls, spaces, non-ASCII and overlong names are dropped and counted, the peers kept"
+	atf_set require.user root
+	atf_set timeout 120
+}
+names_body()
+{
+	common
+	lab_up n1:public
+	keys p1 p2 p3 p4 p5 p6 p7
+	# (A NUL in any string makes jansson refuse the whole list.)
+	long=$(printf '%065d' 0)
+	# name_json KEYFILE HOST-NUMBER HOSTNAME-MEMBER: an entry whose
+	# hostname member is given as JSON text (or empty: none at all).
+	name_json()
+	{
+		nj_member=
+		[ -z "$3" ] || nj_member="\"hostname\": $3, "
+		printf '{"public_key": "%s", %s"listen_port": 51820, "endpoints": ["203.0.113.50:51820"], "address": "10.99.0.%s/24", "allowed_ips": ["10.99.0.%s/32"]}' \
+		    "$(cat "$1")" "$nj_member" "$2" "$2"
+	}
+	{
+		printf '{"version": 5, "peers": [\n'
+		name_json p1.pub 11 '"node-p1.example"'
+		printf ',\n'
+		# A terminal title and a bell, if it were shown.
+		name_json p2.pub 12 '"evil\u001b]0;owned\u0007"'
+		printf ',\n'
+		name_json p3.pub 13 "\"$long\""
+		printf ',\n'
+		name_json p4.pub 14 '"two words"'
+		printf ',\n'
+		name_json p5.pub 15 '"caf\u00e9"'
+		printf ',\n'
+		name_json p6.pub 16 '17'
+		printf ',\n'
+		name_json p7.pub 17 ''
+		printf ']}\n'
+	} > peers.json
+	jq . peers.json > /dev/null || atf_fail "peers.json"
+	fakereg_start list
+	cb_mesh_node n1 10.99.0.1
+	cb_start n1
+	cb_until 30 sh -c "[ \$($CBP2PCTL -j -s n1.sock peers | jq length) = 7 ]" ||
+	    atf_fail "n1 did not take the list: $(disco_state n1)"
+	disco_state n1
+	cb_ctl n1 -j peers > n1.peers
+	name_of()
+	{
+		jq -r --arg k "$(cat "$1")" \
+		    '.[] | select(.public_key == $k) | .name' n1.peers
+	}
+	[ "$(name_of p1.pub)" = node-p1.example ] ||
+	    atf_fail "p1's name: $(name_of p1.pub)"
+	for p in p2 p3 p4 p5 p6 p7; do
+		[ "$(name_of $p.pub)" = null ] ||
+		    atf_fail "$p has a name: $(name_of $p.pub)"
+	done
+	# Five dropped (each time the list is read); p7 had none to drop.
+	bad=$(disco_state n1 | sed -n 's/.* \([0-9]*\) bad names.*/\1/p')
+	[ -n "$bad" ] && [ "$bad" -ge 5 ] && [ $((bad % 5)) = 0 ] ||
+	    atf_fail "bad names: $(disco_state n1)"
+	# Nothing was left for the parent to refuse.
+	cb_ctl n1 -j status | jq -e '[.discovery.refused[]] | add == 0' ||
+	    atf_fail "the parent refused something: $(cb_ctl n1 -j status | jq -c .discovery)"
+	# The text: one name line a peer, "-" for none, no control byte.
+	cb_ctl n1 peers > n1.text
+	cat -v n1.text
+	grep -qx "  name: node-p1.example" n1.text || atf_fail "no name line"
+	[ "$(grep -c '^  name: -$' n1.text)" = 6 ] || atf_fail "no '-' lines"
+	! grep -q "$(printf '[\001-\010\016-\037\177]')" n1.text ||
+	    atf_fail "a control character in the output"
+	kill -0 "$(cat n1.pid)" || atf_fail "cbp2pd died"
+}
+names_cleanup()
+{
+	disco_cleanup
+}
+
 atf_test_case backoff cleanup
 backoff_head()
 {
@@ -417,6 +498,7 @@ atf_init_test_cases()
 	atf_add_test_case wrong_name
 	atf_add_test_case prefixes_subnet
 	atf_add_test_case prefixes_no_subnet
+	atf_add_test_case names
 	atf_add_test_case backoff
 	atf_add_test_case new_endpoints
 }

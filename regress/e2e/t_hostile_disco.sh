@@ -149,7 +149,7 @@ hostile_body()
 
 	# Each attempt is counted under its reason.
 	for r in default_route:1 owned_prefix:2 outside_subnet:1 \
-	    not_approved:1 static_key:1 malformed:2 max_peers:2; do
+	    not_approved:1 static_key:1 malformed:2 max_peers:2 bad_name:2; do
 		n=$(counter ".discovery.refused.${r%%:*}")
 		[ "$n" = "${r#*:}" ] ||
 		    atf_fail "refused ${r%%:*}: $n, want ${r#*:}"
@@ -181,6 +181,20 @@ hostile_body()
 	    atf_fail "w1's allowed IPs"
 	grep -q "refused peer .*: owned_prefix 10.99.0.2/32" a.log ||
 	    atf_fail "no warning for the stolen prefix"
+	# w1 is named as the fake said; b, a token peer, has no name.
+	cb_ctl a -j peers > a.peers
+	[ "$(jq -r --arg k "$(cat w1.pub)" '.[] | select(.public_key == $k) |
+	    .name' a.peers)" = w1.hostile.example ] ||
+	    atf_fail "w1's name: $(jq -c . a.peers)"
+	[ "$(jq -r --arg k "$(cat b.pub)" '.[] | select(.public_key == $k) |
+	    .name' a.peers)" = null ] || atf_fail "b has a name"
+	grep -q "refused peer .*: bad_name" a.log ||
+	    atf_fail "no warning for the bad names"
+	# cbrelayd's reports from cbdiscod: refused, counted, b not gone.
+	[ "$(counter .relay_presence_refused.not_cbrelayd)" = 2 ] ||
+	    atf_fail "relay reports refused: $(jq -c .relay_presence_refused a.status)"
+	[ "$(jq -r --arg k "$(cat b.pub)" '.[] | select(.public_key == $k) |
+	    .relay_state' a.peers)" = unknown ] || atf_fail "b's relay state"
 	# The children are the same ones: nothing restarted.
 	[ "$(jq -r '.children[] | select(.name == "cbdiscod") | .pid' \
 	    a.status)" = "$fake" ] || atf_fail "cbdiscod changed"

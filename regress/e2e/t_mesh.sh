@@ -114,6 +114,10 @@ direct_nat_body()
 	for n in n1 n2 n3; do
 		[ "$(cb_peer_keys $n | wc -l)" = 2 ] ||
 		    atf_fail "$n does not have two peers"
+		# Named by the hostname each registered: all this machine's.
+		[ "$(cb_ctl $n -j peers | jq -r '.[].name' | sort -u)" = \
+		    "$(hostname)" ] ||
+		    atf_fail "$n's peers' names: $(cb_ctl $n -j peers | jq -c '[.[].name]')"
 	done
 	# n2's path to n3 goes to n3's NAT, not through the edge.
 	n3pub=$("$NATLAB" -p "$LAB" pub n3)

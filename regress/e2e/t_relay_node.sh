@@ -361,6 +361,129 @@ hybrid_switch_cleanup()
 	cb_mesh_cleanup
 }
 
+# presence NODE KEYFILE: what NODE's cbp2pctl peers -j says of that
+# peer's presence at the relay.
+presence()
+{
+	cb_ctl "$1" -j peers | jq -r --arg k "$(cat "$2")" \
+	    '.[] | select(.public_key == $k) | .relay_state'
+}
+
+# presence_is NODE KEYFILE STATE
+presence_is()
+{
+	[ "$(presence "$1" "$2")" = "$3" ]
+}
+
+# refused NODE REASON: presence reports NODE refused for REASON.
+refused()
+{
+	cb_ctl "$1" -j status | jq ".relay_presence_refused.$2"
+}
+
+# retoken_claims NODE FILTER: the node's claims edited and signed.
+retoken_claims()
+{
+	jq "$2" "$1.claims" > "$1.claims.new" || atf_fail "claims filter"
+	mv "$1.claims.new" "$1.claims"
+	"$CBP2PCTL" token -r -a ES256 -k keys/es256.key "$1.claims" \
+	    > "$1.jwt" || atf_fail "token for $1"
+	chmod 600 "$1.jwt"
+}
+
+# kill_node NODE: kill -9 its cbp2pd and every child, and wait.
+kill_node()
+{
+	kn_pid=$(cat "$1.pid")
+	kn_kids=$(pgrep -P "$kn_pid")
+	kill -9 "$kn_pid" $kn_kids 2>/dev/null
+	for p in $kn_pid $kn_kids; do
+		cb_wait_exit "$p" || atf_fail "$1: pid $p did not exit"
+	done
+}
+
+atf_test_case relay_gone cleanup
+relay_gone_head()
+{
+	atf_set descr "a node killed shows as gone to its peers (the relay's PEER_GONE), present again when it is back; a lost relay connection makes presence unknown"
+	atf_set require.user root
+	atf_set timeout 300
+}
+relay_gone_body()
+{
+	common
+	REAL_RELAY=1 relay_up '.mesh_config.routing = "relay"' n1 n2
+	wait_ping n1 10.99.0.2
+	wait_ping n2 10.99.0.1
+	cb_until 30 presence_is n1 n2.pub present ||
+	    atf_fail "n1 does not show n2 present: $(presence n1 n2.pub)"
+	cb_until 30 presence_is n2 n1.pub present ||
+	    atf_fail "n2 does not show n1 present: $(presence n2 n1.pub)"
+	cb_ctl n1 -j peers > n1.peers
+	cat n1.peers
+	[ "$(jq '.[0].relay_state_since' n1.peers)" -gt 0 ] ||
+	    atf_fail "no time for the presence"
+	# The name is what n2 registered: this machine's hostname.
+	[ "$(jq -r '.[0].name' n1.peers)" = "$(hostname)" ] ||
+	    atf_fail "n2's name: $(jq -r '.[0].name' n1.peers)"
+	cb_ctl n1 peers | tee n1.text
+	grep -q "^  relay: present for [0-9]*s$" n1.text ||
+	    atf_fail "the text does not say present"
+	grep -q "^  name: $(hostname)$" n1.text || atf_fail "no name in text"
+
+	# n2 killed: its TLS connection closes, the relay tells n1.
+	kill_node n2
+	t0=$(cb_now_ms)
+	end=$(cb_deadline 30)
+	until presence_is n1 n2.pub gone; do
+		cb_before "$end" ||
+		    atf_fail "n2 not gone after 30 s: $(presence n1 n2.pub)"
+		sleep 0.1
+	done
+	echo "n1 saw n2 gone $(($(cb_now_ms) - t0)) ms after it died"
+	cb_ctl n1 peers | tee n1.text
+	grep -q "^peer: $(cat n2.pub) (GONE from the relay)$" n1.text ||
+	    atf_fail "the text does not make n2's absence obvious"
+	grep -q "^  relay: gone for [0-9]*s$" n1.text ||
+	    atf_fail "the text does not say gone"
+	grep -q "peer .*: gone from the relay" n1.log ||
+	    atf_fail "n1 did not log it"
+
+	# n2 back: present again, and the tunnel works.
+	mv n2.log n2.log.1
+	cb_start n2
+	cb_until 60 presence_is n1 n2.pub present ||
+	    atf_fail "n2 not present again: $(presence n1 n2.pub)"
+	wait_ping n1 10.99.0.2 60
+	grep -q "peer .*: back at the relay" n1.log ||
+	    atf_fail "n1 did not log the return"
+
+	# The relay restarts: while it is down no one knows, and a new
+	# connection hears of n2 afresh.
+	c1=$(connects n1)
+	cb_edge_stop
+	cb_until 30 presence_is n1 n2.pub unknown ||
+	    atf_fail "presence kept without a relay: $(presence n1 n2.pub)"
+	cb_ctl n1 peers | grep -q "^  relay: unknown$" ||
+	    atf_fail "the text does not say unknown"
+	cb_edge_start "relay_listen: $EDGE_IP:$RELAY_PORT"
+	wait_reconnect n1 "$c1"
+	cb_until 60 presence_is n1 n2.pub present ||
+	    atf_fail "n2 not present after the relay came back: $(presence n1 n2.pub)"
+	# Nothing cbrelayd said was refused but, maybe, nodes not yet peers.
+	cb_ctl n1 -j status > n1.status
+	jq -c .relay_presence_refused n1.status
+	[ "$(jq '.relay_presence_refused | .not_cbrelayd + .relay_off +
+	    .not_connected' n1.status)" = 0 ] ||
+	    atf_fail "presence reports refused"
+	kill -0 "$(cat n1.pid)" || atf_fail "n1 died"
+}
+relay_gone_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_test_case symmetric_hybrid cleanup
 symmetric_hybrid_head()
 {
@@ -420,6 +543,97 @@ symmetric_direct_cleanup()
 {
 	common
 	cb_mesh_cleanup
+}
+
+atf_test_case hostile_presence cleanup
+hostile_presence_head()
+{
+	atf_set descr "a lying cbrelayd: presence reports before a connection, about strangers, or with the relay off are refused and counted; the parent asks about a peer it makes"
+	atf_set require.user root
+	atf_set require.progs "wg jq"
+	atf_set timeout 120
+}
+hostile_presence_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	cb_edge_certs
+	echo "$(cb_ns a)" > a.ns
+	cb_wgkeys a
+	cb_wgkeys b
+	cb_wgkeys c
+	# Node a relays everything; b is a token peer.  Nothing listens at
+	# 10.200.0.9: the fake cbrelayd connects nowhere, and cbdiscod
+	# finds no registry.
+	PORT=51821 cb_claims a p2p-mesh 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51820 10.99.0.2/32)"
+	retoken_claims a '.mesh_config.routing = "relay"'
+	cb_config a ES256 keys "edge:
+  registry: https://10.200.0.9:8443
+  relay: 10.200.0.9:8444
+  ca: $PWD/ca.crt"
+	mkdir libexec
+	ln -s "$OBJ/cbmeshd" "$OBJ/cbdiscod" libexec/
+	ln -s "$TOP/regress/e2e/hostile_relay" libexec/cbrelayd
+	CBHOSTILE_STATIC_KEY=$(cat b.pub)
+	export CBHOSTILE_STATIC_KEY
+	cb_start a -x "$PWD/libexec"
+	fake=$(jq -r '.children[] | select(.name == "cbrelayd") | .pid' \
+	    a.status)
+	[ "$(readlink "/proc/$fake/exe")" = \
+	    "$(readlink -f "$TOP/regress/e2e/hostile_relay")" ] ||
+	    atf_fail "cbrelayd is not the fake"
+	[ "$(presence a b.pub)" = unknown ] || atf_fail "b: $(presence a b.pub)"
+
+	# 1: PRESENT before UP, UP, PRESENT of a stranger, PRESENT of b.
+	kill -USR1 "$fake"
+	cb_until 10 presence_is a b.pub present ||
+	    atf_fail "b not present: $(presence a b.pub)"
+	[ "$(refused a not_connected)" = 1 ] ||
+	    atf_fail "not_connected: $(refused a not_connected)"
+	[ "$(refused a unknown_peer)" = 1 ] ||
+	    atf_fail "unknown_peer: $(refused a unknown_peer)"
+	# A peer made now is asked about; the fake says it is present.
+	wg set "cb$$a" peer "$(cat c.pub)" allowed-ips 10.99.0.3/32 ||
+	    atf_fail "wg set"
+	cb_until 10 presence_is a c.pub present ||
+	    atf_fail "c not present: $(presence a c.pub)"
+	cb_ctl a status | grep -q "hostile relay: stage 1, asked 1" ||
+	    atf_fail "the parent did not ask once: $(cb_ctl a status)"
+
+	# 2: GONE of b.
+	kill -USR1 "$fake"
+	cb_until 10 presence_is a b.pub gone ||
+	    atf_fail "b not gone: $(presence a b.pub)"
+
+	# 3: DOWN forgets everything; PRESENT after it is refused.
+	kill -USR1 "$fake"
+	cb_until 10 sh -c "[ \$($CBP2PCTL -j -s a.sock status | jq .relay_presence_refused.not_connected) = 2 ]" ||
+	    atf_fail "not_connected: $(refused a not_connected)"
+	[ "$(presence a b.pub)" = unknown ] || atf_fail "b: $(presence a b.pub)"
+	[ "$(presence a c.pub)" = unknown ] || atf_fail "c: $(presence a c.pub)"
+
+	# 4: the relay switched off by a reload: UP and PRESENT refused.
+	retoken_claims a '.mesh_config.routing = "direct"'
+	cb_ctl a reload || atf_fail "reload refused"
+	kill -USR1 "$fake"
+	cb_until 10 sh -c "[ \$($CBP2PCTL -j -s a.sock status | jq .relay_presence_refused.relay_off) = 2 ]" ||
+	    atf_fail "relay_off: $(refused a relay_off)"
+	[ "$(presence a b.pub)" = unknown ] || atf_fail "b: $(presence a b.pub)"
+	[ "$(refused a not_cbrelayd)" = 0 ] || atf_fail "not_cbrelayd"
+	cb_ctl a status | grep "presence reports refused" ||
+	    atf_fail "status text shows no refusals"
+	grep -q "presence report from cbrelayd refused: relay_off" a.log ||
+	    atf_fail "no warning logged"
+	kill -0 "$(cat a.pid)" || atf_fail "cbp2pd died"
+	[ "$(jq -r '.children[] | select(.name == "cbrelayd") | .pid' \
+	    a.status)" = "$fake" ] || atf_fail "cbrelayd changed"
+}
+hostile_presence_cleanup()
+{
+	common
+	cb_kill a
 }
 
 atf_test_case client_server cleanup
@@ -676,6 +890,8 @@ relay_tls_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case edge_relay
+	atf_add_test_case relay_gone
+	atf_add_test_case hostile_presence
 	atf_add_test_case relay_tls
 	atf_add_test_case reload_paths
 	atf_add_test_case routing_relay

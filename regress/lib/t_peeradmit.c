@@ -193,6 +193,55 @@ ATF_TC_BODY(malformed, tc)
 	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_MALFORMED);
 }
 
+/* A name the registry gave: printable ASCII words, or nothing. */
+ATF_TC_WITHOUT_HEAD(peer_name);
+ATF_TC_BODY(peer_name, tc)
+{
+	struct disco_peer	 dp, out;
+	struct admit_result	 r;
+	char			 longest[DISCO_NAME_MAX + 1];
+
+	ATF_CHECK(peer_name_valid("node-b.example", 14));
+	ATF_CHECK(peer_name_valid("a", 1));
+	ATF_CHECK(!peer_name_valid("", 0));
+	ATF_CHECK(!peer_name_valid("node b", 6));
+	ATF_CHECK(!peer_name_valid("evil\x1b[2J", 8));
+	ATF_CHECK(!peer_name_valid("tab\there", 8));
+	ATF_CHECK(!peer_name_valid("del\x7f", 4));
+	ATF_CHECK(!peer_name_valid("caf\xc3\xa9", 5));
+	/* The length given counts: a NUL inside is not a name's end. */
+	ATF_CHECK(!peer_name_valid("a\0b", 3));
+	memset(longest, 'x', sizeof(longest));
+	ATF_CHECK(peer_name_valid(longest, DISCO_NAME_MAX));
+	ATF_CHECK(!peer_name_valid(longest, DISCO_NAME_MAX + 1));
+
+	setup();
+	/* No name, and a good one, are admitted with the name kept. */
+	peer(&dp, K_WHITE, "10.99.0.5/32");
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_OK);
+	ATF_CHECK_STREQ(out.name, "");
+	strlcpy(dp.name, "node-b", sizeof(dp.name));
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_OK);
+	ATF_CHECK_STREQ(out.name, "node-b");
+	memcpy(dp.name, longest, DISCO_NAME_MAX);
+	dp.name[DISCO_NAME_MAX] = '\0';
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_OK);
+	/* Not NUL-terminated within the field. */
+	memset(dp.name, 'x', sizeof(dp.name));
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_BAD_NAME);
+	/* Controls, a space, a byte over 0x7e. */
+	strlcpy(dp.name, "evil\x1b]0;owned\x07", sizeof(dp.name));
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_BAD_NAME);
+	strlcpy(dp.name, "two words", sizeof(dp.name));
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_BAD_NAME);
+	strlcpy(dp.name, "caf\xc3\xa9", sizeof(dp.name));
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_BAD_NAME);
+	/* Before the key's rules: a stranger's bad name is a bad name. */
+	peer(&dp, K_STRANGER, "10.99.0.5/32");
+	dp.name[0] = '\n';
+	ATF_CHECK_EQ(judge(&dp, &out, &r), ADMIT_BAD_NAME);
+}
+
 ATF_TC_WITHOUT_HEAD(whose_key);
 ATF_TC_BODY(whose_key, tc)
 {
@@ -494,6 +543,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, names);
 	ATF_TP_ADD_TC(tp, malformed);
+	ATF_TP_ADD_TC(tp, peer_name);
 	ATF_TP_ADD_TC(tp, whose_key);
 	ATF_TP_ADD_TC(tp, subnet);
 	ATF_TP_ADD_TC(tp, no_subnet);

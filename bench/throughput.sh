@@ -23,6 +23,8 @@ set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$TOP/obj/bin
 SECS=${1:-10}
+# CBP2P_OFFLOAD=off measures cbp2pd without tun TSO and UDP GSO/GRO.
+OFFLOAD=${CBP2P_OFFLOAD:-on}
 W=$(mktemp -d /tmp/cbp2p-bench.XXXXXX)
 A=cbbencha$$
 B=cbbenchb$$
@@ -97,6 +99,7 @@ verify_alg: ES256
 interface: cbb$$$1
 control_socket: $W/$1.sock
 chroot: $W/empty
+offload: $OFFLOAD
 YAML
 }
 

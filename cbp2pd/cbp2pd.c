@@ -151,6 +151,9 @@ reload_keep(struct cbp2p_config *nc)
 		log_warnx("reload: chroot change needs a restart");
 	if (nc->tok.mtu != oc->tok.mtu)
 		log_warnx("reload: mtu change needs a restart");
+	if (nc->offload != oc->offload)
+		log_warnx("reload: offload change needs a restart");
+	nc->offload = oc->offload;
 	if (memcmp(&nc->tok.address, &oc->tok.address,
 	    sizeof(nc->tok.address)) != 0)
 		log_warnx("reload: address change needs a restart");

@@ -64,7 +64,11 @@ struct endpoint {
 struct eng_conf {
 	uint16_t	 mtu;
 	uint32_t	 max_peers;
+	int		 offload;	/* tun virtio-net header, UDP GSO/GRO */
 };
+
+/* The virtio-net header before each tun packet when offload is on. */
+#define TUN_VNET_HDR_LEN	10
 
 struct eng_udp {
 	int		 af;	/* the descriptor comes with it, or none */
@@ -233,6 +237,7 @@ struct dataplane {
 	unsigned int		 ifindex;
 	uint16_t		 mtu;
 	uint16_t		 port;
+	int			 offload;	/* as the tun took it */
 	int			 bound;	/* the engine has sockets on port */
 	uint32_t		 fwmark;
 	struct wg_aip		 aip;	/* who owns which prefix */
@@ -372,7 +377,7 @@ int	 uapi_init(const char *);
 void	 uapi_cleanup(void);
 
 /* tun.c */
-int	 tun_open(const char *, unsigned int *);
+int	 tun_open(const char *, unsigned int *, int *);
 int	 tun_set_address(unsigned int, const struct cidr *);
 int	 tun_set_mtu_up(unsigned int, unsigned int);
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 
 #include <errno.h>
 #include <event.h>
@@ -89,6 +90,10 @@ udp_bind(int af, uint16_t port, uint16_t *bound)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&ss, len) == -1)
 		goto fail;
+	/* Coalesced receives: the engine splits them by segment size. */
+	if (env->dp.offload && setsockopt(fd, SOL_UDP, UDP_GRO, &on,
+	    sizeof(on)) == -1)
+		log_debug("%s: UDP_GRO: %s", __func__, strerror(errno));
 	/* As root the system's buffer limit does not apply. */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz));
@@ -213,7 +218,9 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 		return (-1);
 	}
 	dp->local.crypto = dp->crypto;
-	if ((dp->tun = tun_open(conf->ifname, &dp->ifindex)) == -1) {
+	dp->offload = conf->offload;
+	if ((dp->tun = tun_open(conf->ifname, &dp->ifindex,
+	    &dp->offload)) == -1) {
 		snprintf(err, errlen, "cannot open tun %s", conf->ifname);
 		return (-1);
 	}
@@ -236,6 +243,7 @@ dp_start(const struct cbp2p_config *conf, char *err, size_t errlen)
 	memset(&ec, 0, sizeof(ec));
 	ec.mtu = dp->mtu;
 	ec.max_peers = dp->max_peers;
+	ec.offload = dp->offload;
 	dp_send(IMSG_ENG_CONF, &ec, sizeof(ec), -1);
 	dp_send(IMSG_ENG_TUN, NULL, 0, dp->tun);
 	dp->tun = -1;		/* the engine's now */

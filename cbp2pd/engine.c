@@ -188,6 +188,7 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 			fatalx("%s: the MTU is fixed at start", __func__);
 		eng->mtu = ec.mtu;
 		eng->max_peers = ec.max_peers;
+		eng->offload = eng->udp_gso = ec.offload != 0;
 		break;
 	case IMSG_ENG_TUN:
 		WANT(0);

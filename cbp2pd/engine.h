@@ -10,6 +10,7 @@
 #define CBP2PD_ENGINE_H
 
 #include "cbp2pd.h"
+#include "offload.h"
 
 #define ENGINE_HEADROOM		WG_DATA_HEADER_LEN
 #define ENGINE_PKT_MAX		(CFG_MTU_MAX + WG_DATA_HEADER_LEN + \
@@ -24,6 +25,7 @@
 #define HANDSHAKE_BURST		5
 #define AIP_NODES_MAX		(1 << 20)
 #define HS_INFLIGHT_MAX		256	/* handshakes the parent has not answered */
+#define ENGINE_TX_SLOTS		64	/* send slots: a TSO super-packet's segments */
 
 /*
  * Path probes (probe.c): a ping or a pong inside the peer's WireGuard
@@ -125,9 +127,15 @@ struct peer {
 	size_t			 staged_slot;	/* bytes per staged packet */
 };
 
-/* A packet received, over UDP or from the relay, before dispatch. */
+/*
+ * A packet received, over UDP or from the relay, before dispatch.  The
+ * buffer of a receive slot holds a UDP GRO batch of up to 64 KiB, which
+ * is split into packets that point into it.
+ */
+#define RX_BUF_MAX		OFFLOAD_SUPER_MAX
 struct rxpkt {
-	uint8_t			 buf[ENGINE_PKT_MAX];
+	uint8_t			*buf;
+	size_t			 cap;
 	size_t			 len;
 	struct endpoint		 from;	/* UDP source, or EP_RELAY{key} */
 };
@@ -148,6 +156,8 @@ struct engine {
 	int			 udp4;
 	int			 udp6;
 	int			 relay;	/* socketpair to cbrelayd, or -1 */
+	int			 offload;	/* tun virtio-net header, UDP GRO */
+	int			 udp_gso;	/* UDP_SEGMENT works (EIO: off) */
 	struct event		 ev_tun;
 	struct event		 ev_udp4;
 	struct event		 ev_udp6;

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
+#include <netinet/udp.h>
 
 #include <errno.h>
 #include <event.h>
@@ -29,11 +30,19 @@
 #define COOKIE_SRC_KEY_LEN	16	/* of a relayed source's key */
 
 static struct rxpkt	 rx[ENGINE_BATCH];
+static uint8_t		 rxmem[ENGINE_BATCH][RX_BUF_MAX];
 
 /* The receive slots, for whoever reads a burst (UDP here, the relay). */
 struct rxpkt *
 rx_slots(void)
 {
+	unsigned int	 i;
+
+	if (rx[0].buf == NULL)
+		for (i = 0; i < ENGINE_BATCH; i++) {
+			rx[i].buf = rxmem[i];
+			rx[i].cap = sizeof(rxmem[i]);
+		}
 	return (rx);
 }
 
@@ -211,12 +220,31 @@ inner_check(const uint8_t *pkt, size_t plen, size_t *len, int *af,
 	return (0);
 }
 
+/*
+ * One inner packet to the tun.  With offload each carries a virtio-net
+ * header saying nothing is left to do; it goes in the bytes before the
+ * plaintext, where the WireGuard header was.
+ */
+static int
+tun_write(uint8_t *plain, size_t len)
+{
+	struct vnet_hdr	 h;
+
+	if (!eng->offload)
+		return (write(eng->tun, plain, len) == -1 ? -1 : 0);
+	memset(&h, 0, sizeof(h));
+	vnet_hdr_put(plain - VNET_HDR_LEN, &h);
+	return (write(eng->tun, plain - VNET_HDR_LEN, len + VNET_HDR_LEN) ==
+	    -1 ? -1 : 0);
+}
+
 static void
 handle_data(struct rxpkt *in, uint64_t now)
 {
 	struct wg_keypair	*kp;
 	struct peer		*p;
-	const uint8_t		*src, *plain;
+	const uint8_t		*src;
+	uint8_t			*plain;
 	uint64_t		 counter;
 	uint32_t		 idx = wg_msg_receiver_index(in->buf, in->len);
 	size_t			 plen, len;
@@ -267,7 +295,7 @@ handle_data(struct rxpkt *in, uint64_t now)
 			eng->cnt.drops[DROP_INNER]++;
 		else if (wg_aip_lookup(&eng->aip, af, src) != p)
 			eng->cnt.drops[DROP_ALLOWED_IPS]++;
-		else if (write(eng->tun, plain, len) == -1)
+		else if (tun_write(plain, len) == -1)
 			eng->cnt.drops[DROP_SEND]++;
 	}
 	peer_kick(p, now);
@@ -304,22 +332,48 @@ receive_packet(struct rxpkt *in, uint64_t now)
 	}
 }
 
+/* The segment size of a UDP GRO batch, or 0 for one datagram. */
+static size_t
+gro_size(struct msghdr *mh)
+{
+	struct cmsghdr	*cm;
+	int		 gso;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm))
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(gso))) {
+			memcpy(&gso, CMSG_DATA(cm), sizeof(gso));
+			return (gso > 0 ? (size_t)gso : 0);
+		}
+	return (0);
+}
+
 void
 udp_read_cb(int fd, short event, void *arg)
 {
 	struct mmsghdr	 msgs[ENGINE_BATCH];
 	struct iovec	 iov[ENGINE_BATCH];
+	union {
+		struct cmsghdr	 hdr;
+		uint8_t		 buf[CMSG_SPACE(sizeof(int))];
+	}		 ctl[ENGINE_BATCH];
+	struct rxpkt	*rxs = rx_slots(), seg;
 	uint64_t	 now;
+	size_t		 gso, off;
 	int		 i, n;
 
 	for (i = 0; i < ENGINE_BATCH; i++) {
-		iov[i].iov_base = rx[i].buf;
-		iov[i].iov_len = sizeof(rx[i].buf);
+		iov[i].iov_base = rxs[i].buf;
+		iov[i].iov_len = eng->offload ? rxs[i].cap : ENGINE_PKT_MAX;
 		memset(&msgs[i], 0, sizeof(msgs[i]));
-		msgs[i].msg_hdr.msg_name = &rx[i].from.sa;
-		msgs[i].msg_hdr.msg_namelen = sizeof(rx[i].from.sa);
+		msgs[i].msg_hdr.msg_name = &rxs[i].from.sa;
+		msgs[i].msg_hdr.msg_namelen = sizeof(rxs[i].from.sa);
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
+		if (eng->offload) {
+			msgs[i].msg_hdr.msg_control = ctl[i].buf;
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
 	}
 	if ((n = recvmmsg(fd, msgs, ENGINE_BATCH, MSG_DONTWAIT, NULL)) == -1) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -328,7 +382,7 @@ udp_read_cb(int fd, short event, void *arg)
 	}
 	now = engine_now();
 	for (i = 0; i < n; i++) {
-		struct rxpkt	*in = &rx[i];
+		struct rxpkt	*in = &rxs[i];
 
 		in->len = msgs[i].msg_len;
 		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -347,7 +401,19 @@ udp_read_cb(int fd, short event, void *arg)
 			eng->cnt.drops[DROP_SHORT]++;
 			continue;
 		}
-		receive_packet(in, now);
+		gso = eng->offload ? gro_size(&msgs[i].msg_hdr) : 0;
+		if (gso == 0 || gso >= in->len) {
+			receive_packet(in, now);
+			continue;
+		}
+		/* A GRO batch: datagrams of gso bytes, the last shorter. */
+		for (off = 0; off < in->len; off += gso) {
+			seg.buf = in->buf + off;
+			seg.cap = seg.len = in->len - off < gso ?
+			    in->len - off : gso;
+			seg.from = in->from;
+			receive_packet(&seg, now);
+		}
 	}
 	tx_flush();
 }

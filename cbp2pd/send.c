@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
+#include <netinet/udp.h>
 
 #include <errno.h>
 #include <event.h>
@@ -25,6 +26,9 @@
 
 #define IPV4_HEADER_MIN		20
 #define IPV6_HEADER_LEN		40
+#define GSO_SEGMENTS_MAX	64	/* the kernel's UDP_MAX_SEGMENTS */
+#define GSO_BYTES_MAX		65000	/* inside one 64 KiB IP packet */
+#define TUN_READS_MAX		8	/* super-packets per tun event */
 
 struct txpkt {
 	uint8_t		 buf[ENGINE_PKT_MAX];
@@ -32,7 +36,7 @@ struct txpkt {
 	struct endpoint	 ep;
 };
 
-static struct txpkt	 tx[ENGINE_BATCH];
+static struct txpkt	 tx[ENGINE_TX_SLOTS];
 static unsigned int	 ntx;
 
 /* Why a relayed packet could not be handed to cbrelayd. */
@@ -95,41 +99,112 @@ send_handshake(const struct endpoint *ep, const uint8_t *buf, size_t len)
 uint8_t *
 tx_next_buf(void)
 {
-	if (ntx == ENGINE_BATCH)
+	if (ntx == ENGINE_TX_SLOTS)
 		tx_flush();
 	return (tx[ntx].buf);
 }
 
+/*
+ * The kernel refused a segmented send (EIO: the route or device cannot
+ * segment UDP): say so once, send what is left one datagram at a time
+ * and segment no more.
+ */
+static void
+tx_gso_fallback(int fd, struct mmsghdr *msgs, unsigned int n)
+{
+	unsigned int	 i, j;
+
+	if (eng->udp_gso)
+		log_warnx("UDP segmentation refused (%s): sending datagrams "
+		    "one by one", strerror(errno));
+	eng->udp_gso = 0;
+	for (i = 0; i < n; i++)
+		for (j = 0; j < msgs[i].msg_hdr.msg_iovlen; j++)
+			if (sendto(fd, msgs[i].msg_hdr.msg_iov[j].iov_base,
+			    msgs[i].msg_hdr.msg_iov[j].iov_len, 0,
+			    msgs[i].msg_hdr.msg_name,
+			    msgs[i].msg_hdr.msg_namelen) == -1)
+				eng->cnt.drops[DROP_SEND]++;
+}
+
+/*
+ * The burst's datagrams of one family, in one sendmmsg.  With UDP
+ * segmentation, consecutive datagrams to one endpoint go as one message
+ * (UDP_SEGMENT): equal sizes but the last, at most GSO_SEGMENTS_MAX and
+ * GSO_BYTES_MAX, which the kernel cuts back into datagrams.
+ */
 static void
 tx_flush_family(int family)
 {
-	struct mmsghdr	 msgs[ENGINE_BATCH];
-	struct iovec	 iov[ENGINE_BATCH];
-	unsigned int	 i, n = 0;
+	struct mmsghdr	 msgs[ENGINE_TX_SLOTS];
+	struct iovec	 iov[ENGINE_TX_SLOTS];
+	union {
+		struct cmsghdr	 hdr;
+		uint8_t		 buf[CMSG_SPACE(sizeof(uint16_t))];
+	}		 ctl[ENGINE_TX_SLOTS];
+	struct cmsghdr	*cm;
+	size_t		 seglen[ENGINE_TX_SLOTS], bytes[ENGINE_TX_SLOTS];
+	unsigned int	 i, n = 0, nio = 0;
+	int		 closed[ENGINE_TX_SLOTS];
 	int		 fd = socket_fd(family);
 	int		 sent, off = 0;
+	uint16_t	 gso;
 
 	for (i = 0; i < ntx; i++) {
+		struct msghdr	*mh = n > 0 ? &msgs[n - 1].msg_hdr : NULL;
+
 		if ((tx[i].ep.kind != EP_UDP4 && tx[i].ep.kind != EP_UDP6) ||
 		    tx[i].ep.sa.ss_family != family)
 			continue;
-		iov[n].iov_base = tx[i].buf;
-		iov[n].iov_len = tx[i].len;
+		iov[nio].iov_base = tx[i].buf;
+		iov[nio].iov_len = tx[i].len;
+		if (eng->udp_gso && mh != NULL && !closed[n - 1] &&
+		    tx[i].len <= seglen[n - 1] &&
+		    mh->msg_iovlen < GSO_SEGMENTS_MAX &&
+		    bytes[n - 1] + tx[i].len <= GSO_BYTES_MAX &&
+		    sockaddr_cmp(&tx[i].ep.sa, mh->msg_name) == 0) {
+			mh->msg_iovlen++;
+			bytes[n - 1] += tx[i].len;
+			/* Only the last segment may be shorter. */
+			closed[n - 1] = tx[i].len < seglen[n - 1];
+			nio++;
+			continue;
+		}
 		memset(&msgs[n], 0, sizeof(msgs[n]));
 		msgs[n].msg_hdr.msg_name = &tx[i].ep.sa;
 		msgs[n].msg_hdr.msg_namelen = sockaddr_len(&tx[i].ep.sa);
-		msgs[n].msg_hdr.msg_iov = &iov[n];
+		msgs[n].msg_hdr.msg_iov = &iov[nio];
 		msgs[n].msg_hdr.msg_iovlen = 1;
+		seglen[n] = bytes[n] = tx[i].len;
+		closed[n] = 0;
+		nio++;
 		n++;
 	}
 	if (n > 0 && fd == -1) {
-		eng->cnt.drops[DROP_SEND] += n;
+		eng->cnt.drops[DROP_SEND] += nio;
 		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (msgs[i].msg_hdr.msg_iovlen < 2)
+			continue;
+		gso = (uint16_t)seglen[i];
+		msgs[i].msg_hdr.msg_control = ctl[i].buf;
+		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(gso));
+		memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
 	}
 	while (off < (int)n) {
 		if ((sent = sendmmsg(fd, msgs + off, n - off, 0)) == -1) {
-			/* Skip the datagram that failed; count it. */
-			eng->cnt.drops[DROP_SEND]++;
+			if (errno == EIO &&
+			    msgs[off].msg_hdr.msg_controllen != 0) {
+				tx_gso_fallback(fd, msgs + off, n - off);
+				return;
+			}
+			/* Skip the message that failed; count it. */
+			eng->cnt.drops[DROP_SEND] += msgs[off].msg_hdr.msg_iovlen;
 			off++;
 			continue;
 		}
@@ -141,8 +216,8 @@ tx_flush_family(int family)
 static void
 tx_flush_relay(void)
 {
-	struct mmsghdr	 msgs[ENGINE_BATCH];
-	struct iovec	 iov[ENGINE_BATCH][2];
+	struct mmsghdr	 msgs[ENGINE_TX_SLOTS];
+	struct iovec	 iov[ENGINE_TX_SLOTS][2];
 	unsigned int	 i, n = 0;
 	int		 sent, off = 0;
 
@@ -398,6 +473,87 @@ inner_dst(const uint8_t *pkt, size_t len, int *af, const uint8_t **addr)
 	return (-1);
 }
 
+/* An inner packet for p, already at ENGINE_HEADROOM of the next slot. */
+static void
+tun_emit(struct peer *p, uint8_t *pkt, size_t len, uint64_t now)
+{
+	struct wg_keypair	*kp;
+
+	if ((kp = wg_peer_send_keypair(&p->wp, now)) == NULL) {
+		stage(p, pkt, len);
+		wg_timers_want_handshake(&p->wp, now);
+		return;
+	}
+	encrypt_to_peer(p, kp, pkt, len, now);
+}
+
+/*
+ * With offload, a read brings a virtio-net header and a packet of up to
+ * 64 KiB: a TCP super-packet is cut into segments (lib/offload.c), each
+ * built in its send slot; a packet with a partial checksum gets it
+ * completed.  One copy a segment, as the kernel's own segmentation.
+ */
+static void
+tun_read_offload(int fd, uint64_t now)
+{
+	static uint8_t		 sup[VNET_HDR_LEN + OFFLOAD_SUPER_MAX];
+	struct vnet_hdr		 h;
+	struct peer		*p;
+	const uint8_t		*dst;
+	uint8_t			*pkt, *out;
+	size_t			 len, slen;
+	ssize_t			 n;
+	int			 r, i, nseg, af;
+
+	for (r = 0; r < TUN_READS_MAX; r++) {
+		if ((n = read(fd, sup, sizeof(sup))) <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EINTR)
+				log_warn("%s: read", __func__);
+			break;
+		}
+		if (n <= VNET_HDR_LEN) {
+			eng->cnt.drops[DROP_INNER]++;
+			continue;
+		}
+		vnet_hdr_get(sup, &h);
+		pkt = sup + VNET_HDR_LEN;
+		len = (size_t)n - VNET_HDR_LEN;
+		if (inner_dst(pkt, len, &af, &dst) == -1) {
+			eng->cnt.drops[DROP_INNER]++;
+			continue;
+		}
+		if ((p = wg_aip_lookup(&eng->aip, af, dst)) == NULL) {
+			eng->cnt.drops[DROP_NO_ROUTE]++;
+			continue;
+		}
+		if ((h.gso_type & ~VNET_GSO_ECN) == VNET_GSO_NONE) {
+			if (((h.flags & VNET_F_NEEDS_CSUM) &&
+			    offload_csum(pkt, len, &h) == -1) ||
+			    len > ENGINE_TUN_READ_MAX) {
+				eng->cnt.drops[DROP_INNER]++;
+				continue;
+			}
+			out = tx_next_buf() + ENGINE_HEADROOM;
+			memcpy(out, pkt, len);
+			tun_emit(p, out, len, now);
+		} else if ((nseg = tso_count(&h, pkt, len)) == -1)
+			eng->cnt.drops[DROP_INNER]++;
+		else {
+			for (i = 0; i < nseg; i++) {
+				out = tx_next_buf() + ENGINE_HEADROOM;
+				if ((slen = tso_segment(&h, pkt, len, i, out,
+				    ENGINE_TUN_READ_MAX)) == 0) {
+					eng->cnt.drops[DROP_INNER]++;
+					break;
+				}
+				tun_emit(p, out, slen, now);
+			}
+		}
+		peer_kick(p, now);
+	}
+	tx_flush();
+}
+
 void
 tun_read_cb(int fd, short event, void *arg)
 {
@@ -409,6 +565,10 @@ tun_read_cb(int fd, short event, void *arg)
 	ssize_t			 n;
 	int			 af;
 
+	if (eng->offload) {
+		tun_read_offload(fd, now);
+		return;
+	}
 	for (i = 0; i < ENGINE_BATCH; i++) {
 		/* Read straight into the next send slot: no copy. */
 		uint8_t	*pkt = tx_next_buf() + ENGINE_HEADROOM;

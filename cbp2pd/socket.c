@@ -97,7 +97,7 @@ relay_read_cb(int fd, short event, void *arg)
 		iov[i][0].iov_base = rx[i].from.key;
 		iov[i][0].iov_len = WG_KEY_LEN;
 		iov[i][1].iov_base = rx[i].buf;
-		iov[i][1].iov_len = sizeof(rx[i].buf);
+		iov[i][1].iov_len = ENGINE_PKT_MAX;
 		memset(&msgs[i], 0, sizeof(msgs[i]));
 		msgs[i].msg_hdr.msg_iov = iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 2;

@@ -36,15 +36,19 @@ struct nl_req {
 };
 
 /*
- * Open the tun device named ifname; no packet-information header, so
- * every read is one IP packet.  Returns the fd (non-blocking,
- * close-on-exec) or -1.
+ * Open the tun device named ifname; no packet-information header.
+ * With offload, every packet carries a virtio-net header and the kernel
+ * may hand over TCP super-packets of up to 64 KiB (TSO) with their
+ * checksums left to complete: the engine splits them (offload.c).
+ * *offload says what the device took: 0 when it refused.  Returns the
+ * fd (non-blocking, close-on-exec) or -1.
  */
 int
-tun_open(const char *ifname, unsigned int *ifindex)
+tun_open(const char *ifname, unsigned int *ifindex, int *offload)
 {
 	struct ifreq	 ifr;
-	int		 fd;
+	unsigned int	 feat = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+	int		 fd, hdrlen = TUN_VNET_HDR_LEN;
 
 	if ((fd = open(TUN_DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		log_warn("%s: %s", __func__, TUN_DEV);
@@ -52,6 +56,8 @@ tun_open(const char *ifname, unsigned int *ifindex)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (*offload)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	if (strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name)) >=
 	    sizeof(ifr.ifr_name)) {
 		log_warnx("%s: interface name too long: %s", __func__, ifname);
@@ -60,6 +66,12 @@ tun_open(const char *ifname, unsigned int *ifindex)
 	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
 		log_warn("%s: TUNSETIFF %s", __func__, ifname);
 		goto fail;
+	}
+	if (*offload && (ioctl(fd, TUNSETVNETHDRSZ, &hdrlen) == -1 ||
+	    ioctl(fd, TUNSETOFFLOAD, feat) == -1)) {
+		/* The header stays; the kernel sends no super-packets. */
+		log_warn("%s: %s: TUNSETOFFLOAD", __func__, ifname);
+		ioctl(fd, TUNSETOFFLOAD, 0);
 	}
 	if ((*ifindex = if_nametoindex(ifr.ifr_name)) == 0) {
 		log_warn("%s: if_nametoindex %s", __func__, ifname);

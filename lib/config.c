@@ -46,6 +46,7 @@ enum cfgkey {
 	K_LOG_LEVEL,
 	K_LOG_FORMAT,
 	K_METRICS_ADDRESS,
+	K_OFFLOAD,
 	K_EDGE,
 	K_EDGE_REGISTRY,
 	K_EDGE_STUN,
@@ -70,6 +71,7 @@ static const struct {
 	[K_LOG_LEVEL] =		{ "log_level", 0 },
 	[K_LOG_FORMAT] =	{ "log_format", 0 },
 	[K_METRICS_ADDRESS] =	{ "metrics_address", 0 },
+	[K_OFFLOAD] =		{ "offload", 0 },
 	[K_EDGE] =		{ "edge", 0 },
 	[K_EDGE_REGISTRY] =	{ "registry", 1 },
 	[K_EDGE_STUN] =		{ "stun", 1 },
@@ -221,6 +223,17 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		else
 			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
 			    "(text or json)", cfg_echo(val, e, sizeof(e))));
+		return (0);
+	case K_OFFLOAD:
+		if (strcmp(val, "on") == 0 || strcmp(val, "true") == 0 ||
+		    strcmp(val, "yes") == 0)
+			c->offload = 1;
+		else if (strcmp(val, "off") == 0 || strcmp(val, "false") == 0 ||
+		    strcmp(val, "no") == 0)
+			c->offload = 0;
+		else
+			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
+			    "(on or off)", cfg_echo(val, e, sizeof(e))));
 		return (0);
 	case K_METRICS_ADDRESS:
 	case K_EDGE_STUN:
@@ -479,6 +492,7 @@ set_defaults(struct cbp2p_config *c)
 	strlcpy(c->chroot_dir, CFG_DEFAULT_CHROOT, sizeof(c->chroot_dir));
 	c->log_verbose = 0;
 	c->log_format = LOGFMT_TEXT;
+	c->offload = 1;
 }
 
 int

@@ -37,6 +37,7 @@ struct cbp2p_config {
 	int		 log_verbose;			/* 0 info, 1+ debug */
 	enum log_format	 log_format;
 	char		 metrics_address[HOSTPORT_MAX];
+	int		 offload;	/* tun TSO and UDP GSO/GRO; default on */
 	char		 registry[CFG_STR_MAX];		/* https://host:port */
 	char		 stun[HOSTPORT_MAX];
 	char		 relay[HOSTPORT_MAX];

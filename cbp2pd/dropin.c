@@ -10,7 +10,8 @@
  * The rest of the parent asks env->dropin where a token would speak:
  * dp_init and dp_start (no address, key, port or peers of its own),
  * the process table (the engine alone), the children's configuration,
- * SIGHUP (nothing to reload) and the control socket (none).
+ * SIGHUP (nothing to reload), the control socket (none) and a STUN
+ * result from the engine (never asked for, so fatal).
  */
 
 #include <sys/types.h>
@@ -87,7 +88,6 @@ dropin_args(int argc, char *argv[])
 	}
 	/* The engine is this program; nothing comes from libexec. */
 	env->libexec = LIBEXECDIR;
-	strlcpy(env->conf_path, DROPIN_NAME, sizeof(env->conf_path));
 }
 
 /*

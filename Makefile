@@ -46,6 +46,8 @@ LIBEXEC_PROGS	:= cbdiscod cbmeshd cbrelayd
 PROGS		:= $(SBIN_PROGS) $(LIBEXEC_PROGS)
 BIN		:= $(OBJ)/bin
 PROG_BINS	:= $(PROGS:%=$(BIN)/%)
+# cbp2pd called by another name: the drop-in for wireguard-go.
+DROPIN		:= cbp2p-wg
 MAN8		:= $(wildcard */*.8)
 MAN5		:= $(wildcard */*.5)
 
@@ -65,7 +67,7 @@ KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
 	lint
 
-all: $(PROG_BINS) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
+all: $(PROG_BINS) $(BIN)/$(DROPIN) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
 	$(E2E_HELPERS) \
 	$(KYUAFILES)
 
@@ -114,6 +116,9 @@ $(BIN)/$(1): $$($(1)_OBJS) $(LIBA)
 	$$(CC) $$(CFLAGS) -o $$@ $$($(1)_OBJS) $(LIBA) $$(PKG_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(BIN)/$(DROPIN): $(BIN)/cbp2pd
+	ln -sf cbp2pd $@
 
 regress/lib/t_%: regress/lib/t_%.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) $(ATF_CFLAGS) -o $@ $< $(LIBA) $(ATF_LIBS) $(PKG_LIBS)
@@ -176,6 +181,7 @@ install: $(PROG_BINS)
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 $(SBIN_PROGS:%=$(BIN)/%) $(DESTDIR)$(SBINDIR)
+	ln -f $(DESTDIR)$(SBINDIR)/cbp2pd $(DESTDIR)$(SBINDIR)/$(DROPIN)
 	install -m 0755 $(LIBEXEC_PROGS:%=$(BIN)/%) $(DESTDIR)$(LIBEXECDIR)
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
@@ -185,7 +191,8 @@ install: $(PROG_BINS)
 	./scripts/mkuser.sh $(CBP2P_USER)
 
 uninstall:
-	rm -f $(SBIN_PROGS:%=$(DESTDIR)$(SBINDIR)/%)
+	rm -f $(SBIN_PROGS:%=$(DESTDIR)$(SBINDIR)/%) \
+	    $(DESTDIR)$(SBINDIR)/$(DROPIN)
 	rm -rf $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))

@@ -42,17 +42,27 @@ static char		 self_path[PATH_MAX];
  * The parent's processes, declared once as iked's procs[]: each with
  * the handler for what it sends beyond the messages every child sends.
  * The engine is this program in its own role; the rest are in libexec.
+ * cbp2p-wg has no token, so nothing to discover, relay or choose paths
+ * for: it runs the engine alone.
  */
 static const struct parent_proc {
 	enum proc_id	 id;
 	int		(*dispatch)(struct cbp2pd_child *, struct imsg *);
 	int		 self;		/* exec cbp2pd -E, not libexec */
+	int		 dropin;	/* runs in cbp2p-wg too */
 } procs[] = {
-	{ PROC_DISCO,	disco_dispatch,	0 },
-	{ PROC_MESH,	mesh_dispatch,	0 },
-	{ PROC_RELAY,	relay_dispatch,	0 },
-	{ PROC_ENGINE,	dp_dispatch,	1 },
+	{ PROC_DISCO,	disco_dispatch,	0, 0 },
+	{ PROC_MESH,	mesh_dispatch,	0, 0 },
+	{ PROC_RELAY,	relay_dispatch,	0, 0 },
+	{ PROC_ENGINE,	dp_dispatch,	1, 1 },
 };
+
+/* Whether procs[i] runs in this mode. */
+static int
+proc_runs(size_t i)
+{
+	return (!env->dropin || procs[i].dropin);
+}
 
 static __dead void
 usage(void)
@@ -68,10 +78,16 @@ usage(void)
 static int
 effective_verbose(void)
 {
-	return (env->cmd_verbose > env->conf.log_verbose ?
+	return (env->cmd_verbose > 0 &&
+	    env->cmd_verbose > env->conf.log_verbose ?
 	    env->cmd_verbose : env->conf.log_verbose);
 }
 
+/*
+ * What every child may know.  cbp2p-wg has no token: only what wg(8)
+ * set is filled in, and the one child it runs, the engine, reads none
+ * of the token's fields.
+ */
 static void
 child_conf_fill(struct child_conf *cc)
 {
@@ -80,25 +96,30 @@ child_conf_fill(struct child_conf *cc)
 
 	memset(cc, 0, sizeof(*cc));
 	cc->generation = env->generation;
+	cc->listen_port = env->dp.port;	/* the port bound, if 0 asked */
+	cc->mtu = env->dp.mtu;
+	/* wg set private-key may have replaced the token's. */
+	if (env->dp.has_key)
+		memcpy(cc->public_key, env->dp.local.pub,
+		    sizeof(cc->public_key));
+	else if (!env->dropin)
+		memcpy(cc->public_key, t->public_key, sizeof(cc->public_key));
+	strlcpy(cc->ifname, c->ifname, sizeof(cc->ifname));
+	cc->log_verbose = log_getverbose();
+	if (env->dropin)
+		return;
 	cc->conn_type = t->conn_type;
 	cc->routing = t->routing;
 	cc->auto_discovery = t->auto_discovery;
 	cc->persistent = t->persistent;
 	cc->auto_approve = t->auto_approve;
 	cc->max_peers = t->max_peers;
-	cc->listen_port = env->dp.port;	/* the port bound, if 0 asked */
-	cc->mtu = t->mtu;
-	/* wg set private-key may have replaced the token's. */
-	memcpy(cc->public_key, env->dp.has_key ? env->dp.local.pub :
-	    t->public_key, sizeof(cc->public_key));
 	cc->address = t->address;
-	strlcpy(cc->ifname, c->ifname, sizeof(cc->ifname));
 	strlcpy(cc->metrics_address, c->metrics_address,
 	    sizeof(cc->metrics_address));
 	strlcpy(cc->registry, c->registry, sizeof(cc->registry));
 	strlcpy(cc->stun, c->stun, sizeof(cc->stun));
 	strlcpy(cc->relay, c->relay, sizeof(cc->relay));
-	cc->log_verbose = log_getverbose();
 }
 
 void
@@ -110,6 +131,8 @@ parent_send_children(uint32_t type, uint32_t peerid, const void *data,
 
 	for (i = 0; i < nitems(procs); i++) {
 		id = procs[i].id;
+		if (!proc_runs(i))
+			continue;
 		if (imsg_compose_event(&env->children[id].iev, type, peerid,
 		    0, -1, data, len) == -1)
 			fatal("%s: imsg_compose_event to %s", __func__,
@@ -124,6 +147,8 @@ parent_push_config(void)
 
 	child_conf_fill(&cc);
 	parent_send_children(IMSG_CFG_CHILD, 0, &cc, sizeof(cc));
+	if (env->dropin)
+		return;
 	disco_push_config();
 	relay_push_config();
 }
@@ -177,7 +202,6 @@ parent_reload(char *msg, size_t msglen)
 {
 	struct cbp2p_config	 nc;
 	struct wg_local		 probe;
-	struct eng_conf		 ec;
 	char			 err[CFG_ERR_MAX];
 	int			 fd4 = -1;
 	uint16_t		 bound;
@@ -215,10 +239,7 @@ parent_reload(char *msg, size_t msglen)
 	    dp_set_port(nc.tok.listen_port) == -1) ||
 	    peer_sync_static(&nc.tok, err, sizeof(err)) == -1)
 		log_warnx("reload: data plane changed half-way: %s", err);
-	memset(&ec, 0, sizeof(ec));
-	ec.mtu = env->dp.mtu;
-	ec.max_peers = env->dp.max_peers;
-	dp_send(IMSG_ENG_CONF, &ec, sizeof(ec), -1);
+	dp_send_conf();
 	config_free(&env->conf);
 	env->conf = nc;
 	/* The struct copy left key bytes in nc; zero them. */
@@ -412,6 +433,11 @@ parent_sig(int sig, short event, void *arg)
 		log_info("received signal %d", sig);
 		parent_shutdown(0);
 	case SIGHUP:
+		if (env->dropin) {
+			log_info("SIGHUP: nothing to reload; wg(8) "
+			    "configures %s", env->conf.ifname);
+			break;
+		}
 		log_info("reload requested by SIGHUP");
 		parent_reload(msg, sizeof(msg));
 		break;
@@ -442,6 +468,8 @@ start_children(void)
 	for (i = 0; i < nitems(procs); i++) {
 		id = procs[i].id;
 		argc = 0;
+		if (!proc_runs(i))
+			continue;
 		if (procs[i].self) {
 			/* The engine is cbp2pd itself, in its own role. */
 			if (strlcpy(path, self_path, sizeof(path)) >=
@@ -463,7 +491,7 @@ start_children(void)
 		argv[argc++] = env->conf.chroot_dir;
 		if (env->foreground)
 			argv[argc++] = "-d";
-		if (log_getverbose())
+		if (log_getverbose() > 0)
 			argv[argc++] = "-v";
 		if (log_getjson())
 			argv[argc++] = "-j";
@@ -493,26 +521,14 @@ prepare_chroot(const char *dir)
 		fatalx("%s", err);
 }
 
-int
-main(int argc, char *argv[])
+/* cbp2pd's command line and configuration; -n stops here. */
+static void
+parent_args(int argc, char *argv[])
 {
 	char		 err[CFG_ERR_MAX];
 	const char	*conffile = CFG_DEFAULT_PATH;
-	int		 ch, noaction = 0, id;
-	ssize_t		 n;
+	int		 ch, noaction = 0;
 
-	if (argc > 1 && strcmp(argv[1], ENGINE_ROLE_FLAG) == 0) {
-		/* Skip the role flag: the rest are a child's arguments. */
-		argv[1] = argv[0];
-		engine_main(argc - 1, argv + 1);
-	}
-	/*
-	 * Before the token's private key is read: no core file, and
-	 * only a tracer with CAP_SYS_PTRACE may read our memory.
-	 */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
-	setproctitle_init(argc, argv, environ);
 	env->libexec = LIBEXECDIR;
 	while ((ch = getopt(argc, argv, "df:nvx:")) != -1) {
 		switch (ch) {
@@ -540,8 +556,6 @@ main(int argc, char *argv[])
 	if (strlcpy(env->conf_path, conffile, sizeof(env->conf_path)) >=
 	    sizeof(env->conf_path))
 		errx(1, "%s: path too long", conffile);
-	for (id = 0; id < PROC_MAX; id++)
-		env->children[id].iev.ibuf.fd = -1;
 
 	if (config_load(env->conf_path, &env->conf, time(NULL), err,
 	    sizeof(err)) == -1) {
@@ -553,6 +567,35 @@ main(int argc, char *argv[])
 		config_free(&env->conf);
 		exit(0);
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	char		 err[CFG_ERR_MAX];
+	int		 id;
+	ssize_t		 n;
+
+	if (argc > 1 && strcmp(argv[1], ENGINE_ROLE_FLAG) == 0) {
+		/* Skip the role flag: the rest are a child's arguments. */
+		argv[1] = argv[0];
+		engine_main(argc - 1, argv + 1);
+	}
+	/*
+	 * Before the token's private key is read: no core file, and
+	 * only a tracer with CAP_SYS_PTRACE may read our memory.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
+	/* Called as cbp2p-wg: the drop-in for wireguard-go (dropin.c). */
+	env->dropin = dropin_selected(argv[0]);
+	setproctitle_init(argc, argv, environ);
+	for (id = 0; id < PROC_MAX; id++)
+		env->children[id].iev.ibuf.fd = -1;
+	if (env->dropin)
+		dropin_args(argc, argv);
+	else
+		parent_args(argc, argv);
 	if (geteuid() != 0)
 		errx(1, "need root privileges");
 	/* The engine is this program: exec it by the file, not by name. */
@@ -563,13 +606,16 @@ main(int argc, char *argv[])
 	if (getpwnam(env->conf.user) == NULL)
 		errx(1, "unknown user %s", env->conf.user);
 
-	log_init(env->foreground, LOG_DAEMON);
-	log_procinit("cbp2pd");
+	/* cbp2p-wg reports errors in its start on standard error. */
+	log_init(env->foreground || env->dropin, LOG_DAEMON);
+	log_procinit(env->dropin ? DROPIN_NAME : "cbp2pd");
 	log_setjson(env->conf.log_format == LOGFMT_JSON);
 	log_setverbose(effective_verbose());
 	prepare_chroot(env->conf.chroot_dir);
 
-	if (!env->foreground && daemon(0, 0) == -1)
+	if (env->dropin)
+		dropin_daemonize();
+	else if (!env->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 	clock_gettime(CLOCK_MONOTONIC, &env->started);
 	env->generation = 1;
@@ -585,9 +631,13 @@ main(int argc, char *argv[])
 	signal_add(&ev_sigchld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (control_init(env->conf.control_socket) == -1)
+	/* cbp2p-wg has no control socket: wg(8) is the only way in. */
+	if (!env->dropin && control_init(env->conf.control_socket) == -1)
 		fatalx("control socket %s unusable",
 		    env->conf.control_socket);
+	/* Before the tun exists, so that no deletion goes unseen. */
+	if (env->dropin)
+		dropin_watch();
 	if (dp_init(&env->dp, &env->conf, err, sizeof(err)) == -1)
 		fatalx("data plane: %s", err);
 	if (uapi_init(env->conf.ifname) == -1)
@@ -596,11 +646,16 @@ main(int argc, char *argv[])
 	if (dp_start(&env->conf, err, sizeof(err)) == -1)
 		fatalx("data plane: %s", err);
 	parent_push_config();
-	control_listen();
-	setproctitle("parent");
-	log_info("started: %s on %s, generation %llu",
-	    conn_type_name(env->conf.tok.conn_type), env->conf.ifname,
-	    (unsigned long long)env->generation);
+	if (env->dropin) {
+		setproctitle("%s", env->conf.ifname);
+		dropin_ready();
+	} else {
+		control_listen();
+		setproctitle("parent");
+		log_info("started: %s on %s, generation %llu",
+		    conn_type_name(env->conf.tok.conn_type),
+		    env->conf.ifname, (unsigned long long)env->generation);
+	}
 
 	event_dispatch();
 	fatalx("event loop ended");

@@ -61,14 +61,24 @@ struct endpoint {
 
 /* ---- the parent <-> engine protocol (IMSG_ENG_*) -------------------- */
 
+/*
+ * mtu bounds padding and what is held for a handshake; it may change
+ * (cbp2p-wg follows the link's) but never above mtu_max, which sizes
+ * the buffers and is fixed at start.
+ */
 struct eng_conf {
 	uint16_t	 mtu;
+	uint16_t	 mtu_max;
 	uint32_t	 max_peers;
 	int		 offload;	/* tun virtio-net header, UDP GSO/GRO */
 };
 
 /* The virtio-net header before each tun packet when offload is on. */
 #define TUN_VNET_HDR_LEN	10
+/* The smallest MTU a tun takes (ETH_MIN_MTU): the engine's floor. */
+#define TUN_MTU_MIN		68
+/* cbp2p-wg's tun at start, as wireguard-go's DefaultMTU. */
+#define DROPIN_MTU		1420
 
 struct eng_udp {
 	int		 af;	/* the descriptor comes with it, or none */
@@ -235,7 +245,8 @@ struct dataplane {
 	int			 has_key;
 	int			 tun;
 	unsigned int		 ifindex;
-	uint16_t		 mtu;
+	uint16_t		 mtu;		/* the engine's padding bound */
+	uint16_t		 mtu_max;	/* the engine's buffers */
 	uint16_t		 port;
 	int			 offload;	/* as the tun took it */
 	int			 bound;	/* the engine has sockets on port */
@@ -270,6 +281,11 @@ struct cbp2pd {
 	const char		*libexec;
 	int			 foreground;
 	int			 cmd_verbose;	/* -v count */
+	/*
+	 * cbp2p-wg (dropin.c): no token, no discovery, relay or mesh; only
+	 * the engine runs and wg(8) configures everything.
+	 */
+	int			 dropin;
 	uint64_t		 generation;
 	uint64_t		 reloads;
 	uint64_t		 reloads_failed;
@@ -319,6 +335,8 @@ int	 dp_dispatch(struct cbp2pd_child *, struct imsg *);
 int	 dp_set_port(uint16_t);
 void	 dp_set_fwmark(uint32_t);
 int	 dp_set_private_key(const uint8_t *);
+void	 dp_set_mtu(unsigned int);
+void	 dp_send_conf(void);
 void	 dp_sync(void (*)(uint32_t), uint32_t);
 uint64_t dp_now(void);
 int	 udp_bind(int, uint16_t, uint16_t *);
@@ -369,6 +387,14 @@ void	 relay_push_config(void);
 int	 relay_dispatch(struct cbp2pd_child *, struct imsg *);
 void	 relay_presence_ask(const struct ppeer *);
 
+/* dropin.c: cbp2p-wg, the drop-in for wireguard-go */
+#define DROPIN_NAME		"cbp2p-wg"	/* argv[0] that selects it */
+int	 dropin_selected(const char *);
+void	 dropin_args(int, char *[]);
+void	 dropin_daemonize(void);
+void	 dropin_watch(void);
+void	 dropin_ready(void);
+
 /* engine.c: the engine role */
 __dead void engine_main(int, char *[]);
 
@@ -380,6 +406,13 @@ void	 uapi_cleanup(void);
 int	 tun_open(const char *, unsigned int *, int *);
 int	 tun_set_address(unsigned int, const struct cidr *);
 int	 tun_set_mtu_up(unsigned int, unsigned int);
+int	 tun_set_mtu(unsigned int, unsigned int);
+/* What tun_watch_read() saw of the link. */
+#define TUN_LINK_NONE		0
+#define TUN_LINK_MTU		1	/* its MTU is now *mtu */
+#define TUN_LINK_GONE		2	/* it was deleted */
+int	 tun_watch_open(void);
+int	 tun_watch_read(int, unsigned int, unsigned int *);
 
 /* control.c */
 int	 control_init(const char *);

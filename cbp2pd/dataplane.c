@@ -201,7 +201,49 @@ dp_set_private_key(const uint8_t *priv)
 	return (0);
 }
 
-/* Open what needs root; the engine gets it once it runs (dp_start). */
+/* The engine's MTU and peer limit, at start and when they change. */
+void
+dp_send_conf(void)
+{
+	struct eng_conf	 ec;
+
+	memset(&ec, 0, sizeof(ec));
+	ec.mtu = env->dp.mtu;
+	ec.mtu_max = env->dp.mtu_max;
+	ec.max_peers = env->dp.max_peers;
+	ec.offload = env->dp.offload;
+	dp_send(IMSG_ENG_CONF, &ec, sizeof(ec), -1);
+}
+
+/*
+ * cbp2p-wg: ip(8) set the link's MTU; the engine pads to it.  Packets
+ * above mtu_max do not fit the engine's buffers.
+ */
+void
+dp_set_mtu(unsigned int mtu)
+{
+	struct dataplane	*dp = &env->dp;
+
+	if (mtu > dp->mtu_max) {
+		log_warnx("%s: MTU %u above %u: longer packets are not "
+		    "carried", env->conf.ifname, mtu, dp->mtu_max);
+		mtu = dp->mtu_max;
+	}
+	if (mtu < TUN_MTU_MIN)
+		mtu = TUN_MTU_MIN;
+	if (mtu == dp->mtu)
+		return;
+	log_info("%s: MTU %u", env->conf.ifname, mtu);
+	dp->mtu = mtu;
+	dp_send_conf();
+}
+
+/*
+ * Open what needs root; the engine gets it once it runs (dp_start).
+ * The token gives the MTU, address and peer limit; cbp2p-wg starts as
+ * wireguard-go does (MTU 1420, down, no address) and leaves the link
+ * to ip(8), as wg-quick(8) expects.
+ */
 int
 dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
     size_t errlen)
@@ -209,10 +251,16 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 	const struct token	*t = &conf->tok;
 
 	dp->tun = -1;
-	dp->mtu = t->mtu;
 	RB_INIT(&dp->peers);
 	wg_aip_init(&dp->aip, DP_AIP_NODES_MAX);
-	peer_set_max(t);
+	if (env->dropin) {
+		dp->mtu = DROPIN_MTU;
+		dp->mtu_max = CFG_MTU_MAX;
+		dp->max_peers = CFG_MAX_PEERS_CAP;
+	} else {
+		dp->mtu = dp->mtu_max = t->mtu;
+		peer_set_max(t);
+	}
 	if ((dp->crypto = wg_crypto_new()) == NULL) {
 		snprintf(err, errlen, "crypto initialisation failed");
 		return (-1);
@@ -224,7 +272,13 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 		snprintf(err, errlen, "cannot open tun %s", conf->ifname);
 		return (-1);
 	}
-	if (tun_set_mtu_up(dp->ifindex, dp->mtu) == -1 ||
+	if (env->dropin) {
+		if (tun_set_mtu(dp->ifindex, dp->mtu) == -1) {
+			snprintf(err, errlen, "cannot configure %s",
+			    conf->ifname);
+			return (-1);
+		}
+	} else if (tun_set_mtu_up(dp->ifindex, dp->mtu) == -1 ||
 	    tun_set_address(dp->ifindex, &t->address) == -1) {
 		snprintf(err, errlen, "cannot configure %s", conf->ifname);
 		return (-1);
@@ -232,21 +286,28 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 	return (0);
 }
 
-/* The engine runs: give it the configuration, descriptors and peers. */
+/*
+ * The engine runs: give it the configuration, descriptors and peers.
+ * cbp2p-wg has no key and no peers until wg(8) sets them, and listens
+ * on a port the kernel picks until wg(8) names one.
+ */
 int
 dp_start(const struct cbp2p_config *conf, char *err, size_t errlen)
 {
 	struct dataplane	*dp = &env->dp;
 	const struct token	*t = &conf->tok;
-	struct eng_conf		 ec;
 
-	memset(&ec, 0, sizeof(ec));
-	ec.mtu = dp->mtu;
-	ec.max_peers = dp->max_peers;
-	ec.offload = dp->offload;
-	dp_send(IMSG_ENG_CONF, &ec, sizeof(ec), -1);
+	dp_send_conf();
 	dp_send(IMSG_ENG_TUN, NULL, 0, dp->tun);
 	dp->tun = -1;		/* the engine's now */
+	if (env->dropin) {
+		relay_set_path(PATH_DIRECT);
+		if (dp_set_port(0) == -1) {
+			snprintf(err, errlen, "cannot bind a UDP port");
+			return (-1);
+		}
+		return (0);
+	}
 	if (dp_set_private_key(t->private_key) == -1) {
 		snprintf(err, errlen, "private key unusable");
 		return (-1);
@@ -381,6 +442,9 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	case IMSG_ENG_STUN_RESULT:
 		if (len != sizeof(ss))
 			fatalx("%s: bad STUN result length", __func__);
+		/* cbp2p-wg asks for none, and has no cbdiscod to tell. */
+		if (env->dropin)
+			fatalx("%s: STUN result never asked for", __func__);
 		memcpy(&ss, imsg->data, sizeof(ss));
 		disco_stun_result(&ss);
 		return (1);

@@ -181,14 +181,20 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 	case IMSG_ENG_CONF:
 		WANT(sizeof(ec));
 		memcpy(&ec, imsg->data, sizeof(ec));
-		if (ec.mtu < CFG_MTU_MIN_V4 || ec.mtu > CFG_MTU_MAX ||
+		if (ec.mtu < TUN_MTU_MIN || ec.mtu > ec.mtu_max ||
+		    ec.mtu_max > CFG_MTU_MAX ||
 		    ec.max_peers > CFG_MAX_PEERS_CAP)
 			fatalx("%s: bad configuration", __func__);
-		if (eng->mtu != 0 && ec.mtu != eng->mtu)
-			fatalx("%s: the MTU is fixed at start", __func__);
+		/* Peers' staged buffers are sized by mtu_max. */
+		if (eng->mtu_max != 0 && ec.mtu_max != eng->mtu_max)
+			fatalx("%s: the largest MTU is fixed at start",
+			    __func__);
+		/* So is the tun's header: what it was opened with. */
+		if (eng->mtu_max == 0)
+			eng->offload = eng->udp_gso = ec.offload != 0;
 		eng->mtu = ec.mtu;
+		eng->mtu_max = ec.mtu_max;
 		eng->max_peers = ec.max_peers;
-		eng->offload = eng->udp_gso = ec.offload != 0;
 		break;
 	case IMSG_ENG_TUN:
 		WANT(0);

@@ -90,7 +90,7 @@ struct peer_index {
 
 struct staged_pkt {
 	size_t			 len;
-	uint8_t			*buf;	/* ENGINE_HEADROOM + mtu + tail */
+	uint8_t			*buf;	/* ENGINE_HEADROOM + mtu_max + tail */
 };
 
 struct peer {
@@ -152,7 +152,8 @@ struct engine {
 	struct wg_local		 local;	/* public key, mac1 and cookie keys */
 	int			 has_key;
 	int			 tun;
-	uint16_t		 mtu;
+	uint16_t		 mtu;		/* pads to it, holds up to it */
+	uint16_t		 mtu_max;	/* staged buffers' size */
 	int			 udp4;
 	int			 udp6;
 	int			 relay;	/* socketpair to cbrelayd, or -1 */

@@ -115,7 +115,7 @@ peer_create(const uint8_t *pub)
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		fatal("%s", __func__);
-	p->staged_slot = ENGINE_HEADROOM + eng->mtu + WG_DATA_PAD +
+	p->staged_slot = ENGINE_HEADROOM + eng->mtu_max + WG_DATA_PAD +
 	    WG_TAG_LEN;
 	if ((p->staged_mem = calloc(PEER_STAGED_MAX, p->staged_slot)) == NULL)
 		fatal("%s", __func__);

@@ -574,7 +574,12 @@ tun_read_cb(int fd, short event, void *arg)
 		uint8_t	*pkt = tx_next_buf() + ENGINE_HEADROOM;
 
 		if ((n = read(fd, pkt, ENGINE_TUN_READ_MAX)) <= 0) {
-			if (n == -1 && errno != EAGAIN && errno != EINTR)
+			/* The link was deleted: the tun stays readable. */
+			if (n == -1 && errno == EBADFD) {
+				log_info("tun: the interface is gone");
+				event_del(&eng->ev_tun);
+			} else if (n == -1 && errno != EAGAIN &&
+			    errno != EINTR)
 				log_warn("%s: read", __func__);
 			break;
 		}

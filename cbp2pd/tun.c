@@ -1,6 +1,7 @@
 /*
  * The tun device and its configuration over rtnetlink: open it, give it
- * the node's address and MTU, bring it up.
+ * the node's address and MTU, bring it up; and, for cbp2p-wg, follow
+ * what ip(8) does to it (its MTU, its deletion).
  */
 
 #include <sys/types.h>
@@ -181,8 +182,9 @@ tun_set_address(unsigned int ifindex, const struct cidr *addr)
 	return (0);
 }
 
-int
-tun_set_mtu_up(unsigned int ifindex, unsigned int mtu)
+/* The MTU, and the link up if up is set (else its state is kept). */
+static int
+tun_set_link(unsigned int ifindex, unsigned int mtu, int up)
 {
 	struct nl_req	 req;
 	uint32_t	 m = mtu;
@@ -192,8 +194,10 @@ tun_set_mtu_up(unsigned int ifindex, unsigned int mtu)
 	req.hdr.nlmsg_type = RTM_NEWLINK;
 	req.u.ifi.ifi_family = AF_UNSPEC;
 	req.u.ifi.ifi_index = ifindex;
-	req.u.ifi.ifi_flags = IFF_UP;
-	req.u.ifi.ifi_change = IFF_UP;
+	if (up) {
+		req.u.ifi.ifi_flags = IFF_UP;
+		req.u.ifi.ifi_change = IFF_UP;
+	}
 	if (nl_attr(&req, IFLA_MTU, &m, sizeof(m)) == -1)
 		return (-1);
 	if (nl_talk(&req) == -1) {
@@ -201,4 +205,122 @@ tun_set_mtu_up(unsigned int ifindex, unsigned int mtu)
 		return (-1);
 	}
 	return (0);
+}
+
+int
+tun_set_mtu_up(unsigned int ifindex, unsigned int mtu)
+{
+	return (tun_set_link(ifindex, mtu, 1));
+}
+
+/* As wireguard-go leaves its tun: the MTU set, down, no address. */
+int
+tun_set_mtu(unsigned int ifindex, unsigned int mtu)
+{
+	return (tun_set_link(ifindex, mtu, 0));
+}
+
+/* ---- following the link --------------------------------------------- */
+
+/*
+ * A socket on rtnetlink's link group: the kernel says there when any
+ * link of this namespace changes or goes.  Non-blocking, close-on-exec.
+ */
+int
+tun_watch_open(void)
+{
+	struct sockaddr_nl	 sa;
+	int			 fd;
+
+	if ((fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    NETLINK_ROUTE)) == -1) {
+		log_warn("%s: socket", __func__);
+		return (-1);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = RTMGRP_LINK;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		log_warn("%s: bind", __func__);
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/* Asked directly when notifications were lost: gone, or its MTU. */
+static int
+tun_link_query(unsigned int ifindex, unsigned int *mtu)
+{
+	struct ifreq	 ifr;
+	int		 s, rc = TUN_LINK_NONE;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (if_indextoname(ifindex, ifr.ifr_name) == NULL)
+		return (TUN_LINK_GONE);
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return (TUN_LINK_NONE);
+	if (ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0) {
+		*mtu = ifr.ifr_mtu;
+		rc = TUN_LINK_MTU;
+	}
+	close(s);
+	return (rc);
+}
+
+/*
+ * Read what the kernel said about links and keep what concerns
+ * ifindex: TUN_LINK_GONE once it is deleted, else TUN_LINK_MTU with its
+ * latest MTU in *mtu, else TUN_LINK_NONE.  Messages not from the kernel
+ * are ignored.
+ */
+int
+tun_watch_read(int fd, unsigned int ifindex, unsigned int *mtu)
+{
+	struct sockaddr_nl	 sa;
+	socklen_t		 salen;
+	unsigned char		 buf[NL_BUF_SIZE];
+	struct nlmsghdr		*h;
+	struct ifinfomsg	*ifi;
+	struct rtattr		*rta;
+	ssize_t			 n;
+	uint32_t		 m;
+	int			 rc = TUN_LINK_NONE, alen;
+
+	for (;;) {
+		salen = sizeof(sa);
+		if ((n = recvfrom(fd, buf, sizeof(buf), 0,
+		    (struct sockaddr *)&sa, &salen)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				return (rc);
+			/* ENOBUFS: the queue overflowed, news were lost. */
+			log_debug("%s: recv: %s", __func__, strerror(errno));
+			return (tun_link_query(ifindex, mtu));
+		}
+		if (n == 0 || sa.nl_pid != 0)
+			continue;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
+		    h = NLMSG_NEXT(h, n)) {
+			if ((h->nlmsg_type != RTM_NEWLINK &&
+			    h->nlmsg_type != RTM_DELLINK) ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+				continue;
+			ifi = NLMSG_DATA(h);
+			if (ifi->ifi_index <= 0 ||
+			    (unsigned int)ifi->ifi_index != ifindex)
+				continue;
+			if (h->nlmsg_type == RTM_DELLINK)
+				return (TUN_LINK_GONE);
+			alen = IFLA_PAYLOAD(h);
+			for (rta = IFLA_RTA(ifi); RTA_OK(rta, alen);
+			    rta = RTA_NEXT(rta, alen)) {
+				if (rta->rta_type != IFLA_MTU ||
+				    RTA_PAYLOAD(rta) < sizeof(uint32_t))
+					continue;
+				memcpy(&m, RTA_DATA(rta), sizeof(m));
+				*mtu = m;
+				rc = TUN_LINK_MTU;
+			}
+		}
+	}
 }

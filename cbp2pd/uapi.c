@@ -59,6 +59,25 @@ static char			 uapi_path[sizeof(((struct sockaddr_un *)0)->
 static void	uapi_accept(int, short, void *);
 static void	uapi_io(int, short, void *);
 
+/*
+ * /var/run is not per network namespace: a socket that answers is
+ * another daemon's interface of the same name, maybe in another one.
+ */
+static int
+uapi_in_use(const struct sockaddr_un *sun)
+{
+	int	 s, rc;
+
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return (0);
+	/* EAGAIN: a listener with a full queue. */
+	rc = connect(s, (const struct sockaddr *)sun, sizeof(*sun)) == 0 ||
+	    errno == EAGAIN;
+	close(s);
+	return (rc);
+}
+
 int
 uapi_init(const char *ifname)
 {
@@ -78,6 +97,11 @@ uapi_init(const char *ifname)
 	    SOCK_CLOEXEC, 0)) == -1) {
 		log_warn("%s: socket", __func__);
 		return (-1);
+	}
+	/* Only a stale socket is replaced, as wireguard-go does. */
+	if (uapi_in_use(&sun)) {
+		log_warnx("%s: %s is in use", __func__, sun.sun_path);
+		goto fail;
 	}
 	unlink(sun.sun_path);
 	old = umask(S_IRWXG | S_IRWXO);

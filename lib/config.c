@@ -564,6 +564,44 @@ fail:
 	return (-1);
 }
 
+/*
+ * wg-quick(8) takes [A-Za-z0-9_=+.-]{1,15}; it names the interface and
+ * the file /var/run/wireguard/<name>.sock, so "." and ".." never do.
+ */
+static int
+dropin_ifname_valid(const char *s)
+{
+	size_t	 i;
+
+	if (s[0] == '\0' || strlen(s) >= IFNAMSIZ || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    strchr("_=+.-", s[i]) == NULL)
+			return (0);
+	return (1);
+}
+
+int
+config_dropin(struct cbp2p_config *conf, const char *ifname, char *err,
+    size_t errlen)
+{
+	char	 e[CFG_ECHO_MAX + 1];
+
+	memset(conf, 0, sizeof(*conf));
+	set_defaults(conf);
+	/* No control socket: wg(8) is the only way in. */
+	conf->control_socket[0] = '\0';
+	if (!dropin_ifname_valid(ifname)) {
+		snprintf(err, errlen, "\"%s\" is not a valid interface name",
+		    cfg_echo(ifname, e, sizeof(e)));
+		return (-1);
+	}
+	strlcpy(conf->ifname, ifname, sizeof(conf->ifname));
+	return (0);
+}
+
 void
 config_free(struct cbp2p_config *conf)
 {

@@ -54,6 +54,15 @@ struct cbp2p_config {
  */
 int	 config_load(const char *, struct cbp2p_config *, time_t, char *,
 	    size_t);
+
+/*
+ * The configuration of cbp2p-wg(8), the drop-in for wireguard-go: the
+ * defaults (user, chroot) and the interface named on its command line,
+ * as wg-quick(8) names them.  There is no file and no token: tok stays
+ * zeroed and is never read in that mode, and wg(8) sets the key, port
+ * and peers.  Returns -1 with one line in err for a bad name.
+ */
+int	 config_dropin(struct cbp2p_config *, const char *, char *, size_t);
 void	 config_free(struct cbp2p_config *);	/* zeroes key material */
 
 #endif /* CBP2P_CONFIG_H */

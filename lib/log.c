@@ -202,6 +202,8 @@ log_info(const char *fmt, ...)
 {
 	va_list	ap;
 
+	if (log_verbose <= LOG_QUIET)
+		return;
 	va_start(ap, fmt);
 	vlog(LOG_INFO, fmt, ap);
 	va_end(ap);
@@ -212,7 +214,7 @@ log_debug(const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (log_verbose) {
+	if (log_verbose > 0) {
 		va_start(ap, fmt);
 		vlog(LOG_DEBUG, fmt, ap);
 		va_end(ap);

@@ -14,6 +14,9 @@
 #define LOG_TO_SYSLOG	0
 #define LOG_TO_STDERR	1
 
+/* log_setverbose(): above 0 adds debug; LOG_QUIET leaves errors only. */
+#define LOG_QUIET	(-1)
+
 /* What a configuration's log_format chooses; log_setjson() applies it. */
 enum log_format {
 	LOGFMT_TEXT,

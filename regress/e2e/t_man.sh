@@ -12,6 +12,7 @@ lint_body()
 	for p in cbp2pd cbp2pctl cbdiscod cbmeshd cbrelayd cbedged; do
 		[ -f "$top/$p/$p.8" ] || atf_fail "$p has no man page"
 	done
+	[ -f "$top/cbp2pd/cbp2p-wg.8" ] || atf_fail "cbp2p-wg has no man page"
 	[ -f "$top/cbp2pd/cbp2pd.yaml.5" ] || atf_fail "no cbp2pd.yaml(5)"
 	[ -f "$top/cbedged/cbedged.yaml.5" ] || atf_fail "no cbedged.yaml(5)"
 	for m in "$top"/*/*.[58]; do

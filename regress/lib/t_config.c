@@ -1,5 +1,6 @@
 /*
- * config_load: cbp2pd.yaml parsing, file checks and the token it names.
+ * config_load: cbp2pd.yaml parsing, file checks and the token it names;
+ * config_dropin: cbp2p-wg's configuration from an interface name.
  * Every case writes its files into a fresh directory made by mkdtemp(3)
  * under the test's work directory.
  */
@@ -379,6 +380,39 @@ ATF_TC_BODY(token_refused, tc)
 	    "token: iss: \"edge\" is not the expected issuer");
 }
 
+ATF_TC_WITHOUT_HEAD(dropin);
+ATF_TC_BODY(dropin, tc)
+{
+	static const char	*good[] = { "wg0", "a", "wg+x=y_z.1-2",
+				    "abcdefghijklmno" };
+	static const char	*bad[] = { "", ".", "..", "a/b", "wg 0",
+				    "abcdefghijklmnop", "wg0\n", "w\x7fg" };
+	struct cbp2p_config	*c;
+	char			 err[CFG_ERR_MAX];
+	size_t			 i;
+
+	ATF_REQUIRE((c = malloc(sizeof(*c))) != NULL);
+	/* What wg-quick(8) takes; the defaults; no token, no socket. */
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ATF_REQUIRE_MSG(config_dropin(c, good[i], err,
+		    sizeof(err)) == 0, "%s: %s", good[i], err);
+		ATF_REQUIRE_STREQ(c->ifname, good[i]);
+		ATF_REQUIRE_STREQ(c->user, CBP2P_USER);
+		ATF_REQUIRE_STREQ(c->chroot_dir, CFG_DEFAULT_CHROOT);
+		ATF_REQUIRE_STREQ(c->control_socket, "");
+		ATF_REQUIRE(c->tok.npeers == 0 && c->tok.registry_token ==
+		    NULL);
+		config_free(c);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ATF_REQUIRE_MSG(config_dropin(c, bad[i], err,
+		    sizeof(err)) == -1, "%s accepted", bad[i]);
+		ATF_REQUIRE_MSG(strstr(err, "is not a valid interface "
+		    "name") != NULL, "%s", err);
+	}
+	free(c);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, good);
@@ -396,5 +430,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, token_file_absent);
 	ATF_TP_ADD_TC(tp, interface_too_long);
 	ATF_TP_ADD_TC(tp, token_refused);
+	ATF_TP_ADD_TC(tp, dropin);
 	return (atf_no_error());
 }

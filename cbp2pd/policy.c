@@ -412,6 +412,7 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 	cp->last_handshake = pp->last_handshake.tv_sec;
 	cp->rx_bytes = pp->rx_bytes;
 	cp->tx_bytes = pp->tx_bytes;
+	cp->nat = pp->nat;
 	peer_path_info(pp, cp, dp_now());
 }
 

@@ -6,7 +6,8 @@
  * or a hostile registry could: a default route, a token peer's prefix
  * and the subnet around it, a prefix outside the subnet, a key nobody
  * allowed, a token peer's key, malformed peers, endpoints that are not
- * unicast, descriptors, and more peers than max_peers.
+ * unicast, a NAT mapping out of range, descriptors, and more peers
+ * than max_peers.
  *
  * From the environment (read before the sandbox):
  *	CBHOSTILE_OWNED		a token peer's prefix, e.g. 10.99.0.2/32
@@ -44,6 +45,7 @@
 #define HOST_STATIC		51
 #define HOST_LIMIT		20	/* host parts of the max_peers flood */
 #define FDS_AT_ONCE		4	/* more than the parent takes at once */
+#define HOSTILE_NAT		7	/* no enum nat_mapping */
 
 struct hostile {
 	struct disco_conf	 dc;
@@ -226,8 +228,12 @@ attack(struct child *c)
 	dp.allowed_ips[0].plen = 33;
 	set(c, &dp);
 
-	/* Admitted, with its endpoints that are not unicast dropped. */
+	/*
+	 * Admitted, with its endpoints that are not unicast dropped and its
+	 * NAT mapping, out of range, counted and taken as unknown.
+	 */
 	peer(&dp, h.allowed[0]);
+	dp.nat = HOSTILE_NAT;
 	host(&dp.allowed_ips[dp.nallowed_ips++], HOST_FIRST);
 	endpoint(&dp, "127.0.0.1", HOSTILE_PORT);
 	endpoint(&dp, "::ffff:127.0.0.1", HOSTILE_PORT);
@@ -291,6 +297,7 @@ hostile_dispatch(struct child *c, struct imsg *imsg)
 	case IMSG_CFG_DISCO_TOKEN:
 	case IMSG_DISCO_STUN_RESULT:
 	case IMSG_DISCO_APPROVE:
+	case IMSG_DISCO_NAT:
 		break;
 	default:
 		return (0);

@@ -84,7 +84,7 @@ struct disco {
 	uint64_t		 bad_entries;
 	int			 nat;	/* our enum nat_mapping, the parent's */
 	int			 nat_told;	/* as the registry last heard */
-	uint64_t		 bad_nat;	/* peers' unknown "nat" values */
+	uint64_t		 bad_nat;	/* peers' unknown "nat" */
 };
 
 /* registry.c */

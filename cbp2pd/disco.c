@@ -192,7 +192,7 @@ disco_push_config(void)
 		    n * WG_KEY_LEN);
 	}
 	disco_send(IMSG_CFG_DISCO_DONE, NULL, 0);
-	/* cbdiscod keeps what it was last told; a restarted one knows nothing. */
+	/* cbdiscod keeps what it was last told; a new one knows nothing. */
 	disco_send(IMSG_DISCO_NAT, &env->dp.nat_mapping,
 	    sizeof(env->dp.nat_mapping));
 }

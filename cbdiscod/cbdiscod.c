@@ -77,6 +77,11 @@ disco_update_state(struct disco *d)
 		    (unsigned long long)d->bad_replies,
 		    (unsigned long long)d->bad_entries,
 		    (unsigned long long)d->bad_names);
+		if (d->bad_nat > 0)
+			snprintf(d->c->state + strlen(d->c->state),
+			    sizeof(d->c->state) - strlen(d->c->state),
+			    ", %llu bad nat values",
+			    (unsigned long long)d->bad_nat);
 		break;
 	case REG_UNREACHABLE:
 		gmtime_r(&d->unreachable_since, &tm);
@@ -373,6 +378,7 @@ disco_dispatch(struct child *c, struct imsg *imsg)
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 	size_t			 n;
 	void			*p;
+	int			 nat;
 
 	switch (imsg->hdr.type) {
 	case IMSG_CFG_DISCO:
@@ -427,6 +433,19 @@ disco_dispatch(struct child *c, struct imsg *imsg)
 			d->reflexive_told = 0;
 			log_info("discovery: reflexive address learnt");
 			/* Tell the registry, so peers can punch to it. */
+			if (d->state == REG_REGISTERED)
+				reg_heartbeat(d);
+		}
+		break;
+	case IMSG_DISCO_NAT:
+		if (len != sizeof(nat))
+			fatalx("%s: bad NAT mapping length", __func__);
+		memcpy(&nat, imsg->data, sizeof(nat));
+		if (nat < 0 || nat >= NAT_MAP_MAX)
+			fatalx("%s: bad NAT mapping %d", __func__, nat);
+		if (nat != d->nat) {
+			d->nat = nat;
+			/* Peers learn it with the next list they fetch. */
 			if (d->state == REG_REGISTERED)
 				reg_heartbeat(d);
 		}

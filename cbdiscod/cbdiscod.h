@@ -16,6 +16,7 @@
 
 #include "peerpolicy.h"
 #include "proc.h"
+#include "stun.h"
 
 #define REG_TIMEOUT		10	/* seconds for a request */
 #define REG_POLL_WAIT		25	/* seconds a long poll may wait */
@@ -82,6 +83,9 @@ struct disco {
 	uint64_t		 bad_replies;
 	uint64_t		 bad_entries;
 	uint64_t		 bad_names;	/* hostnames not shown */
+	int			 nat;	/* our enum nat_mapping, the parent's */
+	int			 nat_told;	/* as the registry last heard */
+	uint64_t		 bad_nat;	/* peers' unknown "nat" */
 };
 
 /* registry.c */

@@ -87,6 +87,20 @@ endpoints_json(struct disco *d)
 	return (a);
 }
 
+/*
+ * Our NAT's mapping, when known or when the registry must unlearn it.
+ * An edge without ALT-PORT is an edge that predates "nat" and refuses
+ * it; against one the mapping stays unknown and is never sent.
+ */
+static void
+nat_json(struct disco *d, json_t *b, int tell)
+{
+	if (!tell || b == NULL)
+		return;
+	json_object_set_new(b, "nat", json_string(nat_mapping_name(d->nat)));
+	d->nat_told = d->nat;
+}
+
 static void	reg_done(struct evhttp_request *, void *);
 
 static int
@@ -295,6 +309,9 @@ reg_register(struct disco *d)
 	    "endpoints", endpoints_json(d),
 	    "address", cidr,
 	    "allowed_ips", aips);
+	/* A registration replaces the entry: no "nat" is unknown. */
+	d->nat_told = NAT_MAP_UNKNOWN;
+	nat_json(d, b, d->nat != NAT_MAP_UNKNOWN);
 	if (reg_send(d, REQ_REGISTER, EVHTTP_REQ_POST, "/v1/register", b,
 	    REG_TIMEOUT) == -1)
 		disco_failed(d, "cannot make the request");
@@ -304,6 +321,9 @@ void
 reg_heartbeat(struct disco *d)
 {
 	json_t	*b = json_pack("{s:o}", "endpoints", endpoints_json(d));
+
+	nat_json(d, b, d->nat != NAT_MAP_UNKNOWN ||
+	    d->nat_told != NAT_MAP_UNKNOWN);
 
 	if (reg_send(d, REQ_HEARTBEAT, EVHTTP_REQ_POST, "/v1/heartbeat", b,
 	    REG_TIMEOUT) == -1)
@@ -405,6 +425,18 @@ parse_entry(struct disco *d, json_t *e, struct reg_peer *rp)
 	}
 	rp->dp.keepalive = d->conf.keepalive;
 	parse_name(d, e, rp);
+	/*
+	 * Its NAT's mapping, a hint for why a path is relayed: absent (an
+	 * older edge) it is unknown; a value we do not know is unknown too,
+	 * and counted, but never costs the peer its entry.
+	 */
+	rp->dp.nat = NAT_MAP_UNKNOWN;
+	if ((j = json_object_get(e, "nat")) != NULL &&
+	    (!json_is_string(j) ||
+	    (rp->dp.nat = nat_mapping_parse(json_string_value(j))) == -1)) {
+		d->bad_nat++;
+		rp->dp.nat = NAT_MAP_UNKNOWN;
+	}
 	return (0);
 }
 

@@ -183,7 +183,8 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	edge->verbose = verbose;
-	edge->http_fd = edge->stun_fd = edge->relay_fd = -1;
+	edge->http_fd = edge->stun_fd = edge->stun_alt_fd = edge->relay_fd =
+	    -1;
 	edge->relay_iev.ibuf.fd = -1;
 
 	if (edge_conf_load(conffile, &edge->conf, err, sizeof(err)) == -1)

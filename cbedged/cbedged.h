@@ -33,6 +33,8 @@
 #define EDGE_DEFAULT_CONF	SYSCONFDIR "/cbedged.yaml"
 #define EDGE_DEFAULT_LISTEN	"0.0.0.0:8443"
 #define EDGE_DEFAULT_STUN	"0.0.0.0:3478"
+/* stun_alt_port not set: the stun_listen port + 1, as coturn's default. */
+#define EDGE_STUN_ALT_NEXT	UINT32_MAX
 #define EDGE_DEFAULT_CHROOT	"/var/empty"
 #define EDGE_DEFAULT_TTL	90
 #define EDGE_DEFAULT_MAX_BODY	16384
@@ -198,6 +200,7 @@ struct edge_conf {
 	uint32_t	 relay_keepalive;
 	int		 log_verbose;
 	enum log_format	 log_format;
+	uint32_t	 stun_alt_port;			/* 0: none */
 
 	unsigned char	*verify_key;			/* file contents */
 	size_t		 verify_key_len;
@@ -247,6 +250,11 @@ struct edge {
 	struct relay_ready	 relay_limits;
 	struct relay_stats	 relay_stats;
 	uint64_t		 relay_stats_ms;	/* when they came */
+
+	/* The second STUN port, for the node's NAT mapping test. */
+	int			 stun_alt_fd;
+	struct event		*stun_alt_ev;
+	uint16_t		 stun_port;	/* stun_listen's */
 };
 
 extern struct edge	*edge;

@@ -354,12 +354,13 @@ health(struct edge *e, struct evhttp_request *req)
 	for (r = REG_OK + 1; r < REG_REASON_MAX; r++)
 		json_object_set_new(refused, reg_reason_name(r),
 		    json_integer((json_int_t)e->refused[r]));
-	j = json_pack("{s:I, s:I, s:o, s:{s:I, s:I}, s:I}",
+	j = json_pack("{s:I, s:I, s:o, s:{s:I, s:I, s:I}, s:I}",
 	    "registrations", (json_int_t)registry_nodes(e->reg),
 	    "meshes", (json_int_t)registry_meshes(e->reg),
 	    "refused", refused,
 	    "stun", "answered", (json_int_t)e->stun_answered,
 	    "refused", (json_int_t)e->stun_refused,
+	    "alt_port", (json_int_t)e->conf.stun_alt_port,
 	    "long_polls", (json_int_t)e->npolls);
 	/* The relay's counters, as its worker last reported them. */
 	if (j != NULL && e->conf.relay_listen[0] != '\0' &&

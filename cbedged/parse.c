@@ -9,6 +9,8 @@
 #include <sys/queue.h>
 #include <sys/stat.h>
 
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -89,6 +91,7 @@ static const struct keydef keytab[] = {
 	    EDGE_RELAY_KEEPALIVE_MIN, RELAY_KEEPALIVE_SECS },
 	{ "log_level",		T_LEVEL, N(log_verbose), 0, 0 },
 	{ "log_format",		T_FORMAT, N(log_format), 0, 0 },
+	{ "stun_alt_port",	T_UINT,	N(stun_alt_port), 0, UINT16_MAX },
 };
 
 #define NKEYS		(sizeof(keytab) / sizeof(keytab[0]))
@@ -410,6 +413,41 @@ set_defaults(struct edge_conf *c)
 	c->relay_send_burst = EDGE_RELAY_BURST;
 	c->relay_keepalive = EDGE_RELAY_KEEPALIVE;
 	c->log_format = LOGFMT_TEXT;
+	c->stun_alt_port = EDGE_STUN_ALT_NEXT;
+}
+
+/*
+ * The second STUN port, on stun_listen's address: by default the next
+ * port, as coturn's alt-listening-port; never stun_listen's own.
+ */
+static int
+stun_alt_check(struct parse *p)
+{
+	struct edge_conf	*c = p->conf;
+	struct sockaddr_storage	 ss;
+	uint16_t		 port;
+	size_t			 k;
+
+	for (k = 0; k < NKEYS; k++)
+		if (strcmp(keytab[k].name, "stun_alt_port") == 0)
+			break;
+	if (hostport_parse_numeric(c->stun_listen, &ss) == -1)
+		return (yconf_err(&p->y, 0, "stun_listen", "not a numeric "
+		    "address:port"));
+	port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	if (c->stun_alt_port == EDGE_STUN_ALT_NEXT) {
+		if (port == UINT16_MAX)
+			return (yconf_err(&p->y, 0, "stun_alt_port", "no "
+			    "default after stun_listen's port %u: set it (0 "
+			    "for none)", port));
+		c->stun_alt_port = port + 1;
+	} else if (c->stun_alt_port == port)
+		return (yconf_err(&p->y, k < NKEYS ? p->seen[k] : 0,
+		    "stun_alt_port", "the port of stun_listen; another, or 0 "
+		    "for none"));
+	return (0);
 }
 
 int
@@ -458,6 +496,8 @@ edge_conf_load(const char *path, struct edge_conf *conf, char *err,
 		    "listen");
 		goto fail;
 	}
+	if (stun_alt_check(&p) == -1)
+		goto fail;
 	if (read_verify_key(&p) == -1)
 		goto fail;
 	return (0);

@@ -22,6 +22,7 @@
 
 #include "cbp2pctl.h"
 #include "imsg.h"
+#include "stun.h"
 
 #ifndef nitems
 #define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
@@ -109,6 +110,10 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		    json_integer(m->cookies_sent));
 		json_object_set_new(o, "stun_packets",
 		    json_integer(m->stun_seen));
+		json_object_set_new(o, "nat",
+		    json_string(nat_mapping_name(m->nat_mapping)));
+		json_object_set_new(o, "nat_refused",
+		    json_integer(m->nat_refused));
 		drops = json_object();
 		for (i = 0; i < DROP_MAX; i++)
 			json_object_set_new(drops, drop_reason_name(i),
@@ -182,6 +187,11 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 	printf("%-16s %u UDP, %u peers, %llu cookie replies sent\n",
 	    "wireguard:", m->listen_port, m->npeers,
 	    (unsigned long long)m->cookies_sent);
+	printf("%-16s %s mapping", "nat:", nat_mapping_name(m->nat_mapping));
+	if (m->nat_refused > 0)
+		printf(" (%llu bad values refused)",
+		    (unsigned long long)m->nat_refused);
+	printf("\n");
 	printf("%-16s", "dropped:");
 	for (i = 0; i < DROP_MAX; i++) {
 		if (m->drops[i] == 0)
@@ -366,6 +376,8 @@ show_peers(const struct peer_list *l)
 			json_object_set_new(o, "relay_state_since",
 			    json_integer(p->relay_since));
 			json_object_set_new(o, "rtt_ms", json_ms(p->rtt_us));
+			json_object_set_new(o, "nat",
+			    json_string(nat_mapping_name(p->nat)));
 			if (p->routing == PATH_HYBRID) {
 				json_object_set_new(o, "direct",
 				    json_path(&p->direct));
@@ -400,6 +412,8 @@ show_peers(const struct peer_list *l)
 		}
 		printf("  endpoint: %s\n", p->endpoint[0] ? p->endpoint :
 		    "(none)");
+		if (p->nat != NAT_MAP_UNKNOWN)
+			printf("  nat: %s mapping\n", nat_mapping_name(p->nat));
 		printf("  allowed ips:");
 		for (j = 0; j < json_array_size(aips); j++)
 			printf("%s %s", j ? "," : "",

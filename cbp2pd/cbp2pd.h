@@ -29,6 +29,14 @@
 
 /* STUN requests unanswered in a row before UDP counts as blocked. */
 #define STUN_BLOCKED_AFTER	3
+/*
+ * The two servers a round of STUN asks from the WireGuard socket: the
+ * configured edge.stun, and the same address at the port its answers
+ * name (ALT-PORT).  Two answers that differ say our NAT is symmetric.
+ */
+#define STUN_SLOT_PRIMARY	0
+#define STUN_SLOT_ALT		1
+#define STUN_SLOTS		2
 #define UDP_SOCKET_BUFFER	(7 << 20)	/* room for bursts */
 #define ENGINE_BATCH		32	/* packets per read/send burst */
 #define ENG_AIPS_CHUNK		64	/* allowed IPs per IMSG_ENG_PEER_AIPS */
@@ -88,6 +96,21 @@ struct eng_udp {
 struct eng_local {
 	int		 has_key;
 	uint8_t		 pub[WG_KEY_LEN];
+};
+
+/* Ask a STUN server from the WireGuard socket; a new one replaces the last. */
+struct eng_stun_req {
+	uint32_t		 round;	/* echoed in the result */
+	int			 slot;	/* STUN_SLOT_* */
+	struct sockaddr_storage	 server;
+};
+
+/* A well-formed answer to the slot's last request, as the engine parsed it. */
+struct eng_stun_result {
+	uint32_t		 round;
+	int			 slot;
+	struct sockaddr_storage	 mapped;
+	uint16_t		 alt_port;	/* ALT-PORT; 0 none */
 };
 
 #define ENG_PEER_ENDPOINT	0x01
@@ -202,6 +225,7 @@ struct ppeer {
 	/* At the relay, as cbrelayd last said (relay.c). */
 	enum relay_presence	 relay_presence;
 	time_t			 relay_since;	/* wall clock; 0 never */
+	int			 nat;	/* enum nat_mapping, the registry's */
 };
 
 RB_HEAD(ppeer_tree, ppeer);
@@ -263,6 +287,14 @@ struct dataplane {
 	unsigned int		 stun_unanswered;	/* asked since an answer */
 	uint32_t		 sync_seq;	/* last stats request */
 	uint32_t		 sync_done;	/* last answered */
+	/* Our NAT's mapping (disco.c): both servers' answers in a round. */
+	int			 has_stun_alt;
+	struct sockaddr_storage	 stun_alt;	/* stun_server, ALT-PORT */
+	uint32_t		 stun_round;
+	uint32_t		 stun_answered[STUN_SLOTS];	/* its round */
+	struct sockaddr_storage	 stun_mapped[STUN_SLOTS];
+	int			 nat_mapping;	/* enum nat_mapping */
+	uint64_t		 nat_refused;	/* bad ALT-PORTs, peers' nat */
 };
 
 struct cbp2pd_child {
@@ -370,12 +402,13 @@ int	 parent_read_file(const char *, size_t, char **, size_t *);
 void	 disco_push_config(void);
 int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
 void	 disco_approve(const uint8_t *);
-void	 disco_stun_result(const struct sockaddr_storage *);
+void	 disco_stun_result(const struct eng_stun_result *);
 
 /* mesh.c: cbmeshd's path choices, checked */
 void	 mesh_peer_init(struct ppeer *);
 void	 mesh_peer_gone(const struct ppeer *);
 void	 mesh_health(const struct path_health *);
+void	 mesh_nat_changed(const struct ppeer *);
 int	 mesh_dispatch(struct cbp2pd_child *, struct imsg *);
 
 /* relay.c: the relay, as the parent configures it */

@@ -223,6 +223,8 @@ control_fill_main(struct ctl_status_main *m)
 	memcpy(m->path_switches, env->path_switches,
 	    sizeof(m->path_switches));
 	m->mesh_refused = env->mesh_refused;
+	m->nat_mapping = env->dp.nat_mapping;
+	m->nat_refused = env->dp.nat_refused;
 	RB_FOREACH(pp, ppeer_tree, &env->dp.peers) {
 		if (!pp->has_session)
 			m->peers_no_path++;

@@ -406,7 +406,7 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	struct eng_hs		 hs;
 	struct eng_peer_stats	 ps;
 	struct eng_stats_end	 end;
-	struct sockaddr_storage	 ss;
+	struct eng_stun_result	 sr;
 	struct ppeer		*pp;
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 
@@ -440,13 +440,15 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 			wg_peer_zero_keys(&pp->wp);
 		return (1);
 	case IMSG_ENG_STUN_RESULT:
-		if (len != sizeof(ss))
+		if (len != sizeof(sr))
 			fatalx("%s: bad STUN result length", __func__);
 		/* cbp2p-wg asks for none, and has no cbdiscod to tell. */
 		if (env->dropin)
 			fatalx("%s: STUN result never asked for", __func__);
-		memcpy(&ss, imsg->data, sizeof(ss));
-		disco_stun_result(&ss);
+		memcpy(&sr, imsg->data, sizeof(sr));
+		if (sr.slot < 0 || sr.slot >= STUN_SLOTS)
+			fatalx("%s: bad STUN slot %d", __func__, sr.slot);
+		disco_stun_result(&sr);
 		return (1);
 	case IMSG_ENG_PEER_STATS:
 		if (len != sizeof(ps))

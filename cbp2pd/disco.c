@@ -3,7 +3,9 @@
  * (addresses resolved, the CA and the registry token read from files the
  * child cannot open), asks the edge for our reflexive address over the
  * WireGuard socket, and configures the peers cbdiscod reports after
- * checking every one of them.
+ * checking every one of them.  From the edge's answers on its two STUN
+ * ports it learns our NAT's mapping, which cbdiscod publishes and which,
+ * with each peer's, explains (never decides) why a peer is relayed.
  */
 
 #include <sys/types.h>
@@ -104,6 +106,8 @@ disco_send(uint32_t type, const void *data, size_t len)
 		fatal("%s: imsg_compose_event", __func__);
 }
 
+static void	stun_reset(void);
+
 /*
  * The discovery transaction: config, CA, token, allowed peers, done.
  * Discovery is off unless the token is a p2p-mesh or client-server one
@@ -118,20 +122,26 @@ disco_push_config(void)
 	const struct cbp2p_config	*c = &env->conf;
 	const struct token		*t = &c->tok;
 	struct disco_conf		 dc;
+	struct sockaddr_storage		 stun;
 	char				 auth[HOSTPORT_MAX];
 	char				*ca = NULL;
 	size_t				 calen = 0, i, n;
 
 	memset(&dc, 0, sizeof(dc));
-	env->dp.has_stun = 0;
+	memset(&stun, 0, sizeof(stun));
 	if (c->stun[0] != '\0' && relay_path_for(c) != PATH_RELAY) {
-		if (hostport_resolve(c->stun, STUN_PORT, &env->dp.stun_server,
-		    NULL, 0) == 0)
-			env->dp.has_stun = dc.has_stun = 1;
+		if (hostport_resolve(c->stun, STUN_PORT, &stun, NULL, 0) == 0)
+			dc.has_stun = 1;
 		else
 			log_warnx("discovery: stun %s does not resolve",
 			    c->stun);
 	}
+	/* Another server, or none: what the old one taught is forgotten. */
+	if (!dc.has_stun || !env->dp.has_stun ||
+	    sockaddr_cmp(&stun, &env->dp.stun_server) != 0)
+		stun_reset();
+	env->dp.has_stun = dc.has_stun;
+	env->dp.stun_server = stun;
 	dc.enabled = (t->conn_type == CONN_P2P_MESH ||
 	    t->conn_type == CONN_CLIENT_SERVER) && t->auto_discovery &&
 	    c->registry[0] != '\0' && t->registry_token != NULL &&
@@ -182,23 +192,149 @@ disco_push_config(void)
 		    n * WG_KEY_LEN);
 	}
 	disco_send(IMSG_CFG_DISCO_DONE, NULL, 0);
+	/* cbdiscod keeps what it was last told; a new one knows nothing. */
+	disco_send(IMSG_DISCO_NAT, &env->dp.nat_mapping,
+	    sizeof(env->dp.nat_mapping));
 }
 
 /* ---- STUN over the WireGuard socket --------------------------------- */
 
-/* The engine parsed the edge's answer: tell cbdiscod where we are. */
-void
-disco_stun_result(const struct sockaddr_storage *mapped)
+/* Our NAT's mapping changed: cbdiscod publishes it, cbmeshd hears it. */
+static void
+nat_set(int m)
 {
-	char	 buf[HOSTPORT_MAX];
+	struct dataplane	*d = &env->dp;
+	char			 a[HOSTPORT_MAX], b[HOSTPORT_MAX];
 
-	if ((mapped->ss_family != AF_INET && mapped->ss_family != AF_INET6) ||
-	    sockaddr_format((const struct sockaddr *)mapped, buf,
-	    sizeof(buf)) == -1)
+	if (m == d->nat_mapping)
 		return;
-	log_debug("stun: the edge sees us at %s", buf);
-	env->dp.stun_unanswered = 0;
-	disco_send(IMSG_DISCO_STUN_RESULT, mapped, sizeof(*mapped));
+	if (m == NAT_MAP_UNKNOWN)
+		log_info("stun: our NAT's mapping is unknown again");
+	else if (sockaddr_format((const struct sockaddr *)&d->stun_mapped[
+	    STUN_SLOT_PRIMARY], a, sizeof(a)) == 0 &&
+	    sockaddr_format((const struct sockaddr *)&d->stun_mapped[
+	    STUN_SLOT_ALT], b, sizeof(b)) == 0)
+		log_info("stun: the edge's two ports see us at %s and %s: "
+		    "our NAT's mapping is %s", a, b, nat_mapping_name(m));
+	d->nat_mapping = m;
+	disco_send(IMSG_DISCO_NAT, &m, sizeof(m));
+	mesh_nat_changed(NULL);
+}
+
+/* Forget what STUN taught: the server changed, or there is none. */
+static void
+stun_reset(void)
+{
+	struct dataplane	*d = &env->dp;
+
+	d->has_stun_alt = 0;
+	d->stun_unanswered = 0;
+	memset(&d->stun_alt, 0, sizeof(d->stun_alt));
+	memset(d->stun_answered, 0, sizeof(d->stun_answered));
+	memset(d->stun_mapped, 0, sizeof(d->stun_mapped));
+	nat_set(NAT_MAP_UNKNOWN);
+}
+
+static void
+stun_ask(int slot, const struct sockaddr_storage *server)
+{
+	struct eng_stun_req	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.round = env->dp.stun_round;
+	r.slot = slot;
+	r.server = *server;
+	dp_send(IMSG_ENG_STUN_REQ, &r, sizeof(r), -1);
+}
+
+/* cbdiscod wants our address: a round to both servers, if we have two. */
+static void
+stun_round(void)
+{
+	struct dataplane	*d = &env->dp;
+
+	if (!d->has_stun)
+		return;
+	if (++d->stun_round == 0)
+		d->stun_round = 1;	/* 0 is "never answered" */
+	stun_ask(STUN_SLOT_PRIMARY, &d->stun_server);
+	if (d->has_stun_alt)
+		stun_ask(STUN_SLOT_ALT, &d->stun_alt);
+	/* Silence says nothing about the NAT but that UDP does not pass. */
+	if (++d->stun_unanswered >= STUN_BLOCKED_AFTER)
+		nat_set(NAT_MAP_UNKNOWN);
+}
+
+/*
+ * The ALT-PORT of the primary's answer: the same server at another
+ * port, asked at once in the same round.  Only a port: the address is
+ * the one we reached, which the edge may not know (a cloud's 1:1 NAT).
+ */
+static void
+stun_alt_learn(const struct eng_stun_result *r)
+{
+	struct dataplane	*d = &env->dp;
+	struct sockaddr_storage	 alt = d->stun_server;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&alt;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&alt;
+	in_port_t		*port;
+
+	port = alt.ss_family == AF_INET6 ? &sin6->sin6_port : &sin->sin_port;
+	if (r->alt_port != 0 && r->alt_port == ntohs(*port)) {
+		/* The same port twice would always look independent. */
+		d->nat_refused++;
+		log_debug("stun: second port %u refused: the first's",
+		    r->alt_port);
+	} else if (r->alt_port != 0) {
+		*port = htons(r->alt_port);
+		if (d->has_stun_alt && sockaddr_cmp(&alt, &d->stun_alt) == 0)
+			return;
+		log_info("stun: the edge answers on port %u too: testing our "
+		    "NAT's mapping", r->alt_port);
+		d->stun_alt = alt;
+		d->has_stun_alt = 1;
+		d->stun_answered[STUN_SLOT_ALT] = 0;
+		stun_ask(STUN_SLOT_ALT, &d->stun_alt);
+		return;
+	}
+	if (d->has_stun_alt)
+		log_info("stun: the edge names no second port any more");
+	d->has_stun_alt = 0;
+	nat_set(NAT_MAP_UNKNOWN);
+}
+
+/*
+ * The engine parsed an answer.  The primary's tells cbdiscod where we
+ * are; once both servers answered the same round, the two addresses
+ * tell our NAT's mapping.
+ */
+void
+disco_stun_result(const struct eng_stun_result *r)
+{
+	struct dataplane	*d = &env->dp;
+	char			 buf[HOSTPORT_MAX];
+
+	if ((r->mapped.ss_family != AF_INET &&
+	    r->mapped.ss_family != AF_INET6) ||
+	    sockaddr_format((const struct sockaddr *)&r->mapped, buf,
+	    sizeof(buf)) == -1 || !d->has_stun)
+		return;
+	log_debug("stun: the edge%s sees us at %s",
+	    r->slot == STUN_SLOT_ALT ? "'s second port" : "", buf);
+	if (r->slot == STUN_SLOT_PRIMARY) {
+		d->stun_unanswered = 0;
+		disco_send(IMSG_DISCO_STUN_RESULT, &r->mapped,
+		    sizeof(r->mapped));
+		stun_alt_learn(r);
+	} else if (!d->has_stun_alt)
+		return;		/* asked before the edge stopped naming it */
+	d->stun_answered[r->slot] = r->round;
+	d->stun_mapped[r->slot] = r->mapped;
+	if (d->has_stun_alt && r->round == d->stun_round &&
+	    d->stun_answered[STUN_SLOT_PRIMARY] == d->stun_round &&
+	    d->stun_answered[STUN_SLOT_ALT] == d->stun_round)
+		nat_set(nat_mapping_of(&d->stun_mapped[STUN_SLOT_PRIMARY],
+		    &d->stun_mapped[STUN_SLOT_ALT]));
 }
 
 /* ---- peers from cbdiscod -------------------------------------------- */
@@ -265,6 +401,7 @@ disco_peer_set(const struct disco_peer *dp)
 	struct ppeer		*p;
 	char			 err[CFG_ERR_MAX];
 	unsigned int		 i;
+	int			 nat = dp->nat;
 
 	p = ppeer_find(dp->public_key);
 	memset(&pol, 0, sizeof(pol));
@@ -313,8 +450,24 @@ disco_peer_set(const struct disco_peer *dp)
 	pd.naips = ok.nallowed_ips;
 	pd.cand = ok.endpoints;
 	pd.ncand = ok.nendpoints;
-	if (peer_apply(&pd, err, sizeof(err)) == -1)
+	if (peer_apply(&pd, err, sizeof(err)) == -1) {
 		log_warnx("discovery: peer not added: %s", err);
+		return;
+	}
+	/* Its NAT only explains a relayed path: a bad value is unknown. */
+	if (nat < 0 || nat >= NAT_MAP_MAX) {
+		env->dp.nat_refused++;
+		wgkey_to_b64(err, dp->public_key);
+		err[DISCO_KEY_LOG_LEN] = '\0';
+		log_warnx("discovery: peer %s...: NAT mapping %d refused, "
+		    "taken as unknown", err, nat);
+		nat = NAT_MAP_UNKNOWN;
+	}
+	if ((p = ppeer_find(ok.public_key)) != NULL &&
+	    p->source == PEER_SRC_DISCO && p->nat != nat) {
+		p->nat = nat;
+		mesh_nat_changed(p);
+	}
 }
 
 int
@@ -330,11 +483,7 @@ disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	case IMSG_DISCO_STUN_REQ:
 		if (len != 0)
 			fatalx("%s: bad STUN request", __func__);
-		if (env->dp.has_stun) {
-			dp_send(IMSG_ENG_STUN_REQ, &env->dp.stun_server,
-			    sizeof(env->dp.stun_server), -1);
-			env->dp.stun_unanswered++;
-		}
+		stun_round();
 		return (1);
 	case IMSG_PEER_SET:
 		if (len != sizeof(dp))

@@ -166,7 +166,7 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 	struct eng_aips		 ea;
 	struct eng_hs		 hs;
 	struct eng_active	 ea2;
-	struct sockaddr_storage	 ss;
+	struct eng_stun_req	 sr;
 	struct peer		*p;
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 	uint32_t		 seq;
@@ -283,9 +283,11 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 		imsg->fd = -1;
 		break;
 	case IMSG_ENG_STUN_REQ:
-		WANT(sizeof(ss));
-		memcpy(&ss, imsg->data, sizeof(ss));
-		stun_request(&ss);
+		WANT(sizeof(sr));
+		memcpy(&sr, imsg->data, sizeof(sr));
+		if (sr.slot < 0 || sr.slot >= STUN_SLOTS)
+			fatalx("%s: bad STUN slot %d", __func__, sr.slot);
+		stun_request(&sr);
 		break;
 	case IMSG_ENG_STATS_REQ:
 		WANT(sizeof(seq));

@@ -178,9 +178,11 @@ struct engine {
 	struct ratelimit	 ratelimit;
 	struct eng_counters	 cnt;
 	/* STUN through the WireGuard socket, for discovery. */
-	struct sockaddr_storage	 stun_server;
-	uint8_t			 stun_txid[STUN_TXID_LEN];
-	int			 stun_pending;
+	struct stun_slot {
+		struct eng_stun_req	 req;
+		uint8_t			 txid[STUN_TXID_LEN];
+		int			 pending;
+	}			 stun[STUN_SLOTS];
 	struct child		*child;
 };
 
@@ -234,7 +236,7 @@ void	 socket_set_relay(int);
 void	 relay_read_cb(int, short, void *);
 void	 socket_close_all(void);
 int	 socket_fd(int);
-void	 stun_request(const struct sockaddr_storage *);
+void	 stun_request(const struct eng_stun_req *);
 int	 stun_input(const uint8_t *, size_t);
 
 /* probe.c */

@@ -74,7 +74,9 @@ mesh_fallback_check(void)
 
 /*
  * The engine measured a hybrid peer: keep it for status and pass it to
- * cbmeshd with what only the parent knows (whether UDP gets out).
+ * cbmeshd with what only the parent knows (whether UDP gets out, which
+ * NATs map per destination).  The NATs only explain: cbmeshd moves a
+ * peer on what its probes show, whatever the NATs are said to be.
  */
 void
 mesh_health(const struct path_health *in)
@@ -86,8 +88,30 @@ mesh_health(const struct path_health *in)
 		return;		/* removed or re-pathed meanwhile */
 	h.udp_blocked = env->dp.has_stun &&
 	    env->dp.stun_unanswered >= STUN_BLOCKED_AFTER;
+	h.nat_local_symmetric = env->dp.nat_mapping == NAT_MAP_SYMMETRIC;
+	h.nat_remote_symmetric = pp->nat == NAT_MAP_SYMMETRIC;
 	pp->health = h;
 	mesh_send(IMSG_MESH_HEALTH, &h, sizeof(h));
+}
+
+/*
+ * Our NAT's mapping changed (only NULL), or a peer's: cbmeshd hears it
+ * now with the peer's last measurement, not at the engine's next
+ * report, which a relayed peer's slow direct retries may hold back for
+ * many seconds.  The measurement is the same, so only the reason moves.
+ */
+void
+mesh_nat_changed(const struct ppeer *only)
+{
+	struct ppeer	*pp;
+
+	RB_FOREACH(pp, ppeer_tree, &env->dp.peers) {
+		if ((only != NULL && pp != only) ||
+		    pp->path != PATH_HYBRID || pp->health.now == 0 ||
+		    memcmp(pp->health.pub, pp->wp.pub, WG_KEY_LEN) != 0)
+			continue;
+		mesh_health(&pp->health);
+	}
 }
 
 /* cbmeshd's choice: only for a hybrid peer, only a path it may use. */

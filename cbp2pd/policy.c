@@ -418,6 +418,7 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 	strlcpy(cp->name, pp->name, sizeof(cp->name));
 	cp->relay_presence = pp->relay_presence;
 	cp->relay_since = pp->relay_since;
+	cp->nat = pp->nat;
 	peer_path_info(pp, cp, dp_now());
 }
 

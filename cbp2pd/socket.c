@@ -146,39 +146,56 @@ socket_close_all(void)
 	}
 }
 
-/* Ask the edge where it sees our WireGuard socket. */
+/*
+ * Ask a server where it sees our WireGuard socket.  Each slot has one
+ * request outstanding: a new one makes the last one's answer stale.
+ */
 void
-stun_request(const struct sockaddr_storage *server)
+stun_request(const struct eng_stun_req *r)
 {
-	uint8_t		 req[STUN_MAX_MSG];
-	size_t		 len;
-	int		 fd;
+	struct stun_slot	*sl = &eng->stun[r->slot];
+	uint8_t			 req[STUN_MAX_MSG];
+	size_t			 len;
+	int			 fd;
 
-	if ((fd = socket_fd(server->ss_family)) == -1)
+	sl->pending = 0;
+	if ((fd = socket_fd(r->server.ss_family)) == -1)
 		return;
-	randombytes_buf(eng->stun_txid, sizeof(eng->stun_txid));
-	if ((len = stun_build_request(req, sizeof(req), eng->stun_txid)) == 0)
+	randombytes_buf(sl->txid, sizeof(sl->txid));
+	if ((len = stun_build_request(req, sizeof(req), sl->txid)) == 0)
 		return;
 	/* The STUN port is the edge's own, not the registry's. */
-	if (sendto(fd, req, len, 0, (const struct sockaddr *)server,
-	    sockaddr_len(server)) == -1) {
+	if (sendto(fd, req, len, 0, (const struct sockaddr *)&r->server,
+	    sockaddr_len(&r->server)) == -1) {
 		log_debug("stun: sendto: %s", strerror(errno));
 		return;
 	}
-	eng->stun_server = *server;
-	eng->stun_pending = 1;
+	sl->req = *r;
+	sl->pending = 1;
 }
 
-/* An answer to our request names our mapped address; tell the parent. */
+/*
+ * An answer to one of our requests names our mapped address, and
+ * perhaps the server's second port; tell the parent which it answers.
+ */
 int
 stun_input(const uint8_t *pkt, size_t len)
 {
-	struct sockaddr_storage	 mapped;
+	struct eng_stun_result	 res;
+	struct stun_slot	*sl;
+	int			 i;
 
-	if (!eng->stun_pending || stun_parse_response(pkt, len,
-	    eng->stun_txid, &mapped) == -1)
-		return (-1);
-	eng->stun_pending = 0;
-	engine_to_parent(IMSG_ENG_STUN_RESULT, &mapped, sizeof(mapped));
-	return (0);
+	for (i = 0; i < STUN_SLOTS; i++) {
+		sl = &eng->stun[i];
+		memset(&res, 0, sizeof(res));
+		if (!sl->pending || stun_parse_response_alt(pkt, len,
+		    sl->txid, &res.mapped, &res.alt_port) == -1)
+			continue;
+		sl->pending = 0;
+		res.round = sl->req.round;
+		res.slot = i;
+		engine_to_parent(IMSG_ENG_STUN_RESULT, &res, sizeof(res));
+		return (0);
+	}
+	return (-1);
 }

@@ -17,6 +17,8 @@ static const char *const reason_names[PR_MAX] = {
 	[PR_UDP_BLOCKED] =	"UDP blocked",
 	[PR_DIRECT_TIMEOUT] =	"direct handshake timed out",
 	[PR_DIRECT_SILENT] =	"direct path went silent",
+	[PR_NAT_SYMMETRIC_LOCAL] = "our NAT is symmetric",
+	[PR_NAT_SYMMETRIC_REMOTE] = "their NAT is symmetric",
 };
 
 const char *
@@ -71,7 +73,14 @@ path_obs_good(const struct path_obs *o, uint64_t now)
 	    !path_obs_dead(o, now));
 }
 
-/* Why a relayed peer is relayed, from what is known now. */
+/*
+ * Why a relayed peer is relayed, from what is known now.  A symmetric
+ * NAT explains only a direct path that never answered: one that once
+ * did went silent for some other reason.  Ours comes before theirs:
+ * with both symmetric, ours alone already defeats a punch towards a
+ * cone NAT that filters by port, and it is the one this node's
+ * operator can change.
+ */
 static int
 relay_reason(const struct pathsel *ps, const struct path_health *h)
 {
@@ -83,6 +92,10 @@ relay_reason(const struct pathsel *ps, const struct path_health *h)
 		return (PR_DIRECT_SILENT);
 	if (h->now - ps->created < PATH_PROBE_GRACE_NS)
 		return (PR_PROBING);
+	if (h->nat_local_symmetric)
+		return (PR_NAT_SYMMETRIC_LOCAL);
+	if (h->nat_remote_symmetric)
+		return (PR_NAT_SYMMETRIC_REMOTE);
 	return (PR_DIRECT_TIMEOUT);
 }
 

@@ -55,6 +55,8 @@ enum path_reason {
 	PR_UDP_BLOCKED,		/* our UDP to the edge gets no answer */
 	PR_DIRECT_TIMEOUT,	/* direct probes never answered */
 	PR_DIRECT_SILENT,	/* direct answered, then went silent */
+	PR_NAT_SYMMETRIC_LOCAL,	/* never answered; our NAT maps per peer */
+	PR_NAT_SYMMETRIC_REMOTE, /* never answered; the peer's NAT does */
 	PR_MAX
 };
 
@@ -80,6 +82,9 @@ struct path_health {
 	int		 udp_blocked;	/* the parent's: STUN unanswered */
 	struct path_obs	 direct;
 	struct path_obs	 relay;
+	/* The parent's, from STUN (ours) and the registry (the peer's). */
+	int		 nat_local_symmetric;
+	int		 nat_remote_symmetric;
 };
 
 /* cbmeshd's state for one peer. */

@@ -121,6 +121,7 @@ enum imsg_type {
 	IMSG_CFG_DISCO_DONE,		/* none */
 	IMSG_DISCO_STUN_RESULT,		/* struct sockaddr_storage */
 	IMSG_DISCO_APPROVE,		/* a public key */
+	IMSG_DISCO_NAT,			/* int: our enum nat_mapping */
 
 	/* parent -> cbrelayd: a transaction, swapped in at DONE */
 	IMSG_CFG_RELAY,			/* struct relay_conf */
@@ -160,7 +161,7 @@ enum imsg_type {
 	IMSG_ENG_HS_INITIATION,		/* struct eng_hs: send it */
 	IMSG_ENG_HS_KEYS,		/* struct eng_hs: initiator's session */
 	IMSG_ENG_HS_FAIL,		/* struct eng_hs: refused */
-	IMSG_ENG_STUN_REQ,		/* struct sockaddr_storage: the server */
+	IMSG_ENG_STUN_REQ,		/* struct eng_stun_req */
 	IMSG_ENG_STATS_REQ,		/* uint32_t sequence */
 	IMSG_ENG_RELAY,			/* none, with the engine's end of the
 					   packet socketpair to cbrelayd */
@@ -172,7 +173,7 @@ enum imsg_type {
 	IMSG_ENG_HS_ZERO,		/* a public key: the keys were erased */
 	IMSG_ENG_HS_CONFIRMED,		/* a public key: the responder's keys
 					   carried their first packet */
-	IMSG_ENG_STUN_RESULT,		/* struct sockaddr_storage: mapped */
+	IMSG_ENG_STUN_RESULT,		/* struct eng_stun_result */
 	IMSG_ENG_PEER_STATS,		/* struct eng_peer_stats */
 	IMSG_ENG_STATS_END,		/* struct eng_stats_end */
 	IMSG_ENG_PATH_HEALTH,		/* struct path_health of a hybrid peer */
@@ -237,6 +238,7 @@ struct disco_peer {
 	 * (peer_name_valid); the parent refuses an update with any other.
 	 */
 	char			 name[DISCO_NAME_MAX + 1];
+	int			 nat;	/* enum nat_mapping the peer said */
 };
 
 /* The part of the configuration a child may see: no key material. */
@@ -302,6 +304,9 @@ struct ctl_status_main {
 	uint64_t	 mesh_refused;
 	/* What cbrelayd said of peers' presence and the parent refused. */
 	uint64_t	 relay_refused[RELAY_REFUSE_MAX];
+	/* Our NAT's mapping, from STUN on the edge's two ports. */
+	int		 nat_mapping;	/* enum nat_mapping */
+	uint64_t	 nat_refused;	/* ALT-PORTs and peers' values */
 };
 
 struct ctl_peer {
@@ -332,6 +337,7 @@ struct ctl_peer {
 		uint32_t loss_pct;
 		uint32_t probes;
 	}		 direct, relayed;
+	int		 nat;		/* enum nat_mapping the peer said */
 };
 
 /* cbmeshd's choice for one hybrid peer; the parent checks it. */

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "registry.h"
+#include "stun.h"
 
 #define MS_PER_SEC		1000
 #define HOSTNAME_BYTES		(REG_HOSTNAME_MAX * 4)	/* UTF-8 */
@@ -45,6 +46,7 @@ struct reg_node {
 	struct cidr		 allowed_ips[REG_MAX_ALLOWED_IPS];
 	size_t			 nallowed_ips;
 	uint64_t		 last_seen;		/* ms, monotonic */
+	int			 nat;	/* enum nat_mapping, as it said */
 };
 
 RB_HEAD(node_tree, reg_node);
@@ -286,6 +288,24 @@ hostname_valid(const char *s, size_t len)
 	return (chars <= REG_HOSTNAME_MAX);
 }
 
+/* "nat": one of the names of enum nat_mapping, nothing else. */
+static enum reg_reason
+parse_nat(json_t *v, int *nat, char *err, size_t errlen)
+{
+	const char	*s;
+	int		 m;
+
+	if ((s = json_string_value(v)) == NULL ||
+	    (m = nat_mapping_parse(s)) == -1)
+		return (refuse(REG_BAD_REQUEST, err, errlen, "nat: must be "
+		    "\"%s\", \"%s\" or \"%s\"",
+		    nat_mapping_name(NAT_MAP_UNKNOWN),
+		    nat_mapping_name(NAT_MAP_INDEPENDENT),
+		    nat_mapping_name(NAT_MAP_SYMMETRIC)));
+	*nat = m;
+	return (REG_OK);
+}
+
 /* A body member "public_key" may only repeat the token's own. */
 static enum reg_reason
 check_key(json_t *v, const struct regtoken *tok, char *err, size_t errlen)
@@ -427,6 +447,9 @@ parse_register(json_t *j, const struct regtoken *tok, struct reg_node *n,
 					    "address/prefix", i));
 			}
 			n->nallowed_ips = json_array_size(v);
+		} else if (strcmp(k, "nat") == 0) {
+			if ((r = parse_nat(v, &n->nat, err, errlen)) != REG_OK)
+				return (r);
 		} else
 			return (refuse(REG_BAD_REQUEST, err, errlen,
 			    "unknown member \"%.64s\"", k));
@@ -450,7 +473,7 @@ node_differs(const struct reg_node *a, const struct reg_node *b)
 	size_t	 i;
 
 	if (strcmp(a->hostname, b->hostname) != 0 ||
-	    a->listen_port != b->listen_port ||
+	    a->listen_port != b->listen_port || a->nat != b->nat ||
 	    a->nendpoints != b->nendpoints ||
 	    a->nallowed_ips != b->nallowed_ips ||
 	    memcmp(&a->address, &b->address, sizeof(a->address)) != 0)
@@ -565,7 +588,7 @@ registry_heartbeat(struct registry *reg, const struct regtoken *tok,
 	json_t		*j = NULL, *v;
 	enum reg_reason	 r;
 	size_t		 i;
-	int		 have_endpoints = 0, changed = 0;
+	int		 have_endpoints = 0, have_nat = 0, changed = 0;
 
 	*reply = NULL;
 	memset(&scratch, 0, sizeof(scratch));
@@ -585,6 +608,11 @@ registry_heartbeat(struct registry *reg, const struct regtoken *tok,
 					goto fail;
 				}
 				have_endpoints = 1;
+			} else if (strcmp(k, "nat") == 0) {
+				if ((r = parse_nat(v, &scratch.nat, err,
+				    errlen)) != REG_OK)
+					goto fail;
+				have_nat = 1;
 			} else {
 				r = refuse(REG_BAD_REQUEST, err, errlen,
 				    "unknown member \"%.64s\"", k);
@@ -607,9 +635,13 @@ registry_heartbeat(struct registry *reg, const struct regtoken *tok,
 				changed = 1;
 		memcpy(n->endpoints, scratch.endpoints, sizeof(n->endpoints));
 		n->nendpoints = scratch.nendpoints;
-		if (changed)
-			mesh_bump(reg, m);
 	}
+	if (have_nat && scratch.nat != n->nat) {
+		n->nat = scratch.nat;
+		changed = 1;
+	}
+	if (changed)
+		mesh_bump(reg, m);
 	*reply = reply_version(m->version, reg->limits.ttl);
 	return (REG_OK);
 fail:
@@ -649,10 +681,11 @@ node_json(const struct reg_node *n)
 	}
 	for (i = 0; i < n->nendpoints; i++)
 		json_array_append_new(eps, json_string(n->endpoints[i]));
-	o = json_pack("{s:s, s:s, s:i, s:o, s:s, s:o}",
+	o = json_pack("{s:s, s:s, s:i, s:o, s:s, s:o, s:s}",
 	    "public_key", key, "hostname", n->hostname,
 	    "listen_port", (int)n->listen_port, "endpoints", eps,
-	    "address", buf, "allowed_ips", aips);
+	    "address", buf, "allowed_ips", aips,
+	    "nat", nat_mapping_name(n->nat));
 	if (o == NULL)
 		return (NULL);
 	for (i = 0; i < n->nallowed_ips; i++) {

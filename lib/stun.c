@@ -50,6 +50,7 @@
 #define STUN_ADDR4_LEN		(STUN_ADDR_HDR + 4)
 #define STUN_ADDR6_LEN		(STUN_ADDR_HDR + 16)
 
+#define STUN_ALT_PORT_LEN	4	/* port, then 16 reserved bits */
 #define STUN_FINGERPRINT_LEN	4
 #define STUN_FINGERPRINT_XOR	0x5354554e	/* "STUN" */
 #define CRC32_INIT		0xffffffffU
@@ -92,6 +93,8 @@ struct stun_attrs {
 	size_t		 xor_mapped_len;
 	const uint8_t	*mapped;
 	size_t		 mapped_len;
+	const uint8_t	*alt_port;
+	size_t		 alt_port_len;
 };
 
 static uint32_t	stun_crc32(const uint8_t *, size_t);
@@ -224,6 +227,12 @@ stun_walk(const uint8_t *buf, size_t len, uint16_t type, int in,
 				a->mapped_len = alen;
 			}
 			break;
+		case STUN_ATTR_ALT_PORT:
+			if (a->alt_port == NULL) {
+				a->alt_port = val;
+				a->alt_port_len = alen;
+			}
+			break;
 		default:
 			if (atype < STUN_ATTR_REQUIRED &&
 			    !stun_is_known(atype, in))
@@ -353,6 +362,14 @@ size_t
 stun_build_response(uint8_t *buf, size_t len,
     const uint8_t txid[STUN_TXID_LEN], const struct sockaddr *sa)
 {
+	return (stun_build_response_alt(buf, len, txid, sa, 0));
+}
+
+size_t
+stun_build_response_alt(uint8_t *buf, size_t len,
+    const uint8_t txid[STUN_TXID_LEN], const struct sockaddr *sa,
+    uint16_t alt_port)
+{
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
 	const uint8_t			*addr, *mask;
@@ -382,7 +399,8 @@ stun_build_response(uint8_t *buf, size_t len,
 		return (0);
 	}
 	if (stun_header(buf, len, STUN_BINDING_SUCCESS, txid) == 0 ||
-	    len - STUN_HEADER_LEN < STUN_ATTR_HDR + vlen)
+	    len - STUN_HEADER_LEN < STUN_ATTR_HDR + vlen +
+	    (alt_port != 0 ? STUN_ATTR_HDR + STUN_ALT_PORT_LEN : 0))
 		return (0);
 
 	v = buf + STUN_HEADER_LEN + STUN_ATTR_HDR;
@@ -396,6 +414,15 @@ stun_build_response(uint8_t *buf, size_t len,
 	for (i = 0; i < alen; i++)
 		v[STUN_ADDR_HDR + i] = addr[i] ^ mask[i];
 	be16enc(buf + STUN_LENGTH_OFF, STUN_ATTR_HDR + vlen);
+	if (alt_port != 0) {
+		v += vlen + STUN_ATTR_HDR;
+		be16enc(v - STUN_ATTR_HDR, STUN_ATTR_ALT_PORT);
+		be16enc(v - STUN_ATTR_HDR + 2, STUN_ALT_PORT_LEN);
+		be16enc(v, alt_port);
+		be16enc(v + 2, 0);
+		be16enc(buf + STUN_LENGTH_OFF, 2 * STUN_ATTR_HDR + vlen +
+		    STUN_ALT_PORT_LEN);
+	}
 	return (stun_finish(buf, len));
 }
 
@@ -403,15 +430,81 @@ int
 stun_parse_response(const uint8_t *buf, size_t len,
     const uint8_t txid[STUN_TXID_LEN], struct sockaddr_storage *ss)
 {
-	struct stun_attrs	 a;
+	uint16_t	 alt_port;
 
+	return (stun_parse_response_alt(buf, len, txid, ss, &alt_port));
+}
+
+int
+stun_parse_response_alt(const uint8_t *buf, size_t len,
+    const uint8_t txid[STUN_TXID_LEN], struct sockaddr_storage *ss,
+    uint16_t *alt_port)
+{
+	struct stun_attrs	 a;
+	int			 rc;
+
+	*alt_port = 0;
 	if (stun_walk(buf, len, STUN_BINDING_SUCCESS, IN_RESPONSE, txid,
 	    &a) == -1)
 		return (-1);
 	if (a.xor_mapped != NULL)
-		return (stun_addr_decode(a.xor_mapped, a.xor_mapped_len, 1,
-		    buf, ss));
-	if (a.mapped != NULL)
-		return (stun_addr_decode(a.mapped, a.mapped_len, 0, buf, ss));
+		rc = stun_addr_decode(a.xor_mapped, a.xor_mapped_len, 1, buf,
+		    ss);
+	else if (a.mapped != NULL)
+		rc = stun_addr_decode(a.mapped, a.mapped_len, 0, buf, ss);
+	else
+		rc = -1;
+	if (rc == 0 && a.alt_port != NULL &&
+	    a.alt_port_len == STUN_ALT_PORT_LEN)
+		*alt_port = be16dec(a.alt_port);
+	return (rc);
+}
+
+static const char *const nat_mapping_names[NAT_MAP_MAX] = {
+	[NAT_MAP_UNKNOWN] =	"unknown",
+	[NAT_MAP_INDEPENDENT] =	"independent",
+	[NAT_MAP_SYMMETRIC] =	"symmetric",
+};
+
+const char *
+nat_mapping_name(int m)
+{
+	if (m < 0 || m >= NAT_MAP_MAX)
+		return (nat_mapping_names[NAT_MAP_UNKNOWN]);
+	return (nat_mapping_names[m]);
+}
+
+int
+nat_mapping_parse(const char *s)
+{
+	int	 m;
+
+	for (m = 0; m < NAT_MAP_MAX; m++)
+		if (strcmp(s, nat_mapping_names[m]) == 0)
+			return (m);
 	return (-1);
+}
+
+int
+nat_mapping_of(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in	*a4 = (const void *)a;
+	const struct sockaddr_in	*b4 = (const void *)b;
+	const struct sockaddr_in6	*a6 = (const void *)a;
+	const struct sockaddr_in6	*b6 = (const void *)b;
+
+	if ((a->ss_family != AF_INET && a->ss_family != AF_INET6) ||
+	    (b->ss_family != AF_INET && b->ss_family != AF_INET6))
+		return (NAT_MAP_UNKNOWN);
+	if (a->ss_family != b->ss_family)
+		return (NAT_MAP_SYMMETRIC);
+	if (a->ss_family == AF_INET)
+		return (a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr ?
+		    NAT_MAP_INDEPENDENT : NAT_MAP_SYMMETRIC);
+	return (a6->sin6_port == b6->sin6_port &&
+	    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+	    sizeof(a6->sin6_addr)) == 0 ? NAT_MAP_INDEPENDENT :
+	    NAT_MAP_SYMMETRIC);
 }

@@ -5,7 +5,8 @@ usage: badreg.py ADDRESS PORT CERT KEY PEERKEY
 
 Registration and heartbeats succeed; every peer-list request gets the
 next reply of a fixed sequence of malformed ones, and then, for good,
-a well-formed list naming PEERKEY (with one malformed entry beside it).
+a well-formed list naming PEERKEY (with one malformed entry beside it;
+PEERKEY's entry has a "nat" of a kind no client knows).
 Prints "ready" once it listens.
 """
 import http.server
@@ -18,7 +19,7 @@ import threading
 ADDR, PORT, CERT, KEY, PEER = sys.argv[1:6]
 GOOD = {"public_key": PEER, "hostname": "good", "listen_port": 51820,
         "endpoints": ["203.0.113.99:51820"], "address": "10.99.0.9/24",
-        "allowed_ips": ["10.99.0.9/32"]}
+        "allowed_ips": ["10.99.0.9/32"], "nat": "full-cone"}
 BAD_REPLIES = [
     b"this is not json",
     b"[1, 2, 3]",

@@ -14,7 +14,8 @@
   edgecli.py tls12
       exit 0 when a TLS 1.2-only handshake is refused
   edgecli.py stun HOST PORT
-      a Binding request; exit 0 when XOR-MAPPED-ADDRESS is our address
+      a Binding request; exit 0 when XOR-MAPPED-ADDRESS is our address;
+      prints it, ours, and the port ALT-PORT names (0: none)
   edgecli.py garbage HOST PORT
       junk on the STUN port; exit 0 when nothing comes back
 
@@ -245,6 +246,18 @@ def xor_mapped(msg, txid):
     raise ValueError("no XOR-MAPPED-ADDRESS")
 
 
+def alt_port(msg):
+    """The port cbedged's ALT-PORT (0xC0B2) names, or 0."""
+    mlen = struct.unpack("!H", msg[2:4])[0]
+    i = 20
+    while i + 4 <= 20 + mlen:
+        atype, alen = struct.unpack("!HH", msg[i:i + 4])
+        if atype == 0xC0B2 and alen == 4:
+            return struct.unpack("!H", msg[i + 4:i + 6])[0]
+        i += 4 + ((alen + 3) & ~3)
+    return 0
+
+
 def udp_socket(host):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return socket.socket(family, socket.SOCK_DGRAM)
@@ -259,7 +272,8 @@ def cmd_stun(a):
     msg = s.recv(2048)
     mapped = xor_mapped(msg, txid)
     local = s.getsockname()[:2]
-    print("mapped %s:%d local %s:%d" % (mapped + local))
+    print("mapped %s:%d local %s:%d alt %d" % (mapped + local +
+                                               (alt_port(msg),)))
     return 0 if mapped == local else 1
 
 

@@ -6,8 +6,9 @@
  * or a hostile registry could: a default route, a token peer's prefix
  * and the subnet around it, a prefix outside the subnet, a key nobody
  * allowed, a token peer's key, malformed peers, names that are not
- * names, endpoints that are not unicast, descriptors, cbrelayd's
- * presence reports, and more peers than max_peers.
+ * names, endpoints that are not unicast, a NAT mapping out of range,
+ * descriptors, cbrelayd's presence reports, and more peers than
+ * max_peers.
  *
  * From the environment (read before the sandbox):
  *	CBHOSTILE_OWNED		a token peer's prefix, e.g. 10.99.0.2/32
@@ -47,6 +48,7 @@
 #define FDS_AT_ONCE		4	/* more than the parent takes at once */
 #define HOSTILE_NAME		"w1.hostile.example"	/* a good one */
 #define HOSTILE_BAD_NAME	"evil\033]0;owned\007"	/* terminal title */
+#define HOSTILE_NAT		7	/* no enum nat_mapping */
 
 struct hostile {
 	struct disco_conf	 dc;
@@ -238,8 +240,12 @@ attack(struct child *c)
 	strlcpy(dp.name, HOSTILE_BAD_NAME, sizeof(dp.name));
 	set(c, &dp);
 
-	/* Admitted, with its endpoints that are not unicast dropped. */
+	/*
+	 * Admitted, with its endpoints that are not unicast dropped and its
+	 * NAT mapping, out of range, counted and taken as unknown.
+	 */
 	peer(&dp, h.allowed[0]);
+	dp.nat = HOSTILE_NAT;
 	host(&dp.allowed_ips[dp.nallowed_ips++], HOST_FIRST);
 	strlcpy(dp.name, HOSTILE_NAME, sizeof(dp.name));
 	endpoint(&dp, "127.0.0.1", HOSTILE_PORT);
@@ -308,6 +314,7 @@ hostile_dispatch(struct child *c, struct imsg *imsg)
 	case IMSG_CFG_DISCO_TOKEN:
 	case IMSG_DISCO_STUN_RESULT:
 	case IMSG_DISCO_APPROVE:
+	case IMSG_DISCO_NAT:
 		break;
 	default:
 		return (0);

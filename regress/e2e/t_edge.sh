@@ -632,9 +632,35 @@ stun_body()
 	done
 	ip netns exec "$C" python3 "$CLI" garbage $EDGE_ADDR $STUN_PORT ||
 	    atf_fail "junk on the STUN port was answered"
+	# The second port (the first + 1 by default) answers too, and each
+	# names the other in ALT-PORT.
+	grep -q " alt $((STUN_PORT + 1))\$" stun.out ||
+	    { cat stun.out; atf_fail "no ALT-PORT naming the second port"; }
+	ip netns exec "$C" python3 "$CLI" stun $EDGE_ADDR $((STUN_PORT + 1)) \
+	    > stun.out || { cat stun.out; atf_fail "STUN on the second port"; }
+	grep -q " alt $STUN_PORT\$" stun.out ||
+	    { cat stun.out; atf_fail "the second port does not name the first"; }
+	ip netns exec "$C" python3 "$CLI" garbage $EDGE_ADDR \
+	    $((STUN_PORT + 1)) || atf_fail "junk on the second port answered"
 	ereq GET /v1/health > health.json
-	jq -e '.body.stun.answered == 3 and .body.stun.refused >= 6' \
+	jq -e ".body.stun.answered == 4 and .body.stun.refused >= 12 and
+	    .body.stun.alt_port == $((STUN_PORT + 1))" \
 	    health.json >/dev/null || { cat health.json; atf_fail "counters"; }
+	kill -0 "$(cat edge.pid)" || atf_fail "cbedged died"
+
+	# A chosen second port, or none; never the first.
+	edge_stop
+	edge_conf "stun_alt_port: $STUN_PORT"
+	atf_check -s exit:1 -e match:"stun_alt_port: the port of stun_listen" \
+	    "$CBEDGED" -n -f edge.yaml
+	edge_conf "stun_alt_port: 0"
+	edge_start
+	ip netns exec "$C" python3 "$CLI" stun $EDGE_ADDR $STUN_PORT \
+	    > stun.out || { cat stun.out; atf_fail "STUN answer"; }
+	grep -q " alt 0\$" stun.out ||
+	    { cat stun.out; atf_fail "ALT-PORT without a second port"; }
+	ip netns exec "$C" python3 "$CLI" stun $EDGE_ADDR $((STUN_PORT + 1)) \
+	    > stun.out 2>&1 && atf_fail "stun_alt_port 0, yet it answers"
 	kill -0 "$(cat edge.pid)" || atf_fail "cbedged died"
 }
 stun_cleanup()

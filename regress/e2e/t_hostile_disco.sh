@@ -179,6 +179,14 @@ hostile_body()
 	# The whitelisted peer got its own address and nothing else.
 	grep -q "^$(cat w1.pub)	10\.99\.0\.11/32$" aips.after ||
 	    atf_fail "w1's allowed IPs"
+	# Its NAT mapping, out of range, counted and taken as unknown.
+	[ "$(counter .nat_refused)" = 1 ] ||
+	    atf_fail "NAT mappings refused: $(counter .nat_refused)"
+	[ "$(cb_ctl a -j peers | jq -r --arg k "$(cat w1.pub)" \
+	    '.[] | select(.public_key == $k) | .nat')" = unknown ] ||
+	    atf_fail "w1's NAT mapping is not unknown"
+	grep -q "NAT mapping 7 refused, taken as unknown" a.log ||
+	    atf_fail "no warning for the NAT mapping"
 	grep -q "refused peer .*: owned_prefix 10.99.0.2/32" a.log ||
 	    atf_fail "no warning for the stolen prefix"
 	# w1 is named as the fake said; b, a token peer, has no name.

@@ -86,6 +86,14 @@ is_pending()
 	cb_ctl "$1" pending | grep -q "$2"
 }
 
+# nat_all NODE MAPPING: NODE's own NAT mapping in status and that of
+# every one of its peers is MAPPING.
+nat_all()
+{
+	[ "$(cb_ctl "$1" -j status | jq -r .nat)" = "$2" ] &&
+	    [ "$(cb_ctl "$1" -j peers | jq -r '[.[].nat] | unique | join(" ")')" = "$2" ]
+}
+
 # disco_msgs NODE: the messages cbdiscod of NODE has handled.
 disco_msgs()
 {
@@ -127,6 +135,19 @@ direct_nat_body()
 	    atf_fail "n2 does not reach n3 at its NAT address $n3pub"
 	cb_ctl n2 status | grep "registered, mesh version" ||
 	    atf_fail "cbdiscod does not say it is registered"
+	# No NAT and cone NATs map endpoint-independently: the edge's two
+	# STUN ports see each node at one address, and peers hear of it.
+	for n in n1 n2 n3; do
+		cb_until 30 nat_all "$n" independent || {
+			cb_ctl "$n" status
+			cb_ctl "$n" -j peers | jq -c '.[] | [.public_key, .nat]'
+			atf_fail "$n: NAT mappings not all independent"
+		}
+	done
+	cb_ctl n2 status | grep -q "^nat: *independent mapping" ||
+	    atf_fail "status text without the NAT mapping"
+	grep -q "our NAT's mapping is independent" n2.log ||
+	    atf_fail "n2 did not log its NAT's mapping"
 }
 direct_nat_cleanup()
 {
@@ -382,10 +403,15 @@ bad_registry_body()
 	entries=$(echo "$st" | sed -n 's/.* \([0-9]*\) bad entries.*/\1/p')
 	[ "${bad:-0}" -ge 8 ] || atf_fail "bad replies counted: ${bad:-none}"
 	[ "${entries:-0}" -ge 2 ] || atf_fail "bad entries counted: ${entries:-none}"
-	# Only the good entry, with what it registered.
+	# Only the good entry, with what it registered; its NAT mapping, a
+	# kind cbdiscod does not know, is counted and taken as unknown.
 	[ "$(cb_ctl n1 -j peers | jq length)" = 1 ] || atf_fail "peer count"
 	[ "$(cb_ctl n1 -j peers | jq -r '.[0].allowed_ips[0]')" = \
 	    10.99.0.9/32 ] || atf_fail "allowed IPs of the good peer"
+	echo "$st" | grep -q " [1-9][0-9]* bad nat values" ||
+	    atf_fail "bad nat value not counted: $st"
+	[ "$(cb_ctl n1 -j peers | jq -r '.[0].nat')" = unknown ] ||
+	    atf_fail "a NAT mapping cbdiscod does not know was kept"
 	kill -0 "$(cat n1.pid)" || atf_fail "cbp2pd died"
 }
 bad_registry_cleanup()

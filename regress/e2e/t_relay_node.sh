@@ -67,15 +67,19 @@ nft_packets()
 		END { print s + 0 }'
 }
 
-# relay_up FILTER NAME...: the lab (public nodes), the registry, the
-# stub, and node i (10.99.0.i) with the claims filter and edge.relay.
+# relay_up FILTER NAME...: the lab (nodes of kind NAT_KIND_<name>, else
+# NAT_KIND, else public), the registry, the stub, and node i
+# (10.99.0.i) with the claims filter and edge.relay.
 relay_up()
 {
 	rf=$1
 	shift
 	echo "$LAB" > lab
 	specs=
-	for n in "$@"; do specs="$specs $n:${NAT_KIND:-public}"; done
+	for n in "$@"; do
+		eval "k=\${NAT_KIND_$n:-\${NAT_KIND:-public}}"
+		specs="$specs $n:$k"
+	done
 	"$NATLAB" -p "$LAB" up $specs > lab.out 2>&1 ||
 	    { cat lab.out; atf_fail "natlab up"; }
 	cb_user
@@ -140,6 +144,25 @@ udp_out_over()
 peer_field()
 {
 	cb_ctl "$1" -j peers | jq -r ".[0] | $2"
+}
+
+# nat_is NODE MAPPING [PEER-MAPPING]: the node's NAT mapping in status,
+# and the one its only peer published.
+nat_is()
+{
+	[ "$(cb_ctl "$1" -j status | jq -r .nat)" = "$2" ] &&
+	    { [ -z "${3:-}" ] || [ "$(peer_field "$1" .nat)" = "$3" ]; }
+}
+
+# wait_nat NODE SECS MAPPING [PEER-MAPPING]
+wait_nat()
+{
+	cb_until "$2" nat_is "$1" "$3" "${4:-}" || {
+		cb_ctl "$1" status
+		cb_ctl "$1" -j peers
+		grep -i "stun\|nat" "$1.log" | tail -20
+		atf_fail "$1: NAT not $3, or its peer's not ${4:-any}, within $2 s"
+	}
 }
 
 # path_is NODE PATH [REASON]
@@ -487,7 +510,7 @@ relay_gone_cleanup()
 atf_test_case symmetric_hybrid cleanup
 symmetric_hybrid_head()
 {
-	atf_set descr "both nodes behind symmetric NAT: hybrid ends on the relay, says why, keeps probing direct, and works"
+	atf_set descr "both nodes behind symmetric NAT: each learns it from the edge's two STUN ports and publishes it; hybrid ends on the relay, says our NAT is symmetric, keeps probing direct, and works"
 	atf_set require.user root
 	atf_set timeout 300
 }
@@ -498,8 +521,13 @@ symmetric_hybrid_body()
 	    relay_up '.mesh_config.routing = "hybrid"' n1 n2
 	wait_ping n1 10.99.0.2 60
 	wait_ping n2 10.99.0.1 60
-	wait_path n1 30 relay "direct handshake timed out"
-	wait_path n2 30 relay "direct handshake timed out"
+	wait_nat n1 30 symmetric symmetric
+	wait_nat n2 30 symmetric symmetric
+	# Both are: ours comes first.
+	wait_path n1 30 relay "our NAT is symmetric"
+	wait_path n2 30 relay "our NAT is symmetric"
+	grep -q "our NAT's mapping is symmetric" n1.log ||
+	    atf_fail "n1 did not log its NAT's mapping"
 	# It keeps trying: direct probes go out and none is answered.
 	p0=$(peer_field n1 .direct.probes)
 	cb_until 40 sh -c "[ \$($CBP2PCTL -j -s n1.sock peers |
@@ -514,6 +542,44 @@ symmetric_hybrid_body()
 	    atf_fail "status does not say P2P is unavailable"
 }
 symmetric_hybrid_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
+atf_test_case symmetric_cone cleanup
+symmetric_cone_head()
+{
+	atf_set descr "n1 behind symmetric NAT, n2 behind a cone NAT that filters by port: no direct path; n1 says our NAT is symmetric, n2 their NAT is symmetric; both keep probing"
+	atf_set require.user root
+	atf_set timeout 300
+}
+symmetric_cone_body()
+{
+	common
+	NAT_KIND_n1=symmetric NAT_KIND_n2=cone REAL_RELAY=1 \
+	    relay_up '.mesh_config.routing = "hybrid"' n1 n2
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	wait_nat n1 30 symmetric independent
+	wait_nat n2 30 independent symmetric
+	wait_path n1 30 relay "our NAT is symmetric"
+	wait_path n2 30 relay "their NAT is symmetric"
+	# Both keep trying, and nothing they try gets through.
+	for n in n1 n2; do
+		p0=$(peer_field $n .direct.probes)
+		cb_until 40 sh -c "[ \$($CBP2PCTL -j -s $n.sock peers |
+		    jq '.[0].direct.probes') -gt $p0 ]" ||
+		    atf_fail "$n: no direct probe after $p0"
+		[ "$(nft_packets $n udp-out)" -gt 0 ] ||
+		    atf_fail "$n: no direct attempt"
+		[ "$(peer_field $n .direct.loss_pct)" = 100 ] ||
+		    atf_fail "$n: direct probes answered"
+		[ "$(peer_field $n .switches)" = 0 ] || atf_fail "$n: a switch"
+	done
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+}
+symmetric_cone_cleanup()
 {
 	common
 	cb_mesh_cleanup
@@ -897,6 +963,7 @@ atf_init_test_cases()
 	atf_add_test_case routing_relay
 	atf_add_test_case hybrid_switch
 	atf_add_test_case symmetric_hybrid
+	atf_add_test_case symmetric_cone
 	atf_add_test_case symmetric_direct
 	atf_add_test_case client_server
 	atf_add_test_case relay_restart

@@ -227,6 +227,78 @@ ATF_TC_BODY(hysteresis, tc)
 	ATF_CHECK_EQ(ps.hold, 2 * SEC);
 }
 
+ATF_TC_WITHOUT_HEAD(nat_reasons);
+ATF_TC_BODY(nat_reasons, tc)
+{
+	struct pathsel		 ps;
+	struct path_health	 h;
+
+	memset(&h, 0, sizeof(h));
+	pathsel_init(&ps, T0);
+	unanswered(&h.direct, T0 + 1 * SEC);
+	unanswered(&h.direct, T0 + 3 * SEC);
+	h.nat_local_symmetric = h.nat_remote_symmetric = 1;
+	/* Within the grace it is probing, whatever the NATs. */
+	health(&h, T0 + 4 * SEC);
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 0);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason), "probing direct");
+	/* Then ours first when both are symmetric... */
+	health(&h, T0 + 5 * SEC);
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
+	ATF_CHECK_EQ(ps.reason, PR_NAT_SYMMETRIC_LOCAL);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason), "our NAT is symmetric");
+	/* ... theirs when only theirs is... */
+	h.nat_local_symmetric = 0;
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason),
+	    "their NAT is symmetric");
+	/* ... and a plain time-out when neither is known to be. */
+	h.nat_remote_symmetric = 0;
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason),
+	    "direct handshake timed out");
+	/* Blocked UDP and no candidate still come first. */
+	h.nat_local_symmetric = h.nat_remote_symmetric = 1;
+	h.udp_blocked = 1;
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason), "UDP blocked");
+	h.has_direct = 0;
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason), "no direct candidate");
+	ATF_CHECK_EQ(ps.switches, 0);
+}
+
+/* A NAT said to be symmetric never keeps a working direct path away. */
+ATF_TC_WITHOUT_HEAD(nat_never_decides);
+ATF_TC_BODY(nat_never_decides, tc)
+{
+	struct pathsel		 ps;
+	struct path_health	 h;
+	uint64_t		 t = T0 + 10 * SEC;
+
+	memset(&h, 0, sizeof(h));
+	pathsel_init(&ps, T0);
+	h.nat_local_symmetric = h.nat_remote_symmetric = 1;
+	answered(&h.direct, t - SEC);
+	answered(&h.direct, t);
+	health(&h, t);
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
+	ATF_CHECK_EQ(ps.active, PATH_DIRECT);
+	ATF_CHECK_EQ(ps.reason, PR_NONE);
+	/* Silent after it worked: silence is the reason, not the NAT. */
+	unanswered(&h.direct, t + SEC);
+	unanswered(&h.direct, t + 2 * SEC);
+	health(&h, t + SEC + 3 * SEC);
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
+	ATF_CHECK_EQ(ps.active, PATH_RELAY);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason),
+	    "direct path went silent");
+	health(&h, t + 30 * SEC);
+	pathsel_update(&ps, &h);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason),
+	    "direct path went silent");
+}
+
 ATF_TC_WITHOUT_HEAD(names);
 ATF_TC_BODY(names, tc)
 {
@@ -246,6 +318,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, fall_back_when_silent);
 	ATF_TP_ADD_TC(tp, stay_when_relay_dead_too);
 	ATF_TP_ADD_TC(tp, hysteresis);
+	ATF_TP_ADD_TC(tp, nat_reasons);
+	ATF_TP_ADD_TC(tp, nat_never_decides);
 	ATF_TP_ADD_TC(tp, names);
 	return (atf_no_error());
 }

@@ -382,6 +382,85 @@ ATF_TC_BODY(bad_bodies, tc)
 	registry_free(reg);
 }
 
+/* peer_nat REG TOK: the "nat" of TOK's only peer. */
+static const char *
+peer_nat(struct registry *reg, const struct regtoken *t)
+{
+	static char	 nat[32];
+	json_t		*j;
+	const char	*s;
+
+	ATF_REQUIRE((j = registry_peers(reg, t)) != NULL);
+	s = json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "peers"), 0), "nat"));
+	strlcpy(nat, s != NULL ? s : "(none)", sizeof(nat));
+	json_decref(j);
+	return (nat);
+}
+
+/* The NAT mapping a node says: a small enum, listed, changed by heartbeat. */
+ATF_TC_WITHOUT_HEAD(nat);
+ATF_TC_BODY(nat, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+	json_t		*reply;
+	char		 err[REG_ERR_MAX];
+	const char	*sym = "{\"nat\": \"symmetric\"}";
+	const char	*eps = "{\"endpoints\": []}";
+	const char	*bad[] = { "{\"nat\": \"cone\"}", "{\"nat\": 1}",
+	    "{\"nat\": null}", "{\"nat\": \"\"}",
+	    "{\"nat\": [\"symmetric\"]}" };
+	uint64_t	 v;
+	size_t		 i;
+
+	reg_ok(reg, &a, BODY_A, 0);
+	reg_ok(reg, &b, BODY_B, 0);
+	/* Said nothing: unknown. */
+	ATF_CHECK_STREQ(peer_nat(reg, &b), "unknown");
+	v = reg_ok(reg, &a, "{\"hostname\": \"node-a\", \"listen_port\": "
+	    "51820, \"address\": \"10.99.0.2/24\", \"nat\": "
+	    "\"independent\"}", SEC);
+	ATF_CHECK_STREQ(peer_nat(reg, &b), "independent");
+
+	/* A heartbeat that changes it makes a new version, once. */
+	ATF_REQUIRE_EQ(registry_heartbeat(reg, &a, sym, strlen(sym), SEC,
+	    &reply, err, sizeof(err)), REG_OK);
+	ATF_CHECK(json_integer_value(json_object_get(reply, "version")) >
+	    (json_int_t)v);
+	v = (uint64_t)json_integer_value(json_object_get(reply, "version"));
+	json_decref(reply);
+	ATF_CHECK_STREQ(peer_nat(reg, &b), "symmetric");
+	ATF_REQUIRE_EQ(registry_heartbeat(reg, &a, sym, strlen(sym), SEC,
+	    &reply, err, sizeof(err)), REG_OK);
+	ATF_CHECK_EQ(json_integer_value(json_object_get(reply, "version")),
+	    (json_int_t)v);
+	json_decref(reply);
+	/* Endpoints alone leave it. */
+	ATF_REQUIRE_EQ(registry_heartbeat(reg, &a, eps, strlen(eps), SEC,
+	    &reply, err, sizeof(err)), REG_OK);
+	json_decref(reply);
+	ATF_CHECK_STREQ(peer_nat(reg, &b), "symmetric");
+
+	/* Anything but the three names is refused and changes nothing. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = registry_version(reg, MESH);
+		ATF_CHECK_EQ(registry_heartbeat(reg, &a, bad[i],
+		    strlen(bad[i]), SEC, &reply, err, sizeof(err)),
+		    REG_BAD_REQUEST);
+		ATF_CHECK(strstr(err, "nat:") != NULL);
+		ATF_CHECK_EQ(registry_version(reg, MESH), v);
+		ATF_CHECK_STREQ(peer_nat(reg, &b), "symmetric");
+	}
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"nat\": \"full-cone\"}",
+	    REG_BAD_REQUEST);
+	refused(reg, &a, "{\"hostname\": \"x\", \"listen_port\": 1, "
+	    "\"address\": \"10.0.0.1/32\", \"nat\": 2}", REG_BAD_REQUEST);
+	registry_free(reg);
+}
+
 /* A token may pin the address and bound the allowed IPs a node claims. */
 ATF_TC_WITHOUT_HEAD(token_claims);
 ATF_TC_BODY(token_claims, tc)
@@ -454,6 +533,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, expiry);
 	ATF_TP_ADD_TC(tp, limits);
 	ATF_TP_ADD_TC(tp, bad_bodies);
+	ATF_TP_ADD_TC(tp, nat);
 	ATF_TP_ADD_TC(tp, token_claims);
 	return (atf_no_error());
 }

@@ -752,6 +752,105 @@ ATF_TC_BODY(build_response_family, tc)
 	    (const struct sockaddr *)&sa), 0);
 }
 
+/* A response naming the second port: it parses, and parses whole. */
+ATF_TC_WITHOUT_HEAD(alt_port);
+ATF_TC_BODY(alt_port, tc)
+{
+	struct sockaddr_storage	 sa, ss;
+	uint8_t			 m[STUN_MAX_MSG], *q;
+	uint16_t		 port;
+	size_t			 len, n;
+
+	make_v4(&sa, RFC_ADDR4, RFC_PORT);
+	len = stun_build_response_alt(m, sizeof(m), rfc_txid,
+	    (const struct sockaddr *)&sa, 3479);
+	ATF_REQUIRE_EQ(len, STUN_HEADER_LEN + RFC_XOR4_LEN + 8 + 8);
+	ATF_CHECK(is_stun(m, len));
+	/* XOR-MAPPED-ADDRESS first, byte for byte, then ALT-PORT. */
+	ATF_CHECK(memcmp(m + STUN_HEADER_LEN, rfc_v4 + RFC_XOR_OFF,
+	    RFC_XOR4_LEN) == 0);
+	ATF_CHECK_EQ(get16(m + STUN_HEADER_LEN + RFC_XOR4_LEN),
+	    STUN_ATTR_ALT_PORT);
+	q = copy_exact(m, len);
+	ATF_REQUIRE_EQ(stun_parse_response_alt(q, len, rfc_txid, &ss, &port),
+	    0);
+	free(q);
+	check_v4(&ss, RFC_ADDR4, RFC_PORT);
+	ATF_CHECK_EQ(port, 3479);
+	/* Clients that do not know it skip it. */
+	ATF_CHECK_EQ(parse_resp(m, len, rfc_txid, &ss), 0);
+	/* Without one, or a response of RFC 5769: no port. */
+	q = copy_exact(rfc_v4, sizeof(rfc_v4));
+	port = 1;
+	ATF_CHECK_EQ(stun_parse_response_alt(q, sizeof(rfc_v4), rfc_txid,
+	    &ss, &port), 0);
+	ATF_CHECK_EQ(port, 0);
+	free(q);
+	len = stun_build_response_alt(m, sizeof(m), rfc_txid,
+	    (const struct sockaddr *)&sa, 0);
+	ATF_CHECK_EQ(len, STUN_HEADER_LEN + RFC_XOR4_LEN + 8);
+	for (n = 0; n < STUN_HEADER_LEN + RFC_XOR4_LEN + 16; n++)
+		ATF_CHECK_EQ(stun_build_response_alt(m, n, rfc_txid,
+		    (const struct sockaddr *)&sa, 3479), 0);
+}
+
+/* ALT-PORT of a length other than 4 is no hint; the address still is. */
+ATF_TC_WITHOUT_HEAD(alt_port_malformed);
+ATF_TC_BODY(alt_port_malformed, tc)
+{
+	static const uint8_t	 mapped[] = MAPPED_10_1_2_3;
+	static const uint8_t	 shortv[] = { 0x0d, 0x97 };
+	struct sockaddr_storage	 ss;
+	uint8_t			 m[STUN_MAX_MSG], *q;
+	uint16_t		 port;
+	size_t			 len;
+
+	len = msg_begin(m, STUN_BINDING_SUCCESS, rfc_txid);
+	len = msg_attr(m, len, ATTR_MAPPED_ADDRESS, mapped, sizeof(mapped));
+	len = msg_attr(m, len, STUN_ATTR_ALT_PORT, shortv, sizeof(shortv));
+	len = msg_fingerprint(m, len);
+	q = copy_exact(m, len);
+	port = 1;
+	ATF_CHECK_EQ(stun_parse_response_alt(q, len, rfc_txid, &ss, &port),
+	    0);
+	ATF_CHECK_EQ(port, 0);
+	check_v4(&ss, "10.1.2.3", 0x1234);
+	free(q);
+}
+
+ATF_TC_WITHOUT_HEAD(nat_mapping);
+ATF_TC_BODY(nat_mapping, tc)
+{
+	struct sockaddr_storage	 a, b, none;
+	int			 m;
+
+	make_v4(&a, "198.51.100.7", 40000);
+	make_v4(&b, "198.51.100.7", 40000);
+	ATF_CHECK_EQ(nat_mapping_of(&a, &b), NAT_MAP_INDEPENDENT);
+	make_v4(&b, "198.51.100.7", 40001);
+	ATF_CHECK_EQ(nat_mapping_of(&a, &b), NAT_MAP_SYMMETRIC);
+	make_v4(&b, "198.51.100.8", 40000);
+	ATF_CHECK_EQ(nat_mapping_of(&a, &b), NAT_MAP_SYMMETRIC);
+	make_v6(&a, RFC_ADDR6, 40000);
+	make_v6(&b, RFC_ADDR6, 40000);
+	ATF_CHECK_EQ(nat_mapping_of(&a, &b), NAT_MAP_INDEPENDENT);
+	make_v6(&b, RFC_ADDR6, 40002);
+	ATF_CHECK_EQ(nat_mapping_of(&a, &b), NAT_MAP_SYMMETRIC);
+	memset(&none, 0, sizeof(none));
+	ATF_CHECK_EQ(nat_mapping_of(&a, &none), NAT_MAP_UNKNOWN);
+	ATF_CHECK_EQ(nat_mapping_of(&none, &a), NAT_MAP_UNKNOWN);
+
+	for (m = 0; m < NAT_MAP_MAX; m++)
+		ATF_CHECK_EQ(nat_mapping_parse(nat_mapping_name(m)), m);
+	ATF_CHECK_STREQ(nat_mapping_name(NAT_MAP_INDEPENDENT), "independent");
+	ATF_CHECK_STREQ(nat_mapping_name(NAT_MAP_SYMMETRIC), "symmetric");
+	ATF_CHECK_STREQ(nat_mapping_name(NAT_MAP_MAX), "unknown");
+	ATF_CHECK_STREQ(nat_mapping_name(-1), "unknown");
+	ATF_CHECK_EQ(nat_mapping_parse("cone"), -1);
+	ATF_CHECK_EQ(nat_mapping_parse("Symmetric"), -1);
+	ATF_CHECK_EQ(nat_mapping_parse(""), -1);
+}
+
 ATF_TC_WITHOUT_HEAD(is_stun_demux);
 ATF_TC_BODY(is_stun_demux, tc)
 {
@@ -798,5 +897,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, build_response_v6);
 	ATF_TP_ADD_TC(tp, build_response_family);
 	ATF_TP_ADD_TC(tp, is_stun_demux);
+	ATF_TP_ADD_TC(tp, alt_port);
+	ATF_TP_ADD_TC(tp, alt_port_malformed);
+	ATF_TP_ADD_TC(tp, nat_mapping);
 	return (atf_no_error());
 }

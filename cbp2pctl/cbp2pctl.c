@@ -224,7 +224,8 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 	    "paths:", m->peers_direct, m->peers_relayed, m->peers_no_path);
 	for (total = 0, i = 0; i < PR_MAX; i++)
 		total += m->path_switches[i];
-	printf("; %llu switches\n", (unsigned long long)total);
+	printf("; %llu switch%s\n", (unsigned long long)total,
+	    total == 1 ? "" : "es");
 	if (m->p2p_unavailable)
 		printf("%-16s unavailable: every peer runs on the relay; "
 		    "direct paths are retried\n", "p2p:");

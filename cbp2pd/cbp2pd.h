@@ -27,6 +27,13 @@
 #define CONTROL_BACKLOG		8
 #define CONTROL_SOCKET_MODE	0660
 
+/*
+ * Two initiations crossing within this window (both nodes learnt of
+ * each other at once) would each overwrite the other's handshake and
+ * both fail until the 5 s retry; the lower key yields its turn.
+ */
+#define HS_CROSSING_NS		(2 * WG_NSEC_PER_SEC)
+
 /* STUN requests unanswered in a row before UDP counts as blocked. */
 #define STUN_BLOCKED_AFTER	3
 /*
@@ -219,6 +226,7 @@ struct ppeer {
 	uint32_t		 switches;
 	struct path_health	 health;	/* hybrid: the engine's last */
 	int			 has_session;	/* as the engine last said */
+	uint64_t		 init_created;	/* our last initiation, ns */
 	uint64_t		 hs_rtt;
 	uint32_t		 hs_attempts;
 	char			 name[DISCO_NAME_MAX + 1];	/* registry's */

@@ -58,6 +58,19 @@ lookup_by_pub(void *arg, const uint8_t pub[WG_KEY_LEN])
 		return (NULL);
 	if ((l->refused = hs_path_check(pp, &l->in->ep)) != DROP_MAX)
 		return (NULL);
+	/*
+	 * Our initiation is out and theirs crossed it: consuming theirs
+	 * would void ours, and they void theirs by consuming ours.  The
+	 * node with the lower key keeps its own; the other's response
+	 * completes it.  A kernel or wireguard-go peer consumes both as
+	 * before, and the 5 s retry sorts it out as it always did.
+	 */
+	if (pp->wp.hs.state == WG_HS_CREATED_INITIATION &&
+	    dp_now() - pp->init_created < HS_CROSSING_NS &&
+	    memcmp(env->dp.local.pub, pub, WG_KEY_LEN) < 0) {
+		l->refused = DROP_HS_CROSSED;
+		return (NULL);
+	}
 	return (&pp->wp);
 }
 
@@ -199,6 +212,7 @@ hs_initiation_request(const struct eng_hs *in)
 		hs_fail(in, DROP_HANDSHAKE);
 		return;
 	}
+	pp->init_created = dp_now();
 	memcpy(out.pub, pp->wp.pub, WG_KEY_LEN);
 	out.index = in->index;
 	out.len = WG_INITIATION_LEN;

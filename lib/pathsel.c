@@ -90,7 +90,9 @@ relay_reason(const struct pathsel *ps, const struct path_health *h)
 		return (PR_UDP_BLOCKED);
 	if (ps->ever_direct)
 		return (PR_DIRECT_SILENT);
-	if (h->now - ps->created < PATH_PROBE_GRACE_NS)
+	/* Failed means tried: a few probes over the grace, not just time. */
+	if (h->now - ps->created < PATH_PROBE_GRACE_NS ||
+	    h->direct.probes < PATH_FAILED_PROBES)
 		return (PR_PROBING);
 	if (h->nat_local_symmetric)
 		return (PR_NAT_SYMMETRIC_LOCAL);

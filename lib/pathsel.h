@@ -30,6 +30,12 @@
 /* How long the first direct probes run before the reason says failed. */
 #define PATH_PROBE_GRACE_NS	(5 * PATH_NS_PER_SEC)
 /*
+ * ... and how many direct probes must have gone out: crossing
+ * handshakes can hold the session (and so the probes) back past the
+ * grace.
+ */
+#define PATH_FAILED_PROBES	3
+/*
  * Hysteresis: after falling back to the relay, direct must keep
  * answering this long before it is used again; doubled each time the
  * fall came soon after the last move to direct (a flap), up to the

@@ -34,7 +34,8 @@ const struct proc_info proc_table[PROC_MAX] = {
 static const char *drop_names[DROP_MAX] = {
 	"short", "mac1", "handshake", "unknown_index", "decrypt", "replay",
 	"allowed_ips", "no_route", "no_endpoint", "no_keypair", "inner",
-	"send", "ratelimit", "mtu", "path", "relay_key", "relay_full"
+	"send", "ratelimit", "mtu", "path", "relay_key", "relay_full",
+	"handshake_crossed"
 };
 
 const char *

@@ -58,6 +58,7 @@ enum drop_reason {
 	DROP_PATH,		/* came over a path the peer does not use */
 	DROP_RELAY_KEY,		/* relayed as from a key not the peer's */
 	DROP_RELAY_FULL,	/* the socketpair to cbrelayd was full */
+	DROP_HS_CROSSED,	/* an initiation crossing ours: we yield */
 	DROP_MAX
 };
 

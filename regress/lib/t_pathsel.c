@@ -31,6 +31,7 @@ answered(struct path_obs *o, uint64_t now)
 static void
 unanswered(struct path_obs *o, uint64_t now)
 {
+	o->probes++;
 	if (o->unanswered++ == 0)
 		o->unanswered_since = now;
 	if (o->unanswered > 1)
@@ -61,7 +62,11 @@ ATF_TC_BODY(starts_on_relay, tc)
 	unanswered(&h.direct, T0 + 3 * SEC);
 	ATF_CHECK_EQ(pathsel_update(&ps, &h), 0);
 	ATF_CHECK_STREQ(path_reason_name(ps.reason), "probing direct");
-	health(&h, T0 + 5 * SEC);
+	/* The grace is over, but only two probes went out: not yet. */
+	health(&h, T0 + 6 * SEC);
+	ATF_CHECK_EQ(pathsel_update(&ps, &h), 0);
+	ATF_CHECK_STREQ(path_reason_name(ps.reason), "probing direct");
+	unanswered(&h.direct, T0 + 6 * SEC);
 	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
 	ATF_CHECK_EQ(ps.active, PATH_RELAY);
 	ATF_CHECK_STREQ(path_reason_name(ps.reason),
@@ -242,7 +247,8 @@ ATF_TC_BODY(nat_reasons, tc)
 	health(&h, T0 + 4 * SEC);
 	ATF_CHECK_EQ(pathsel_update(&ps, &h), 0);
 	ATF_CHECK_STREQ(path_reason_name(ps.reason), "probing direct");
-	/* Then ours first when both are symmetric... */
+	/* Then, with a third probe out, ours first when both are... */
+	unanswered(&h.direct, T0 + 5 * SEC);
 	health(&h, T0 + 5 * SEC);
 	ATF_CHECK_EQ(pathsel_update(&ps, &h), 1);
 	ATF_CHECK_EQ(ps.reason, PR_NAT_SYMMETRIC_LOCAL);

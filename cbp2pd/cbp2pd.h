@@ -184,6 +184,7 @@ struct eng_counters {
 	uint64_t	 drops[DROP_MAX];
 	uint64_t	 cookies_sent;
 	uint64_t	 stun_seen;
+	uint64_t	 gro_coalesced;	/* segments written as super-packets */
 };
 
 struct eng_stats_end {

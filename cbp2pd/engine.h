@@ -26,6 +26,9 @@
 #define AIP_NODES_MAX		(1 << 20)
 #define HS_INFLIGHT_MAX		256	/* handshakes the parent has not answered */
 #define ENGINE_TX_SLOTS		64	/* send slots: a TSO super-packet's segments */
+#define TUNQ_MAX		2048	/* inner packets of a burst, to coalesce */
+#define GRO_RUN_MAX		64	/* segments in one tun super-packet */
+#define GRO_SCAN		128	/* how far ahead a flow's next is sought */
 
 /*
  * Path probes (probe.c): a ping or a pong inside the peer's WireGuard
@@ -227,6 +230,7 @@ void	 tun_read_cb(int, short, void *);
 /* receive.c */
 struct rxpkt *rx_slots(void);
 void	 receive_packet(struct rxpkt *, uint64_t);
+void	 tun_flush(void);
 void	 udp_read_cb(int, short, void *);
 
 /* socket.c */

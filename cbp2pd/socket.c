@@ -130,6 +130,7 @@ relay_read_cb(int fd, short event, void *arg)
 		in->from.sa.ss_family = AF_UNSPEC;	/* no address */
 		receive_packet(in, now);
 	}
+	tun_flush();
 	tx_flush();
 }
 

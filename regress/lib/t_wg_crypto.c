@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <atf-c.h>
+#include <sodium.h>
 
 #include "wg.h"
 #include "wg_test.h"
@@ -191,8 +192,68 @@ ATF_TC_BODY(tai64n, tc)
 	ATF_CHECK(memcmp(t, u, sizeof(t)) > 0);
 }
 
+/*
+ * The data AEAD (OpenSSL's ChaCha20-Poly1305 once a wg_crypto exists)
+ * against libsodium's, an implementation of its own: each opens what
+ * the other seals, in place or not, with and without associated data,
+ * at every length around the block and message sizes; a flipped bit
+ * anywhere is refused.
+ */
+ATF_TC_WITHOUT_HEAD(aead_against_libsodium);
+ATF_TC_BODY(aead_against_libsodium, tc)
+{
+	static const size_t	 lens[] = { 0, 1, 15, 16, 17, 63, 64, 65, 255,
+				    1420, 1436, 2000 };
+	uint8_t			 key[WG_KEY_LEN], ad[13], nonce[12];
+	uint8_t			 pt[2048], ct[2048 + WG_TAG_LEN];
+	uint8_t			 out[2048 + WG_TAG_LEN];
+	struct wg_crypto	*c;
+	uint64_t		 ctr = UINT64_C(0x0102030405060708);
+	size_t			 i, j, len, adl;
+
+	ATF_REQUIRE((c = wg_crypto_new()) != NULL);
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(ad, sizeof(ad));
+	randombytes_buf(pt, sizeof(pt));
+	memset(nonce, 0, 4);
+	for (i = 0; i < 8; i++)
+		nonce[4 + i] = (uint8_t)(ctr >> (8 * i));
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		for (adl = 0; adl <= sizeof(ad); adl += sizeof(ad)) {
+			len = lens[i];
+			/* Ours seals, libsodium opens. */
+			wg_aead_encrypt(ct, pt, len, ad, adl, ctr, key);
+			ATF_CHECK_MSG(crypto_aead_chacha20poly1305_ietf_decrypt(
+			    out, NULL, NULL, ct, len + WG_TAG_LEN, ad, adl,
+			    nonce, key) == 0 && memcmp(out, pt, len) == 0,
+			    "len %zu ad %zu: libsodium refused ours", len, adl);
+			/* libsodium seals, ours opens, in place. */
+			crypto_aead_chacha20poly1305_ietf_encrypt(ct, NULL, pt,
+			    len, ad, adl, NULL, nonce, key);
+			memcpy(out, ct, len + WG_TAG_LEN);
+			ATF_CHECK_EQ(wg_aead_decrypt(out, out, len + WG_TAG_LEN,
+			    ad, adl, ctr, key), WG_OK);
+			ATF_CHECK(memcmp(out, pt, len) == 0);
+			/* A flipped bit, in the text or the tag: refused. */
+			for (j = 0; j < len + WG_TAG_LEN; j += 7) {
+				memcpy(out, ct, len + WG_TAG_LEN);
+				out[j] ^= 0x01;
+				ATF_CHECK_EQ(wg_aead_decrypt(out, out,
+				    len + WG_TAG_LEN, ad, adl, ctr, key),
+				    WG_EDECRYPT);
+			}
+			/* The wrong counter: refused. */
+			memcpy(out, ct, len + WG_TAG_LEN);
+			ATF_CHECK_EQ(wg_aead_decrypt(out, out, len + WG_TAG_LEN,
+			    ad, adl, ctr + 1, key), WG_EDECRYPT);
+		}
+	}
+	wg_crypto_free(c);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, aead_against_libsodium);
 	ATF_TP_ADD_TC(tp, hash_check_value);
 	ATF_TP_ADD_TC(tp, hmac_kdf);
 	ATF_TP_ADD_TC(tp, mac);

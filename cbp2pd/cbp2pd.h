@@ -185,6 +185,9 @@ struct eng_counters {
 	uint64_t	 cookies_sent;
 	uint64_t	 stun_seen;
 	uint64_t	 gro_coalesced;	/* segments written as super-packets */
+	uint64_t	 tso_split;	/* super-packets read and cut */
+	uint64_t	 gso_sends;	/* segmented UDP sends */
+	uint64_t	 gso_refused;	/* 1 once the kernel refused them */
 };
 
 struct eng_stats_end {

@@ -213,6 +213,11 @@ control_fill_main(struct ctl_status_main *m)
 	m->listen_port = env->dp.port;
 	m->npeers = env->dp.npeers;
 	m->cookies_sent = env->dp.cnt.cookies_sent;
+	m->offload = env->dp.offload;
+	m->tso_split = env->dp.cnt.tso_split;
+	m->gso_sends = env->dp.cnt.gso_sends;
+	m->gso_refused = env->dp.cnt.gso_refused;
+	m->gro_coalesced = env->dp.cnt.gro_coalesced;
 	m->stun_seen = env->dp.cnt.stun_seen;
 	memcpy(m->drops, env->dp.cnt.drops, sizeof(m->drops));
 	memcpy(m->disco_admit, env->disco_admit, sizeof(m->disco_admit));

@@ -118,6 +118,7 @@ tx_gso_fallback(int fd, struct mmsghdr *msgs, unsigned int n)
 		log_warnx("UDP segmentation refused (%s): sending datagrams "
 		    "one by one", strerror(errno));
 	eng->udp_gso = 0;
+	eng->cnt.gso_refused = 1;
 	for (i = 0; i < n; i++)
 		for (j = 0; j < msgs[i].msg_hdr.msg_iovlen; j++)
 			if (sendto(fd, msgs[i].msg_hdr.msg_iov[j].iov_base,
@@ -188,6 +189,7 @@ tx_flush_family(int family)
 		if (msgs[i].msg_hdr.msg_iovlen < 2)
 			continue;
 		gso = (uint16_t)seglen[i];
+		eng->cnt.gso_sends++;
 		msgs[i].msg_hdr.msg_control = ctl[i].buf;
 		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 		cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr);
@@ -539,6 +541,7 @@ tun_read_offload(int fd, uint64_t now)
 		} else if ((nseg = tso_count(&h, pkt, len)) == -1)
 			eng->cnt.drops[DROP_INNER]++;
 		else {
+			eng->cnt.tso_split++;
 			for (i = 0; i < nseg; i++) {
 				out = tx_next_buf() + ENGINE_HEADROOM;
 				if ((slen = tso_segment(&h, pkt, len, i, out,

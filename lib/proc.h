@@ -290,6 +290,11 @@ struct ctl_status_main {
 	uint16_t	 listen_port;
 	uint32_t	 npeers;
 	uint64_t	 cookies_sent;
+	int		 offload;	/* tun TSO/GRO and UDP GSO/GRO */
+	uint64_t	 tso_split;
+	uint64_t	 gso_sends;
+	uint64_t	 gso_refused;
+	uint64_t	 gro_coalesced;
 	uint64_t	 stun_seen;
 	uint64_t	 drops[DROP_MAX];
 	/* What cbdiscod asked for: admitted or refused, by reason. */

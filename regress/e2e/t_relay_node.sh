@@ -588,7 +588,7 @@ symmetric_cone_cleanup()
 atf_test_case symmetric_direct cleanup
 symmetric_direct_head()
 {
-	atf_set descr "both nodes behind symmetric NAT with routing direct: no path, and the reason, while handshakes keep going out"
+	atf_set descr "both nodes behind symmetric NAT with routing direct: no path, and the reason, while handshakes keep going out; reloaded to routing relay they talk, and send no UDP to each other"
 	atf_set require.user root
 	atf_set timeout 300
 }
@@ -604,6 +604,22 @@ symmetric_direct_body()
 	! can_ping n1 10.99.0.2 || atf_fail "a direct path through symmetric NATs"
 	[ "$(cb_ctl n1 -j status | jq .paths.none)" = 1 ] ||
 	    atf_fail "status does not count the peer without a path"
+
+	# Routing relay behind the same NATs: it works, and from the
+	# reload on not one UDP packet goes to the peer.
+	retoken n1 '.mesh_config.routing = "relay"'
+	retoken n2 '.mesh_config.routing = "relay"'
+	cb_ctl n1 status > /dev/null || atf_fail "status"
+	cb_ctl n2 status > /dev/null || atf_fail "status"
+	out1=$(nft_packets n1 udp-out)
+	out2=$(nft_packets n2 udp-out)
+	wait_ping n1 10.99.0.2 60
+	wait_ping n2 10.99.0.1 60
+	wait_path n1 30 relay "routing policy"
+	cb_ping "$(cat n1.ns)" 10.99.0.2
+	[ "$(nft_packets n1 udp-out)" = "$out1" ] &&
+	    [ "$(nft_packets n2 udp-out)" = "$out2" ] ||
+	    atf_fail "UDP to the peer under routing relay"
 }
 symmetric_direct_cleanup()
 {

@@ -10,6 +10,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/endian.h>
 #include <sys/socket.h>
 
 #include <event.h>
@@ -19,35 +20,6 @@
 #include "log.h"
 
 static void	probe_tick(int, short, void *);
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return ((uint64_t)get32(p) << 32 | get32(p + 4));
-}
 
 static void
 probe_arm(void)
@@ -174,8 +146,8 @@ probe_send(struct peer *p, struct wg_keypair *kp, int way, uint64_t now)
 	memset(ping, 0, sizeof(ping));
 	ping[0] = PROBE_PING;
 	ping[1] = way;
-	put32(ping + PROBE_OFF_SEQ, ++pp->seq);
-	put64(ping + PROBE_OFF_TIME, now);
+	be32enc(ping + PROBE_OFF_SEQ, ++pp->seq);
+	be64enc(ping + PROBE_OFF_TIME, now);
 	if (way == PROBE_RELAY)
 		encrypt_probe(p, kp, ping, &p->relay_ep, now);
 	else {
@@ -268,8 +240,8 @@ probe_pong(struct peer *p, int way, const uint8_t *pong, uint64_t now)
 {
 	struct probe_path	*pp = &p->probe[way];
 	struct probe_sent	*s;
-	uint32_t		 seq = get32(pong + PROBE_OFF_SEQ);
-	uint64_t		 at = get64(pong + PROBE_OFF_TIME), rtt;
+	uint32_t		 seq = be32dec(pong + PROBE_OFF_SEQ);
+	uint64_t		 at = be64dec(pong + PROBE_OFF_TIME), rtt;
 
 	s = &pp->ring[seq % PROBE_RING];
 	/* Only an answer to a ping of ours, once. */

@@ -7,6 +7,8 @@
  * its tun as if they came off a wire.
  */
 
+#include <sys/endian.h>
+
 #include <arpa/inet.h>
 
 #include <stdint.h>
@@ -44,33 +46,6 @@
 #define IPV6_OFF_HOPS		7
 #define TCP_OFF_PORTS		0
 #define TCP_PORTS_LEN		4
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return ((uint16_t)(p[0] << 8 | p[1]));
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3]);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
 
 void
 vnet_hdr_get(const uint8_t *p, struct vnet_hdr *h)
@@ -151,7 +126,7 @@ offload_csum(uint8_t *pkt, size_t len, const struct vnet_hdr *h)
 	if (start >= len || field + 2 > len)
 		return (-1);
 	c = csum_fold(csum_partial(pkt + start, len - start, 0));
-	put16(pkt + field, c);
+	be16enc(pkt + field, c);
 	return (0);
 }
 
@@ -224,18 +199,18 @@ tso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, int i,
 	tcplen = seglen - l4;
 	v4 = (pkt[0] >> 4) == 4;
 	if (v4) {
-		put16(out + IPV4_OFF_LEN, (uint16_t)seglen);
-		put16(out + IPV4_OFF_ID, (uint16_t)(get16(pkt + IPV4_OFF_ID) +
+		be16enc(out + IPV4_OFF_LEN, (uint16_t)seglen);
+		be16enc(out + IPV4_OFF_ID, (uint16_t)(be16dec(pkt + IPV4_OFF_ID) +
 		    i));
-		put16(out + IPV4_OFF_CSUM, 0);
-		put16(out + IPV4_OFF_CSUM, csum_fold(csum_partial(out, l4,
+		be16enc(out + IPV4_OFF_CSUM, 0);
+		be16enc(out + IPV4_OFF_CSUM, csum_fold(csum_partial(out, l4,
 		    0)));
 		sum = csum_partial(out + IPV4_OFF_SRC, IPV4_ADDRS_LEN, 0);
 	} else {
-		put16(out + IPV6_OFF_PLEN, (uint16_t)(seglen - IPV6_HDR_LEN));
+		be16enc(out + IPV6_OFF_PLEN, (uint16_t)(seglen - IPV6_HDR_LEN));
 		sum = csum_partial(out + IPV6_OFF_SRC, IPV6_ADDRS_LEN, 0);
 	}
-	put32(out + l4 + TCP_OFF_SEQ, get32(pkt + l4 + TCP_OFF_SEQ) +
+	be32enc(out + l4 + TCP_OFF_SEQ, be32dec(pkt + l4 + TCP_OFF_SEQ) +
 	    (uint32_t)off);
 	if (i != n - 1)
 		out[l4 + TCP_OFF_FLAGS] &= ~(TCP_FIN | TCP_PSH);
@@ -243,8 +218,8 @@ tso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, int i,
 		out[l4 + TCP_OFF_FLAGS] &= ~TCP_CWR;
 	/* The pseudo-header: addresses, protocol, TCP length. */
 	sum += PROTO_TCP + (uint32_t)tcplen;
-	put16(out + l4 + TCP_OFF_CSUM, 0);
-	put16(out + l4 + TCP_OFF_CSUM, csum_fold(csum_partial(out + l4,
+	be16enc(out + l4 + TCP_OFF_CSUM, 0);
+	be16enc(out + l4 + TCP_OFF_CSUM, csum_fold(csum_partial(out + l4,
 	    tcplen, sum)));
 	return (seglen);
 }
@@ -263,15 +238,15 @@ gro_parse(const uint8_t *pkt, size_t len, struct gro_info *gi)
 	if (len >= IPV4_HDR_MIN && (pkt[0] >> 4) == 4) {
 		if ((pkt[0] & 0x0f) != IPV4_HDR_MIN / 4 ||
 		    pkt[9] != PROTO_TCP ||
-		    (get16(pkt + IPV4_OFF_FRAG) & IPV4_FRAG_MASK) != 0)
+		    (be16dec(pkt + IPV4_OFF_FRAG) & IPV4_FRAG_MASK) != 0)
 			return (-1);
-		iplen = get16(pkt + IPV4_OFF_LEN);
+		iplen = be16dec(pkt + IPV4_OFF_LEN);
 		gi->v4 = 1;
 		gi->l4 = IPV4_HDR_MIN;
 	} else if (len >= IPV6_HDR_LEN && (pkt[0] >> 4) == 6) {
 		if (pkt[IPV6_OFF_NEXT] != PROTO_TCP)
 			return (-1);
-		iplen = IPV6_HDR_LEN + get16(pkt + IPV6_OFF_PLEN);
+		iplen = IPV6_HDR_LEN + be16dec(pkt + IPV6_OFF_PLEN);
 		gi->l4 = IPV6_HDR_LEN;
 	} else
 		return (-1);
@@ -282,7 +257,7 @@ gro_parse(const uint8_t *pkt, size_t len, struct gro_info *gi)
 		return (-1);
 	gi->hdrlen = gi->l4 + thl;
 	gi->payload = len - gi->hdrlen;
-	gi->seq = get32(pkt + gi->l4 + TCP_OFF_SEQ);
+	gi->seq = be32dec(pkt + gi->l4 + TCP_OFF_SEQ);
 	gi->flags = pkt[gi->l4 + TCP_OFF_FLAGS];
 	if (gi->flags != TCP_ACK && gi->flags != (TCP_ACK | TCP_PSH))
 		return (-1);
@@ -350,18 +325,18 @@ gro_finish(uint8_t *head, const struct gro_info *hi, size_t total,
 	uint32_t	 sum;
 
 	if (hi->v4) {
-		put16(head + IPV4_OFF_LEN, (uint16_t)len);
-		put16(head + IPV4_OFF_CSUM, 0);
-		put16(head + IPV4_OFF_CSUM, csum_fold(csum_partial(head,
+		be16enc(head + IPV4_OFF_LEN, (uint16_t)len);
+		be16enc(head + IPV4_OFF_CSUM, 0);
+		be16enc(head + IPV4_OFF_CSUM, csum_fold(csum_partial(head,
 		    hi->l4, 0)));
 		sum = csum_partial(head + IPV4_OFF_SRC, IPV4_ADDRS_LEN, 0);
 	} else {
-		put16(head + IPV6_OFF_PLEN, (uint16_t)(len - IPV6_HDR_LEN));
+		be16enc(head + IPV6_OFF_PLEN, (uint16_t)(len - IPV6_HDR_LEN));
 		sum = csum_partial(head + IPV6_OFF_SRC, IPV6_ADDRS_LEN, 0);
 	}
 	head[hi->l4 + TCP_OFF_FLAGS] |= last_flags & TCP_PSH;
 	sum = csum_partial(NULL, 0, sum + PROTO_TCP + (uint32_t)tcplen);
-	put16(head + hi->l4 + TCP_OFF_CSUM, (uint16_t)sum);
+	be16enc(head + hi->l4 + TCP_OFF_CSUM, (uint16_t)sum);
 	memset(vh, 0, sizeof(*vh));
 	vh->flags = VNET_F_NEEDS_CSUM;
 	vh->gso_type = hi->v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;

@@ -89,32 +89,6 @@ wait_gone()
 	cb_until $WAIT_SECS gone "$1"
 }
 
-# find_key PID KEYFILE: 0 if the key's 32 bytes are in PID's writable
-# memory (as t_engine).
-find_key()
-{
-	python3 - "$1" "$2" <<'PY'
-import base64, re, sys
-pid, keyfile = sys.argv[1], sys.argv[2]
-key = base64.b64decode(open(keyfile).read().strip())
-assert len(key) == 32
-found = False
-with open("/proc/%s/maps" % pid) as maps, \
-    open("/proc/%s/mem" % pid, "rb", 0) as mem:
-	for line in maps:
-		m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
-		lo, hi, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
-		if "w" not in perms or "[vvar]" in line:
-			continue
-		try:
-			mem.seek(lo)
-			if key in mem.read(hi - lo):
-				found = True
-		except OSError:
-			pass
-sys.exit(0 if found else 1)
-PY
-}
 
 # privsep KEYFILE: the root parent holds the key, the sandboxed engine
 # (unprivileged, no capabilities, chrooted, seccomp) the tun and not

@@ -180,6 +180,59 @@ static_peers_cleanup()
 	cb_kill a
 }
 
+atf_test_case keeps_sessions cleanup
+keeps_sessions_head()
+{
+	atf_set descr "a reload that changes only peer c keeps b's session (no new handshake) and a ping to b across it loses nothing; after a restart both peers answer again (the time it took is printed)"
+	atf_set require.user root
+	atf_set require.progs "wireguard-go wg jq"
+	atf_set timeout 180
+}
+keeps_sessions_body()
+{
+	common
+	setup
+	token "$(peer b.pub 10.200.0.2:51820 '["10.99.0.2/32"]')" \
+	    "$(peer c.pub 10.201.0.2:51830 '["10.99.0.3/32"]')"
+	reload_ok 2
+	cb_ping "$A" 10.99.0.2
+	cb_ping "$A" 10.99.0.3
+	hs_b=$(field b.pub 5)
+	hs_c=$(field c.pub 5)
+	[ "$hs_b" -gt 0 ] && [ "$hs_c" -gt 0 ] || atf_fail "no handshakes"
+
+	# Pings to b, five a second, across a reload that changes only c.
+	ip netns exec "$A" ping -i 0.2 -c 25 -W 2 10.99.0.2 > ping.out 2>&1 &
+	pp=$!
+	sleep 2
+	token "$(peer b.pub 10.200.0.2:51820 '["10.99.0.2/32"]')" \
+	    "$(peer c.pub 10.201.0.2:51830 '["10.99.0.3/32", "10.99.3.0/24"]' \
+	    ', "persistent_keepalive": 9')"
+	reload_ok 3
+	cb_wait_exit "$pp" || atf_fail "ping did not end"
+	tail -2 ping.out
+	grep -q "25 packets transmitted, 25 received" ping.out ||
+	    atf_fail "pings lost across the reload: $(grep transmitted ping.out)"
+	[ "$(field b.pub 5)" = "$hs_b" ] ||
+	    atf_fail "b handshook anew: $hs_b, now $(field b.pub 5)"
+	[ "$(field c.pub 4)" = 10.99.0.3/32,10.99.3.0/24 ] &&
+	    [ "$(field c.pub 8)" = 9 ] || atf_fail "c not changed"
+
+	# A restart: every peer back, and how long it took.
+	kill "$(cat a.pid)"
+	cb_wait_exit "$(cat a.pid)" || atf_fail "a did not stop"
+	cb_start a
+	t0=$(cb_now_ms)
+	cb_until 20 pings "$A" 10.99.0.2 || atf_fail "b not back"
+	cb_until 20 pings "$A" 10.99.0.3 || atf_fail "c not back"
+	echo "both peers answered $(($(cb_now_ms) - t0)) ms after the restart"
+}
+keeps_sessions_cleanup()
+{
+	common
+	cb_kill a
+}
+
 # refused_unchanged PATTERN: a reload is refused with PATTERN, and a's
 # data plane, generation and traffic are as before.
 refused_unchanged()
@@ -264,6 +317,7 @@ peer_limit_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case static_peers
+	atf_add_test_case keeps_sessions
 	atf_add_test_case unusable_key
 	atf_add_test_case peer_limit
 }

@@ -3,7 +3,8 @@
 #	make		build everything into obj/
 #	make check	install missing packages, build, run every test (Kyua)
 #	make demo	install, build, run a local mesh in network namespaces
-#	make bench	throughput side by side with wireguard-go, and relayed
+#	make bench	cbp2pd against current and bookworm wireguard-go, and
+#			relayed (BENCH_FLAGS="-n 3 -t 5"; -p adds a profile)
 #	make install	install programs, man pages and the _cbp2p user
 
 PREFIX		?= /usr/local
@@ -174,7 +175,7 @@ demo-down:
 
 bench: deps
 	@$(MAKE) --no-print-directory $(PROG_BINS)
-	./bench/throughput.sh
+	./bench/throughput.sh $(BENCH_FLAGS)
 
 install: $(PROG_BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \

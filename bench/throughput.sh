@@ -7,9 +7,11 @@
 #	-n runs		measurement rounds, medians taken over them (3)
 #	-t seconds	each iperf3 TCP run (5)
 #	-u seconds	each iperf3 UDP probe of the rate search (2)
-#	-p		then profile: perf record -g on both engines
-#			(cbp2pd -E) during one more TCP run through
-#			cbp2pd <-> cbp2pd, and print the top of perf report
+#	-p		then profile, whether the goals are met or not:
+#			perf record -g on both engines (cbp2pd -E) during
+#			one more TCP run through cbp2pd <-> cbp2pd, and
+#			print the top of perf report; without -p, only when
+#			a goal is not met and perf(1) is installed
 #
 # Tunnels, all over the veth 10.200.0.1 (A) <-> 10.200.0.2 (B):
 #
@@ -27,7 +29,8 @@
 # decrypts.  Figures of each round, for each tunnel: iperf3 TCP with 1
 # and 4 streams; UDP with 1392-byte datagrams, the highest rate received
 # at <= 1% loss (one unlimited probe, then a bisection over the offered
-# rate, UDP_PROBES probes in all); the median RTT of 50 pings 10 ms
+# rate, UDP_PROBES probes in all; iperf3's socket buffers UDP_BUF at
+# both ends); the median RTT of 50 pings 10 ms
 # apart; CPU seconds (utime + stime from /proc, of every process of the
 # daemon: cbp2pd's parent and its children, wireguard-go's one process)
 # per GB that iperf3 received, over both TCP runs, for each end.
@@ -60,6 +63,11 @@ USECS=2
 UDP_PROBES=7
 UDP_LEN=1392		# the most a 1420 MTU tunnel carries unfragmented
 UDP_LOSS=1		# percent
+# iperf3's UDP socket buffers, at both ends (within net.core.rmem_max,
+# 4 MiB here): with the default 208 KiB the receiving iperf3 itself,
+# descheduled for a few milliseconds on a busy machine, drops datagrams,
+# and even the bare veth loses more than 1% at 200 Mbit/s.
+UDP_BUF=4M
 PINGS=50
 PROFILE=0
 while getopts pn:t:u: opt; do
@@ -365,7 +373,7 @@ tcp()
 # one UDP run at MBITS offered (0: as fast as iperf3 sends).
 udpprobe()
 {
-	iperf "$1" -u -l $UDP_LEN -b "$2"M -t "$USECS"
+	iperf "$1" -u -l $UDP_LEN -w $UDP_BUF -b "$2"M -t "$USECS"
 	jq -r '"\((.end.sum_sent.bits_per_second // 0) / 1e6)
 	    \((.end.sum_received.bits_per_second // 0) / 1e6)
 	    \(.end.sum_received.lost_percent // 100)"' r.json | tr '\n' ' '
@@ -472,8 +480,8 @@ echo "iperf3 $(iperf3 --version | sed -n '1s/^iperf \([^ ]*\).*/\1/p');" \
     "($WG_CUR); bookworm wireguard-go: $("$WG_OLD" --version |
     sed -n 1p); cbp2pd offload $OFFLOAD"
 echo "$RUNS rounds in ${elapsed} s: iperf3 TCP ${SECS} s, UDP ${UDP_LEN}-byte" \
-    "datagrams (${UDP_PROBES} probes of ${USECS} s), ${PINGS} pings;" \
-    "iperf3 client in A, server in B"
+    "datagrams (${UDP_PROBES} probes of ${USECS} s, -w $UDP_BUF), ${PINGS}" \
+    "pings 10 ms apart; iperf3 client in A, server in B"
 echo "Every process shares the same cores with whatever else runs on the" \
     "machine: absolute figures are noisy; compare ratios within one run."
 echo
@@ -527,6 +535,8 @@ function goal(label, f, cmp, want,    x, ok) {
 	ok = x != "" && (cmp == ">=" ? x >= want : x <= want)
 	printf "  %-44s %s %.1fx: %5.2fx  %s\n", label, cmp, want, x,
 	    ok ? "met" : "NOT MET"
+	if (!ok)
+		unmet++
 }
 { v[$1, $2, $3] = $4 }
 END {
@@ -579,6 +589,7 @@ END {
 	goal("UDP received at <= 1% loss", "udp", ">=", 2)
 	goal("RTT overhead over bare veth", "rttover", "<=", 0.5)
 	goal("CPU seconds per GB (both ends)", "cpu", "<=", 0.5)
+	print unmet + 0 > "unmet"
 
 	print ""
 	print "Each round (tunnel: TCP 1 / 4 streams Mbit/s, UDP Mbit/s," \
@@ -601,7 +612,8 @@ END {
 }' results
 
 # The profile: where both engines spend a TCP run through cbp2pd.
-[ $PROFILE -eq 1 ] || exit 0
+[ $PROFILE -eq 1 ] || { [ "$(cat unmet)" -gt 0 ] &&
+    command -v perf >/dev/null; } || exit 0
 engines=$(for f in pid.a pid.b; do
 	ps -e -o pid= -o ppid= -o args= | awk -v p="$(cat $f)" \
 	    '$2 == p && $4 == "-E" { print $1 }'
@@ -613,12 +625,20 @@ sleep 0.5
 iperf 10.99.0.2 -t "$SECS" -P 1
 wait $!
 echo
+[ $PROFILE -eq 1 ] || echo "A goal is not met: where the engines' time goes."
 echo "perf record -g -p $engines (both engines, cbp2pd -E) during iperf3 TCP" \
     "1 stream, $SECS s, through cbp2pd <-> cbp2pd: $(jq \
     '.end.sum_received.bits_per_second / 1e6 | floor' r.json) Mbit/s"
 echo "by shared object:"
 perf report -i perf.data --stdio --no-children -g none --sort dso \
     2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
-echo "by symbol (flat, self):"
+echo "by symbol (flat, self; libsodium is stripped: its addresses summed):"
 perf report -i perf.data --stdio --no-children -g none --sort dso,sym \
-    2>/dev/null | grep -v '^#' | grep -v '^$' | head -45
+    2>/dev/null | grep -v '^#' | grep -v '^$' | awk '
+    $2 ~ /^libsodium/ && $4 ~ /^0x/ { s += $1; n++; next }
+    { line[++m] = $0 }
+    END {
+	printf "    %5.2f%%  %-22s [.] (%d addresses)\n", s, "libsodium", n
+	for (i = 1; i <= m && i <= 35; i++)
+		print line[i]
+    }'

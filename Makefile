@@ -3,7 +3,10 @@
 #	make		build everything into obj/
 #	make check	install missing packages, build, run every test (Kyua)
 #	make demo	install, build, run a local mesh in network namespaces
-#	make bench	throughput side by side with wireguard-go, and relayed
+#	make bench	cbp2pd against current and bookworm wireguard-go, and
+#			relayed (BENCH_FLAGS="-n 3 -t 5"; -p: a profile even
+#			when the goals are met); then one node with 1,000
+#			peers (SCALE_FLAGS="-n 1000 -t 10 -w 256")
 #	make install	install programs, man pages and the _cbp2p user
 
 PREFIX		?= /usr/local
@@ -62,6 +65,8 @@ E2E_SRCS	:= $(wildcard regress/e2e/t_*.sh)
 E2E_BINS	:= $(E2E_SRCS:%.sh=%)
 # C programs the end-to-end tests run in place of a daemon's child.
 E2E_HELPERS	:= regress/e2e/hostile_disco regress/e2e/hostile_relay
+# C programs make bench runs: allowed-IPs lookups, a handshake load.
+BENCH_BINS	:= bench/aip_bench bench/hs_load
 KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
 
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
@@ -142,7 +147,7 @@ regress/san/t_lsan_canary: regress/lib/t_lsan_canary.sh
 regress/e2e/t_%: regress/e2e/t_%.sh
 	install -m 0755 $< $@
 
-$(E2E_HELPERS): %: %.c $(LIBA)
+$(E2E_HELPERS) $(BENCH_BINS): %: %.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
 
 # Kyuafiles list whatever tests exist, so adding a test is adding a file.
@@ -173,8 +178,9 @@ demo-down:
 	./scripts/demo.sh down
 
 bench: deps
-	@$(MAKE) --no-print-directory $(PROG_BINS)
-	./bench/throughput.sh
+	@$(MAKE) --no-print-directory $(PROG_BINS) $(BIN)/$(DROPIN) $(BENCH_BINS)
+	./bench/throughput.sh $(BENCH_FLAGS)
+	./bench/scale.sh $(SCALE_FLAGS)
 
 install: $(PROG_BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \

@@ -62,9 +62,29 @@ static const int sandbox_refuse[] = {
 	SCMP_SYS(socket), SCMP_SYS(connect),
 };
 
-/* cbmeshd: nothing beyond the common system calls yet. */
+/* Nothing beyond the common system calls (test helpers). */
 const struct sandbox_policy sandbox_policy_plain = {
 	"plain", NULL, 0
+};
+
+/*
+ * cbmeshd: plain HTTP (libevent's evhttp) on the listening socket the
+ * parent bound for metrics_address, found with strace -f over
+ * regress/e2e/t_metrics: accept4 on it, FIONREAD before each read,
+ * shutdown before a close.  socket(2) and connect(2) stay refused: it
+ * can answer a scrape and reach nothing.
+ */
+static const struct sandbox_rule sandbox_rules_mesh[] = {
+	SANDBOX_RULE(accept4, SANDBOX_ALLOW),
+	SANDBOX_RULE(shutdown, SANDBOX_ALLOW),
+	{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_ALLOW, .cmp = {
+	    SANDBOX_ARG(1, SCMP_CMP_EQ, FIONREAD) } },
+	{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_REFUSE, .cmp = {
+	    SANDBOX_ARG(1, SCMP_CMP_EQ, TCGETS) } },
+};
+
+const struct sandbox_policy sandbox_policy_mesh = {
+	"cbmeshd", sandbox_rules_mesh, nitems(sandbox_rules_mesh)
 };
 
 /*

@@ -136,7 +136,7 @@ scrape_body()
 	wait_q 30 "cbp2p_peer_receive_bytes_total{peer=\"$k2\"} > 0"
 	wait_q 30 "cbp2p_peer_transmit_bytes_total{peer=\"$k2\"} > 0"
 	wait_q 30 "cbp2p_peer_latest_handshake_seconds{peer=\"$k2\"} > 0"
-	wait_q 30 "cbp2p_peer_info{peer=\"$k2\",name=\"n2\",routing=\"hybrid\"}"
+	wait_q 30 "cbp2p_peer_info{peer=\"$k2\",routing=\"hybrid\"} == 1"
 	wait_q 60 'sum(cbp2p_peer_rtt_seconds_count{job="node"}) > 0'
 	wait_q 30 'cbp2p_relay_connected{job="node"} == 1'
 	wait_q 30 'cbp2p_relay_connections_total{job="node"} >= 1'

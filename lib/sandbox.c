@@ -69,9 +69,8 @@ const struct sandbox_policy sandbox_policy_plain = {
 
 /*
  * cbmeshd: plain HTTP (libevent's evhttp) on the listening socket the
- * parent bound for metrics_address, found with strace -f over
- * regress/e2e/t_metrics: accept4 on it, FIONREAD before each read,
- * shutdown before a close.  socket(2) and connect(2) stay refused: it
+ * parent bound for metrics_address: accept4 on it, FIONREAD before each
+ * read (libevent's evbuffer_read), shutdown before a close.  socket(2) and connect(2) stay refused: it
  * can answer a scrape and reach nothing.
  */
 static const struct sandbox_rule sandbox_rules_mesh[] = {

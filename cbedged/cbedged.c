@@ -184,7 +184,7 @@ main(int argc, char *argv[])
 		usage();
 	edge->verbose = verbose;
 	edge->http_fd = edge->stun_fd = edge->stun_alt_fd = edge->relay_fd =
-	    -1;
+	    edge->metrics_fd = -1;
 	edge->relay_iev.ibuf.fd = -1;
 
 	if (edge_conf_load(conffile, &edge->conf, err, sizeof(err)) == -1)
@@ -231,6 +231,10 @@ main(int argc, char *argv[])
 	    edge_bind(edge->conf.relay_listen, SOCK_STREAM, err,
 	    sizeof(err))) == -1)
 		fatalx("relay_listen %s", err);
+	if (edge->conf.metrics_address[0] != '\0' && (edge->metrics_fd =
+	    edge_bind(edge->conf.metrics_address, SOCK_STREAM, err,
+	    sizeof(err))) == -1)
+		fatalx("metrics_address %s", err);
 	if (!edge->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
 
@@ -249,7 +253,8 @@ main(int argc, char *argv[])
 	arc4random_buf(hashkey, sizeof(hashkey));
 	ratelimit_init(&edge->stun_rl, edge->conf.rate, edge->conf.burst,
 	    hashkey);
-	if (httpd_init(edge, err, sizeof(err)) == -1)
+	if (httpd_init(edge, err, sizeof(err)) == -1 ||
+	    metrics_init(edge, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 
 	if ((ev_term = evsignal_new(edge->base, SIGTERM, edge_sig,
@@ -283,6 +288,7 @@ main(int argc, char *argv[])
 	event_base_dispatch(edge->base);
 
 	relayproc_stop(edge);
+	metrics_shutdown(edge);
 	httpd_shutdown(edge);
 	stund_shutdown(edge);
 	registry_free(edge->reg);

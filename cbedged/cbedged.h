@@ -61,6 +61,10 @@
 #define EDGE_POLLS_MAX		8192	/* long polls waiting, at most */
 #define EDGE_SWEEP_MS		1000	/* expiry sweep period */
 
+/* Replies counted by status code: 100 to 599. */
+#define EDGE_STATUS_MAX		600
+#define EDGE_METRICS_TIMEOUT	10	/* seconds for a scrape's request */
+
 /* STUN */
 #define EDGE_STUN_BATCH		32	/* datagrams per read event */
 #define EDGE_STUN_BUF		2048
@@ -201,6 +205,7 @@ struct edge_conf {
 	int		 log_verbose;
 	enum log_format	 log_format;
 	uint32_t	 stun_alt_port;			/* 0: none */
+	char		 metrics_address[HOSTPORT_MAX];	/* "": no metrics */
 
 	unsigned char	*verify_key;			/* file contents */
 	size_t		 verify_key_len;
@@ -255,6 +260,14 @@ struct edge {
 	int			 stun_alt_fd;
 	struct event		*stun_alt_ev;
 	uint16_t		 stun_port;	/* stun_listen's */
+
+	/* /metrics on metrics_address (metrics.c), plain HTTP. */
+	int			 metrics_fd;	/* until served */
+	struct evhttp		*metrics_http;
+	uint64_t		 http_status[EDGE_STATUS_MAX];	/* replies */
+	uint64_t		 polls_total;	/* long polls taken */
+	uint64_t		 scrapes;
+	uint64_t		 started_ms;
 };
 
 extern struct edge	*edge;
@@ -284,6 +297,10 @@ void	 stund_shutdown(struct edge *);
 int	 relayproc_start(struct edge *, const char *, char *, size_t);
 void	 relayproc_stop(struct edge *);
 json_t	*relayproc_health(struct edge *);
+
+/* metrics.c: Prometheus /metrics */
+int	 metrics_init(struct edge *, char *, size_t);
+void	 metrics_shutdown(struct edge *);
 
 /* relay.c: the worker */
 __dead void relay_main(int, char *[]);

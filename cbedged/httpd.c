@@ -251,6 +251,8 @@ send_json(struct evhttp_request *req, int status, json_t *j)
 		evbuffer_add(out, "\n", 1);
 		free(s);
 	}
+	if (status >= 0 && status < EDGE_STATUS_MAX)
+		edge->http_status[status]++;
 	evhttp_send_reply(req, status, status_phrase(status), NULL);
 }
 
@@ -495,6 +497,7 @@ peers(struct edge *e, struct evhttp_request *req, const struct regtoken *tok)
 	evtimer_add(p->timer, &tv);
 	TAILQ_INSERT_TAIL(&e->polls, p, entry);
 	e->npolls++;
+	e->polls_total++;
 done:
 	evhttp_clear_headers(&q);
 }

@@ -92,6 +92,7 @@ static const struct keydef keytab[] = {
 	{ "log_level",		T_LEVEL, N(log_verbose), 0, 0 },
 	{ "log_format",		T_FORMAT, N(log_format), 0, 0 },
 	{ "stun_alt_port",	T_UINT,	N(stun_alt_port), 0, UINT16_MAX },
+	{ "metrics_address",	T_ADDR,	S(metrics_address), 0, 0 },
 };
 
 #define NKEYS		(sizeof(keytab) / sizeof(keytab[0]))

@@ -6,7 +6,8 @@
  * the parent, which adds what only it knows); cbmeshd decides which
  * path the peer's packets take and why (lib/pathsel.c) and tells the
  * parent, which checks the choice against policy before the engine
- * obeys.  It holds no key and touches no packet.
+ * obeys.  It also serves Prometheus /metrics (metrics.c) on the socket
+ * the parent bound.  It holds no key and touches no packet.
  */
 
 #include <sys/types.h>
@@ -20,7 +21,7 @@
 #include "proc.h"
 #include "cbmeshd.h"
 
-static struct mesh	 mesh;
+struct mesh		 mesh;
 
 int
 mpeer_cmp(struct mpeer *a, struct mpeer *b)
@@ -68,6 +69,7 @@ mesh_report(struct child *c, const struct path_health *h)
 	uint32_t	 switches;
 
 	mesh.reports++;
+	metrics_observe(h);
 	if ((mp = mpeer_find(h->pub)) == NULL) {
 		if (mesh.npeers >= c->conf.max_peers) {
 			mesh.refused++;
@@ -108,7 +110,7 @@ cbmeshd_dispatch(struct child *c, struct imsg *imsg)
 			mpeer_del(mp);
 		return (1);
 	}
-	return (0);
+	return (metrics_dispatch(c, imsg));
 }
 
 static void
@@ -147,10 +149,11 @@ main(int argc, char *argv[])
 	static struct child	 c;
 
 	RB_INIT(&mesh.peers);
+	metrics_init();
 	c.id = PROC_MESH;
 	c.configure = cbmeshd_configure;
 	c.dispatch = cbmeshd_dispatch;
 	c.status = cbmeshd_status;
-	/* No network work: the common system calls suffice. */
-	child_run(&c, argc, argv, &sandbox_policy_plain);
+	/* No socket of its own: it serves /metrics on the parent's. */
+	child_run(&c, argc, argv, &sandbox_policy_mesh);
 }

@@ -227,6 +227,8 @@ parent_reload(char *msg, size_t msglen)
 		close(fd4);	/* free: dp_set_port binds it for good */
 	if (peer_check_static(&nc.tok, err, sizeof(err)) == -1)
 		goto refused_nc;
+	if (metrics_prepare(nc.metrics_address, err, sizeof(err)) == -1)
+		goto refused_nc;
 
 	/*
 	 * Now the swap; these were checked above.  Peers take the new
@@ -249,6 +251,7 @@ parent_reload(char *msg, size_t msglen)
 	log_setjson(env->conf.log_format == LOGFMT_JSON);
 	log_setverbose(effective_verbose());
 	parent_push_config();
+	metrics_commit();
 	log_info("reload: configuration generation %llu (%s)",
 	    (unsigned long long)env->generation,
 	    conn_type_name(env->conf.tok.conn_type));
@@ -642,10 +645,14 @@ main(int argc, char *argv[])
 		fatalx("data plane: %s", err);
 	if (uapi_init(env->conf.ifname) == -1)
 		fatalx("cannot serve the wg configuration socket");
+	/* As root, before any child runs; cbmeshd gets it when started. */
+	if (metrics_prepare(env->conf.metrics_address, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	start_children();
 	if (dp_start(&env->conf, err, sizeof(err)) == -1)
 		fatalx("data plane: %s", err);
 	parent_push_config();
+	metrics_commit();
 	if (env->dropin) {
 		setproctitle("%s", env->conf.ifname);
 		dropin_ready();

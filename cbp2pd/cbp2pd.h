@@ -358,6 +358,7 @@ struct cbp2pd {
 	uint64_t		 mesh_refused;	/* choices policy refused */
 	int			 relay_up;	/* cbrelayd says: bound */
 	uint64_t		 relay_refused[RELAY_REFUSE_MAX];
+	uint64_t		 relay_connects;	/* IMSG_RELAY_UPs taken */
 };
 
 extern struct cbp2pd	*env;
@@ -458,6 +459,12 @@ int	 tun_set_mtu(unsigned int, unsigned int);
 #define TUN_LINK_GONE		2	/* it was deleted */
 int	 tun_watch_open(void);
 int	 tun_watch_read(int, unsigned int, unsigned int *);
+
+/* metrics.c: the /metrics listener cbmeshd serves, and its snapshots */
+#define METRICS_BACKLOG		16
+#define METRICS_PUSH_MS		5000	/* a snapshot to cbmeshd */
+int	 metrics_prepare(const char *, char *, size_t);
+void	 metrics_commit(void);
 
 /* control.c */
 int	 control_init(const char *);

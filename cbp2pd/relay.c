@@ -242,6 +242,7 @@ relay_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 			break;
 		}
 		env->relay_up = 1;
+		env->relay_connects++;
 		relay_presence_reset();
 		break;
 	case IMSG_RELAY_DOWN:

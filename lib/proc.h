@@ -183,6 +183,13 @@ enum imsg_type {
 	IMSG_MESH_HEALTH,		/* struct path_health, checked */
 	IMSG_MESH_PEER_DEL,		/* a public key: forget it */
 	IMSG_MESH_PATH,			/* cbmeshd's choice: struct mesh_path */
+
+	/* parent -> cbmeshd: /metrics (cbp2pd/metrics.c) */
+	IMSG_MESH_METRICS_LISTEN,	/* none, with the listening TCP socket,
+					   or without: metrics off */
+	IMSG_MESH_METRICS_MAIN,		/* struct ctl_status_main: a snapshot */
+	IMSG_MESH_METRICS_PEER,		/* struct ctl_peer, up to max_peers */
+	IMSG_MESH_METRICS_END,		/* struct mesh_metrics_end */
 };
 
 #define DISCO_ENDPOINTS_MAX	8	/* candidates per node */
@@ -351,6 +358,21 @@ struct mesh_path {
 	uint8_t		 pub[WG_KEY_LEN];
 	int		 active;	/* PATH_DIRECT or PATH_RELAY */
 	int		 reason;	/* enum path_reason */
+};
+
+/*
+ * What ends a metrics snapshot: what struct ctl_status_main lacks.  The
+ * parent sends MAIN, the peers, then this, every METRICS_PUSH_MS.
+ */
+struct mesh_metrics_end {
+	uint32_t	 npeers;	/* IMSG_MESH_METRICS_PEERs sent */
+	uint32_t	 max_peers;
+	int		 disco_enabled;
+	uint32_t	 npending;	/* waiting for cbp2pctl approve */
+	int		 relay_enabled;
+	int		 relay_up;	/* cbrelayd says: bound */
+	uint64_t	 relay_connects;	/* connections bound, ever */
+	uint64_t	 handshakes;	/* completed by the parent */
 };
 
 struct ctl_result {

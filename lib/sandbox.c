@@ -62,9 +62,28 @@ static const int sandbox_refuse[] = {
 	SCMP_SYS(socket), SCMP_SYS(connect),
 };
 
-/* cbmeshd: nothing beyond the common system calls yet. */
+/* Nothing beyond the common system calls (test helpers). */
 const struct sandbox_policy sandbox_policy_plain = {
 	"plain", NULL, 0
+};
+
+/*
+ * cbmeshd: plain HTTP (libevent's evhttp) on the listening socket the
+ * parent bound for metrics_address: accept4 on it, FIONREAD before each
+ * read (libevent's evbuffer_read), shutdown before a close.  socket(2) and connect(2) stay refused: it
+ * can answer a scrape and reach nothing.
+ */
+static const struct sandbox_rule sandbox_rules_mesh[] = {
+	SANDBOX_RULE(accept4, SANDBOX_ALLOW),
+	SANDBOX_RULE(shutdown, SANDBOX_ALLOW),
+	{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_ALLOW, .cmp = {
+	    SANDBOX_ARG(1, SCMP_CMP_EQ, FIONREAD) } },
+	{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_REFUSE, .cmp = {
+	    SANDBOX_ARG(1, SCMP_CMP_EQ, TCGETS) } },
+};
+
+const struct sandbox_policy sandbox_policy_mesh = {
+	"cbmeshd", sandbox_rules_mesh, nitems(sandbox_rules_mesh)
 };
 
 /*
@@ -135,13 +154,19 @@ const struct sandbox_policy sandbox_policy_engine = {
 /*
  * cbedged, found with strace -f over the end-to-end tests: evconnlistener
  * accepts with accept4, and evhttp shuts a connection down before it
- * closes it; wait4 reaps the relay worker.  Its sockets are bound before
- * the sandbox: socket(2) and connect(2) stay refused.
+ * closes it; wait4 reaps the relay worker.  Plain HTTP on
+ * metrics_address reads with FIONREAD first (the registry's TLS does
+ * not).  Its sockets are bound before the sandbox: socket(2) and
+ * connect(2) stay refused.
  */
 static const struct sandbox_rule sandbox_rules_edge[] = {
 	SANDBOX_RULE(accept4, SANDBOX_ALLOW),
 	SANDBOX_RULE(shutdown, SANDBOX_ALLOW),
 	SANDBOX_RULE(wait4, SANDBOX_ALLOW),
+	{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_ALLOW, .cmp = {
+	    SANDBOX_ARG(1, SCMP_CMP_EQ, FIONREAD) } },
+	{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_REFUSE, .cmp = {
+	    SANDBOX_ARG(1, SCMP_CMP_EQ, TCGETS) } },
 };
 
 const struct sandbox_policy sandbox_policy_edge = {

@@ -95,7 +95,8 @@ struct sandbox_policy {
  * declared here, passed to child_run() or sandbox_enter(), and its
  * probes in regress/lib/t_sandbox.c.
  */
-extern const struct sandbox_policy	sandbox_policy_plain;	/* cbmeshd */
+extern const struct sandbox_policy	sandbox_policy_plain;	/* helpers */
+extern const struct sandbox_policy	sandbox_policy_mesh;	/* cbmeshd */
 extern const struct sandbox_policy	sandbox_policy_disco;	/* cbdiscod */
 extern const struct sandbox_policy	sandbox_policy_relay;	/* cbrelayd */
 extern const struct sandbox_policy	sandbox_policy_edge;	/* cbedged */

@@ -8,7 +8,7 @@ libevent-dev libbsd-dev libsodium-dev libssl-dev libjwt-dev
 libjansson-dev libyaml-dev libseccomp-dev
 atf-sh libatf-dev kyua mandoc
 iproute2 nftables iputils-ping jq python3 procps psmisc openssl
-wireguard-go wireguard-tools iperf3 bc"
+wireguard-go wireguard-tools iperf3 bc curl prometheus"
 
 missing=""
 for p in $PKGS; do
@@ -28,3 +28,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing
+# prometheus' postinst enables and may start its service: tests run
+# their own server on their own port and storage, so none is left on.
+if systemctl cat prometheus.service > /dev/null 2>&1; then
+	systemctl disable --now prometheus.service > /dev/null 2>&1 || true
+fi

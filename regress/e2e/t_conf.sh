@@ -2,8 +2,7 @@
 # Configuration promises checked from the outside: YAML aliases and
 # multiple documents refused by cbp2pd -n and cbedged -n with one exact
 # line; a node token minted by a tool we did not write (the openssl CLI)
-# verified and used; and metrics_address, documented as not yet
-# available, really starting nothing.
+# verified and used.  metrics_address is tested in t_metrics.
 
 common()
 {
@@ -205,48 +204,8 @@ foreign_token_cleanup()
 	cb_kill a
 }
 
-atf_test_case metrics_not_built cleanup
-metrics_not_built_head()
-{
-	atf_set descr "metrics_address starts no listener, and cbp2pd.yaml(5) says it is not yet available"
-	atf_set require.user root
-	atf_set timeout 60
-}
-metrics_not_built_body()
-{
-	common
-	# The manual must say so while nothing listens (once metrics come,
-	# this test and the manual change together).
-	mandoc -Tutf8 "$TOP/cbp2pd/cbp2pd.yaml.5" | col -b > man.txt
-	grep -A 4 '^ *metrics_address' man.txt | sed '/^ *edge /,$d' > entry.txt
-	cat entry.txt
-	grep -qi "not yet available" entry.txt ||
-	    atf_fail "cbp2pd.yaml(5) promises metrics_address"
-	cb_user
-	cb_issuer_keys keys
-	cb_wgkeys a
-	cb_claims a server-server 10.99.0.1/24
-	cb_token a ES256 keys
-	cb_config a ES256 keys "metrics_address: 127.0.0.1:9100"
-	atf_check -s exit:0 -e match:"configuration OK" \
-	    "$CBP2PD" -n -f "$PWD/a.yaml"
-	cb_start a
-	ip netns exec "$(cat a.ns)" ss -Htlnp > listen.txt
-	cat listen.txt
-	grep -q ':9100 ' listen.txt &&
-	    atf_fail "something listens on 9100: update cbp2pd.yaml(5)"
-	# Nothing listens on TCP at all.
-	[ ! -s listen.txt ] || atf_fail "a TCP listener"
-}
-metrics_not_built_cleanup()
-{
-	common
-	cb_kill a
-}
-
 atf_init_test_cases()
 {
 	atf_add_test_case yaml_refused
 	atf_add_test_case foreign_token
-	atf_add_test_case metrics_not_built
 }

@@ -195,15 +195,17 @@ ATF_TC_BODY(disco_sockets, tc)
 ATF_TC(plain_sockets);
 ATF_TC_HEAD(plain_sockets, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "cbmeshd, cbedged, its relay worker "
-	    "and the engine: every socket(2) is refused with EACCES");
+	atf_tc_set_md_var(tc, "descr", "cbmeshd, cbedged, its relay worker, "
+	    "the engine and test helpers: every socket(2) is refused with "
+	    "EACCES");
 	atf_tc_set_md_var(tc, "require.user", "root");
 }
 ATF_TC_BODY(plain_sockets, tc)
 {
 	const struct sandbox_policy	*pols[] = {
 		&sandbox_policy_plain, &sandbox_policy_edge,
-		&sandbox_policy_engine, &sandbox_policy_edge_relay
+		&sandbox_policy_engine, &sandbox_policy_edge_relay,
+		&sandbox_policy_mesh
 	};
 	const struct probe		*probes[] = {
 		&sock_inet_stream, &sock_inet6_stream_flags, &sock_netlink,
@@ -250,8 +252,8 @@ ATF_TC_BODY(relay_setsockopt, tc)
 ATF_TC(disco_ioctl);
 ATF_TC_HEAD(disco_ioctl, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "cbdiscod's sandbox: ioctl FIONREAD "
-	    "works, TCGETS is refused, TIOCSTI kills");
+	atf_tc_set_md_var(tc, "descr", "cbdiscod's, cbmeshd's and cbedged's "
+	    "sandbox: ioctl FIONREAD works, TCGETS is refused, TIOCSTI kills");
 	atf_tc_set_md_var(tc, "require.user", "root");
 }
 ATF_TC_BODY(disco_ioctl, tc)
@@ -274,6 +276,12 @@ ATF_TC_BODY(disco_ioctl, tc)
 	sb_expect(p, &fionread, WORKED);
 	sb_expect(p, &tcgets, REFUSED);
 	sb_expect(p, &tiocsti, KILLED);
+	/* cbmeshd and cbedged read plain HTTP (metrics): the same rules. */
+	sb_expect(&sandbox_policy_mesh, &fionread, WORKED);
+	sb_expect(&sandbox_policy_mesh, &tcgets, REFUSED);
+	sb_expect(&sandbox_policy_mesh, &tiocsti, KILLED);
+	sb_expect(&sandbox_policy_edge, &fionread, WORKED);
+	sb_expect(&sandbox_policy_edge, &tiocsti, KILLED);
 	/* The others allow no ioctl at all. */
 	sb_expect(&sandbox_policy_plain, &fionread, KILLED);
 	close(fds[0]);

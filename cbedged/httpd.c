@@ -160,32 +160,6 @@ httpd_bevcb(struct event_base *base, void *arg)
 	return (bev);
 }
 
-/* The rate limiter's key: the IPv4 address, or the IPv6 one. */
-size_t
-edge_addr_key(const struct sockaddr *sa, uint8_t key[RATELIMIT_KEY_MAX])
-{
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-
-	if (sa == NULL)
-		return (0);
-	switch (sa->sa_family) {
-	case AF_INET:
-		sin = (const struct sockaddr_in *)sa;
-		memcpy(key, &sin->sin_addr, 4);
-		return (4);
-	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memcpy(key, &sin6->sin6_addr.s6_addr[12], 4);
-			return (4);
-		}
-		memcpy(key, &sin6->sin6_addr, 16);
-		return (16);
-	}
-	return (0);
-}
-
 static const char *
 peer_name(struct evhttp_request *req, char *buf, size_t len)
 {
@@ -517,7 +491,7 @@ httpd_request(struct evhttp_request *req, void *arg)
 	enum reg_reason		 r;
 
 	evcon = evhttp_request_get_connection(req);
-	keylen = edge_addr_key(evcon != NULL ?
+	keylen = ratelimit_key_sa(evcon != NULL ?
 	    evhttp_connection_get_addr(evcon) : NULL, key);
 	if (keylen == 0 || !ratelimit_allow(&e->http_rl, key, keylen,
 	    edge_now_ms() * 1000000)) {

@@ -252,15 +252,17 @@ refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
 	    echo(evhttp_request_get_uri(req), uri, sizeof(uri)),
 	    peer_name(req, who, sizeof(who)), reg_reason_status(r),
 	    reg_reason_name(r), why);
-	send_json(req, reg_reason_status(r), json_pack("{s:s}", "error",
-	    why));
+	send_json(req, reg_reason_status(r), json_pack("{s:s, s:s}", "error",
+	    why, "code", reg_reason_name(r)));
 }
 
 /*
- * A registry token, verified: the one check the registry and the relay
- * share.  A well-signed token that is not a registry token (a node
- * token, another token_use) is REG_FORBIDDEN (403); anything else wrong
- * with it is REG_BAD_TOKEN (401).
+ * A registry token, verified on every request and relay AUTH: the one
+ * check the registry and the relay share.  A well-signed token that is
+ * not a registry token (a node token, another token_use) is
+ * REG_FORBIDDEN (403); one past its exp is REG_TOKEN_EXPIRED (401), so
+ * a node can tell "get a new token" from "your token is wrong";
+ * anything else wrong with it is REG_BAD_TOKEN (401).
  */
 enum reg_reason
 edge_token_check(const struct edge_conf *c, const char *s, size_t len,
@@ -268,6 +270,7 @@ edge_token_check(const struct edge_conf *c, const char *s, size_t len,
 {
 	static const char	*forbidden[] = { "token: wireguard_config:",
 	    "token: token_use:" };
+	static const char	 expired[] = "token: exp: expired";
 	size_t			 i;
 
 	if (len == 0 || len > TOKEN_MAX_LEN) {
@@ -281,6 +284,8 @@ edge_token_check(const struct edge_conf *c, const char *s, size_t len,
 			if (strncmp(err, forbidden[i],
 			    strlen(forbidden[i])) == 0)
 				return (REG_FORBIDDEN);
+		if (strncmp(err, expired, sizeof(expired) - 1) == 0)
+			return (REG_TOKEN_EXPIRED);
 		return (REG_BAD_TOKEN);
 	}
 	return (REG_OK);

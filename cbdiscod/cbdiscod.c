@@ -64,7 +64,9 @@ disco_update_state(struct disco *d)
 
 	switch (d->state) {
 	case REG_OFF:
-		snprintf(d->c->state, sizeof(d->c->state), "discovery off");
+		snprintf(d->c->state, sizeof(d->c->state), "%s",
+		    d->conf.token_expired ? "stopped: token expired" :
+		    "discovery off");
 		break;
 	case REG_REGISTERING:
 		snprintf(d->c->state, sizeof(d->c->state), "registering");

@@ -232,6 +232,12 @@ reg_done(struct evhttp_request *req, void *arg)
 	int		 code;
 
 	free(rr);
+	/* Stopped while it was in flight: the answer changes nothing. */
+	if (d->state == REG_OFF) {
+		if (kind == REQ_POLL)
+			d->polling = 0;
+		return;
+	}
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
 	if (code == 0) {
 		/* No HTTP answer: connection, TLS or timeout. */

@@ -286,7 +286,6 @@ void	 httpd_start(struct edge *);
 void	 httpd_shutdown(struct edge *);
 void	 httpd_mesh_changed(const char *, uint64_t, void *);
 uint64_t edge_now_ms(void);
-size_t	 edge_addr_key(const struct sockaddr *, uint8_t [RATELIMIT_KEY_MAX]);
 
 /* stund.c */
 int	 stund_init(struct edge *, char *, size_t);

@@ -160,32 +160,6 @@ httpd_bevcb(struct event_base *base, void *arg)
 	return (bev);
 }
 
-/* The rate limiter's key: the IPv4 address, or the IPv6 one. */
-size_t
-edge_addr_key(const struct sockaddr *sa, uint8_t key[RATELIMIT_KEY_MAX])
-{
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-
-	if (sa == NULL)
-		return (0);
-	switch (sa->sa_family) {
-	case AF_INET:
-		sin = (const struct sockaddr_in *)sa;
-		memcpy(key, &sin->sin_addr, 4);
-		return (4);
-	case AF_INET6:
-		sin6 = (const struct sockaddr_in6 *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memcpy(key, &sin6->sin6_addr.s6_addr[12], 4);
-			return (4);
-		}
-		memcpy(key, &sin6->sin6_addr, 16);
-		return (16);
-	}
-	return (0);
-}
-
 static const char *
 peer_name(struct evhttp_request *req, char *buf, size_t len)
 {
@@ -280,15 +254,17 @@ refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
 	    echo(evhttp_request_get_uri(req), uri, sizeof(uri)),
 	    peer_name(req, who, sizeof(who)), reg_reason_status(r),
 	    reg_reason_name(r), why);
-	send_json(req, reg_reason_status(r), json_pack("{s:s}", "error",
-	    why));
+	send_json(req, reg_reason_status(r), json_pack("{s:s, s:s}", "error",
+	    why, "code", reg_reason_name(r)));
 }
 
 /*
- * A registry token, verified: the one check the registry and the relay
- * share.  A well-signed token that is not a registry token (a node
- * token, another token_use) is REG_FORBIDDEN (403); anything else wrong
- * with it is REG_BAD_TOKEN (401).
+ * A registry token, verified on every request and relay AUTH: the one
+ * check the registry and the relay share.  A well-signed token that is
+ * not a registry token (a node token, another token_use) is
+ * REG_FORBIDDEN (403); one past its exp is REG_TOKEN_EXPIRED (401), so
+ * a node can tell "get a new token" from "your token is wrong";
+ * anything else wrong with it is REG_BAD_TOKEN (401).
  */
 enum reg_reason
 edge_token_check(const struct edge_conf *c, const char *s, size_t len,
@@ -296,6 +272,7 @@ edge_token_check(const struct edge_conf *c, const char *s, size_t len,
 {
 	static const char	*forbidden[] = { "token: wireguard_config:",
 	    "token: token_use:" };
+	static const char	 expired[] = "token: exp: expired";
 	size_t			 i;
 
 	if (len == 0 || len > TOKEN_MAX_LEN) {
@@ -309,6 +286,8 @@ edge_token_check(const struct edge_conf *c, const char *s, size_t len,
 			if (strncmp(err, forbidden[i],
 			    strlen(forbidden[i])) == 0)
 				return (REG_FORBIDDEN);
+		if (strncmp(err, expired, sizeof(expired) - 1) == 0)
+			return (REG_TOKEN_EXPIRED);
 		return (REG_BAD_TOKEN);
 	}
 	return (REG_OK);
@@ -520,7 +499,7 @@ httpd_request(struct evhttp_request *req, void *arg)
 	enum reg_reason		 r;
 
 	evcon = evhttp_request_get_connection(req);
-	keylen = edge_addr_key(evcon != NULL ?
+	keylen = ratelimit_key_sa(evcon != NULL ?
 	    evhttp_connection_get_addr(evcon) : NULL, key);
 	if (keylen == 0 || !ratelimit_allow(&e->http_rl, key, keylen,
 	    edge_now_ms() * 1000000)) {

@@ -74,7 +74,7 @@ stund_read(int fd, short ev, void *arg)
 				log_warn("%s: recvfrom", __func__);
 			return;
 		}
-		keylen = edge_addr_key((struct sockaddr *)&ss, key);
+		keylen = ratelimit_key_sa((struct sockaddr *)&ss, key);
 		if (keylen == 0 || !ratelimit_allow(&e->stun_rl, key, keylen,
 		    edge_now_ms() * 1000000)) {
 			e->stun_refused++;

@@ -72,13 +72,29 @@ fmt_uptime(uint64_t secs, char *buf, size_t len)
 	return (buf);
 }
 
+/* "token expired at 2026-11-30T03:00:00Z" or "token expires at ..." */
+static const char *
+fmt_token(const struct ctl_status_main *m, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)m->token_exp;
+	char		 when[32];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)m->token_exp);
+	snprintf(buf, len, "token %s at %s", m->token_expired ? "expired" :
+	    "expires", when);
+	return (buf);
+}
+
 /* One table, two renderings: text and JSON. */
 static void
 show_status(const struct ctl_status_main *m, struct child_status *cs,
     int ncs)
 {
 	json_t		*o, *arr, *drops, *disco, *refused, *paths, *sw;
-	char		 up[32];
+	char		 up[32], tok[64];
 	uint64_t	 total = 0;
 	int		 i;
 
@@ -96,6 +112,11 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		json_object_set_new(o, "config", json_string(m->config_path));
 		json_object_set_new(o, "generation",
 		    json_integer(m->generation));
+		if (m->token_exp != 0)
+			json_object_set_new(o, "token", json_pack(
+			    "{s:I, s:b, s:s}", "exp", (json_int_t)m->token_exp,
+			    "expired", m->token_expired,
+			    "state", fmt_token(m, tok, sizeof(tok))));
 		json_object_set_new(o, "reloads", json_integer(m->reloads));
 		json_object_set_new(o, "reloads_failed",
 		    json_integer(m->reloads_failed));
@@ -186,6 +207,10 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 	    "config:", m->config_path, (unsigned long long)m->generation,
 	    (unsigned long long)m->reloads,
 	    (unsigned long long)m->reloads_failed);
+	if (m->token_exp != 0)
+		printf("%-16s %s%s\n", "token:", fmt_token(m, tok,
+		    sizeof(tok)), m->token_expired ? ": not registering, "
+		    "relay off; reload with a new token" : "");
 	printf("%-16s %llu refused requests\n", "control:",
 	    (unsigned long long)m->ctl_bad);
 	printf("%-16s %s\n", "log level:", m->log_verbose ? "verbose" :

@@ -250,6 +250,7 @@ parent_reload(char *msg, size_t msglen)
 	env->reloads++;
 	log_setjson(env->conf.log_format == LOGFMT_JSON);
 	log_setverbose(effective_verbose());
+	token_life_arm();
 	parent_push_config();
 	metrics_commit();
 	log_info("reload: configuration generation %llu (%s)",
@@ -651,6 +652,7 @@ main(int argc, char *argv[])
 	start_children();
 	if (dp_start(&env->conf, err, sizeof(err)) == -1)
 		fatalx("data plane: %s", err);
+	token_life_arm();
 	parent_push_config();
 	metrics_commit();
 	if (env->dropin) {

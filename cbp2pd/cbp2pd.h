@@ -359,6 +359,9 @@ struct cbp2pd {
 	int			 relay_up;	/* cbrelayd says: bound */
 	uint64_t		 relay_refused[RELAY_REFUSE_MAX];
 	uint64_t		 relay_connects;	/* IMSG_RELAY_UPs taken */
+	/* The node token's life (expiry.c). */
+	int			 token_expired;	/* edge left until reload */
+	int64_t			 token_warned;	/* exp we warned of */
 };
 
 extern struct cbp2pd	*env;
@@ -432,6 +435,9 @@ void	 relay_set_path(enum peer_path);
 void	 relay_push_config(void);
 int	 relay_dispatch(struct cbp2pd_child *, struct imsg *);
 void	 relay_presence_ask(const struct ppeer *);
+
+/* expiry.c: the node token's life at run time */
+void	 token_life_arm(void);
 
 /* dropin.c: cbp2p-wg, the drop-in for wireguard-go */
 #define DROPIN_NAME		"cbp2p-wg"	/* argv[0] that selects it */

@@ -230,6 +230,8 @@ control_fill_main(struct ctl_status_main *m)
 	m->mesh_refused = env->mesh_refused;
 	m->nat_mapping = env->dp.nat_mapping;
 	m->nat_refused = env->dp.nat_refused;
+	m->token_exp = env->dropin ? 0 : t->exp;
+	m->token_expired = env->token_expired;
 	RB_FOREACH(pp, ppeer_tree, &env->dp.peers) {
 		if (!pp->has_session)
 			m->peers_no_path++;

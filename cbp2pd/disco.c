@@ -145,7 +145,9 @@ disco_push_config(void)
 	dc.enabled = (t->conn_type == CONN_P2P_MESH ||
 	    t->conn_type == CONN_CLIENT_SERVER) && t->auto_discovery &&
 	    c->registry[0] != '\0' && t->registry_token != NULL &&
-	    strlen(t->registry_token) < DISCO_TOKEN_MAX;
+	    strlen(t->registry_token) < DISCO_TOKEN_MAX &&
+	    !env->token_expired;
+	dc.token_expired = env->token_expired;
 	if (dc.enabled && (url_https_authority(c->registry, auth,
 	    sizeof(auth)) == -1 || hostport_resolve(auth, HTTPS_PORT,
 	    &dc.registry, dc.registry_host, sizeof(dc.registry_host)) == -1)) {
@@ -158,7 +160,9 @@ disco_push_config(void)
 		log_warn("discovery: CA %s; discovery off", c->ca_file);
 		dc.enabled = 0;
 	}
-	if (t->conn_type != CONN_SERVER_SERVER && !dc.enabled)
+	if (env->token_expired)
+		log_warnx("discovery off: the token expired");
+	else if (t->conn_type != CONN_SERVER_SERVER && !dc.enabled)
 		log_warnx("discovery off: needs edge.registry, edge.ca and "
 		    "a token with auto_discovery and a registry_token");
 	if (gethostname(dc.hostname, sizeof(dc.hostname)) == -1)

@@ -78,6 +78,19 @@ cookie_src(const struct endpoint *from, uint8_t *out)
 }
 
 /*
+ * What the rate limit goes by: the address (an IPv6 source by its /64),
+ * or for a relayed packet the key the relay vouches for.
+ */
+static size_t
+ratelimit_src(const struct endpoint *from, uint8_t *out)
+{
+	if (from->kind == EP_RELAY)
+		return (ratelimit_key_opaque(from->key, COOKIE_SRC_KEY_LEN,
+		    out));
+	return (ratelimit_key_sa((const struct sockaddr *)&from->sa, out));
+}
+
+/*
  * Whether a packet from `from' may be the peer's: over its path (UDP
  * for a direct peer, the relay for a relayed one), and from the relay
  * only as from the peer's own key.  DROP_MAX when it may.
@@ -114,6 +127,7 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 {
 	uint8_t		 reply[WG_COOKIE_REPLY_LEN];
 	uint8_t		 src[WG_COOKIE_SRC_MAX];
+	uint8_t		 rlkey[RATELIMIT_KEY_MAX];
 	struct eng_hs	 hs;
 	struct peer	*p = NULL;
 	size_t		 srclen;
@@ -130,8 +144,8 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 		return;
 	case WG_VERDICT_COOKIE:
 		/* Under load each source gets a few replies a second. */
-		if (!ratelimit_allow(&eng->ratelimit, src,
-		    srclen - COOKIE_SRC_PORT_LEN, now)) {
+		if (!ratelimit_allow(&eng->ratelimit, rlkey,
+		    ratelimit_src(&in->from, rlkey), now)) {
 			eng->cnt.drops[DROP_RATELIMIT]++;
 			return;
 		}
@@ -139,8 +153,8 @@ handle_handshake(struct rxpkt *in, int type, uint64_t now)
 		send_handshake(&in->from, reply, sizeof(reply));
 		return;
 	case WG_VERDICT_PROCESS:
-		if (loaded && !ratelimit_allow(&eng->ratelimit, src,
-		    srclen - COOKIE_SRC_PORT_LEN, now)) {
+		if (loaded && !ratelimit_allow(&eng->ratelimit, rlkey,
+		    ratelimit_src(&in->from, rlkey), now)) {
 			eng->cnt.drops[DROP_RATELIMIT]++;
 			return;
 		}

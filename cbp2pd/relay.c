@@ -293,8 +293,12 @@ relay_push_config(void)
 	memset(&rc, 0, sizeof(rc));
 	rc.enabled = wanted && c->relay[0] != '\0' && c->ca_file[0] != '\0' &&
 	    t->registry_token != NULL &&
-	    strlen(t->registry_token) < DISCO_TOKEN_MAX;
-	if (wanted && !rc.enabled)
+	    strlen(t->registry_token) < DISCO_TOKEN_MAX &&
+	    !env->token_expired;
+	if (wanted && env->token_expired)
+		log_warnx("relay off: the token expired%s", relay_path_for(c) ==
+		    PATH_RELAY ? "; relayed peers are unreachable" : "");
+	else if (wanted && !rc.enabled)
 		log_warnx("relay off: needs edge.relay, edge.ca and a token "
 		    "with a registry_token%s", relay_path_for(c) ==
 		    PATH_RELAY ? "; relayed peers are unreachable" : "");

@@ -217,6 +217,7 @@ struct disco_conf {
 	uint32_t		 nendpoints;	/* local candidates */
 	struct sockaddr_storage	 endpoints[DISCO_ENDPOINTS_MAX];
 	uint16_t		 keepalive;	/* for discovered peers */
+	int			 token_expired;	/* why it is off, if it is */
 };
 
 /*
@@ -320,6 +321,9 @@ struct ctl_status_main {
 	/* Our NAT's mapping, from STUN on the edge's two ports. */
 	int		 nat_mapping;	/* enum nat_mapping */
 	uint64_t	 nat_refused;	/* ALT-PORTs and peers' values */
+	/* The node token's life (cbp2pd/expiry.c). */
+	int64_t		 token_exp;	/* unix seconds, 0 without a token */
+	int		 token_expired;	/* the edge left until a reload */
 };
 
 struct ctl_peer {

@@ -105,6 +105,7 @@ static const struct {
 	[REG_RATE_LIMITED] =	{ "rate_limited", 429 },
 	[REG_POLL_LIMIT] =	{ "poll_limit", 429 },
 	[REG_NO_MEMORY] =	{ "no_memory", 503 },
+	[REG_TOKEN_EXPIRED] =	{ "token_expired", 401 },
 };
 
 const char *

@@ -38,6 +38,7 @@ enum reg_reason {
 	REG_RATE_LIMITED,	/* 429 requests per second per source */
 	REG_POLL_LIMIT,		/* 429 too many long polls waiting */
 	REG_NO_MEMORY,		/* 503 */
+	REG_TOKEN_EXPIRED,	/* 401 a good token past its exp */
 	REG_REASON_MAX
 };
 

@@ -413,8 +413,8 @@ refusals_body()
 	sed -i 's/"exp": [0-9]*/"exp": 1000/' old.rclaims
 	"$CBP2PCTL" token -a ES256 -k keys/es256.key old.rclaims > old.jwt
 	expect 401 -t old.jwt -d "$good" POST /v1/register
-	jq -e '.body.error | test("exp")' last.json >/dev/null ||
-	    atf_fail "expired token: $(cat last.json)"
+	jq -e '(.body.error | test("exp")) and .body.code == "token_expired"' \
+	    last.json >/dev/null || atf_fail "expired token: $(cat last.json)"
 	cp a.pub u.pub
 	reg_token u
 	sed -i 's/"registry"/"node"/' u.rclaims
@@ -444,13 +444,61 @@ refusals_body()
 	[ "$(health .registrations)" = 2 ] || atf_fail "registrations"
 	ereq GET /v1/health > health.json
 	jq -e '.body.refused | .bad_request >= 9 and .too_large >= 1 and
-	    .bad_token >= 4 and .forbidden >= 3 and .not_found >= 3 and
+	    .bad_token >= 3 and .token_expired >= 1 and .forbidden >= 3 and .not_found >= 3 and
 	    .bad_method >= 3 and .not_registered >= 1' health.json \
 	    >/dev/null || { cat health.json; atf_fail "refusal counters"; }
 	# The daemon survived all of it, sandbox and all, and exits cleanly.
 	edge_stop
 }
 refusals_cleanup()
+{
+	edge_cleanup
+}
+
+atf_test_case token_expiry cleanup
+token_expiry_head()
+{
+	atf_set descr "a registry token is checked on every request: past its exp, register, heartbeat and poll are refused with 401 token_expired"
+	atf_set require.user root
+	atf_set timeout 120
+}
+token_expiry_body()
+{
+	common
+	edge_setup
+	reg_token b
+	register b 3
+	# A token good for LIFE seconds: registered, heartbeats, polls ...
+	LIFE=8
+	reg_token a mesh-1
+	sed -i "s/\"exp\": [0-9]*/\"exp\": $(($(date +%s) + LIFE))/" a.rclaims
+	"$CBP2PCTL" token -a ES256 -k keys/es256.key a.rclaims > a.jwt ||
+	    atf_fail "token"
+	exp=$(jq .exp a.rclaims)
+	register a 2
+	expect 200 -t a.jwt -d '{}' POST /v1/heartbeat
+	expect 200 -t a.jwt GET /v1/peers
+	[ "$(date +%s)" -lt "$exp" ] || atf_skip "too slow to test before exp"
+	# ... then, once exp is past, each is refused, the same token.
+	while [ "$(date +%s)" -le "$exp" ]; do sleep 0.2; done
+	for req in "-d {} POST /v1/heartbeat" "GET /v1/peers" \
+	    "GET /v1/peers?since=0&wait=5"; do
+		expect 401 -t a.jwt $req
+		jq -e '.body.code == "token_expired" and
+		    (.body.error | test("exp"))' last.json > /dev/null ||
+		    atf_fail "$req: $(cat last.json)"
+	done
+	expect 401 -t a.jwt -d "$(reg_body a 2)" POST /v1/register
+	jq -e '.body.code == "token_expired"' last.json > /dev/null ||
+	    atf_fail "register: $(cat last.json)"
+	# The others are served as before; the refusals are counted.
+	expect 200 -t b.jwt -d '{}' POST /v1/heartbeat
+	ereq GET /v1/health > health.json
+	jq -e '.body.refused.token_expired == 4' health.json > /dev/null ||
+	    { cat health.json; atf_fail "counter"; }
+	edge_stop
+}
+token_expiry_cleanup()
 {
 	edge_cleanup
 }
@@ -709,6 +757,7 @@ atf_init_test_cases()
 	atf_add_test_case registry
 	atf_add_test_case expiry
 	atf_add_test_case refusals
+	atf_add_test_case token_expiry
 	atf_add_test_case limits
 	atf_add_test_case ratelimit
 	atf_add_test_case sandbox

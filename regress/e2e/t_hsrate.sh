@@ -15,17 +15,19 @@ common()
 	BURST=5
 }
 
-# flood SECONDS SRC...: initiations from 4 ports of each SRC to A as
-# fast as they go, then 1 s more of listening; prints per source
+# flood SECONDS SRC...: initiations from 4 ports of each SRC to A (at
+# $DST, 10.200.0.1 unless set; IPv4 or IPv6) as fast as they go, then 1 s more of listening; prints per source
 # {"sent", "replies", "cookies", "other"} and "elapsed", the seconds
 # from the first send to the end of listening, as JSON.
 flood()
 {
-	ip netns exec "$B" python3 - "$(cat a.pub)" "$@" <<'PY'
+	ip netns exec "$B" python3 - "$(cat a.pub)" "${DST:-10.200.0.1}" "$@" \
+	    <<'PY'
 import base64, hashlib, json, os, select, socket, struct, sys, time
 pub = base64.b64decode(sys.argv[1])
-secs = float(sys.argv[2])
-srcs = sys.argv[3:]
+dst = sys.argv[2]
+secs = float(sys.argv[3])
+srcs = sys.argv[4:]
 key = hashlib.blake2s(b"mac1----" + pub).digest()
 def initiation():
 	body = struct.pack("<II", 1, int.from_bytes(os.urandom(4), "little"))
@@ -36,7 +38,8 @@ pkts = [initiation() for _ in range(512)]
 socks = []
 for src in srcs:
 	for _ in range(4):
-		s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+		s = socket.socket(socket.AF_INET6 if ":" in src else
+		    socket.AF_INET, socket.SOCK_DGRAM)
 		s.bind((src, 0))
 		s.setblocking(False)
 		socks.append((src, s))
@@ -60,7 +63,7 @@ i = 0
 while time.monotonic() < end:
 	for src, s in socks:
 		try:
-			s.sendto(pkts[i % len(pkts)], ("10.200.0.1", 51821))
+			s.sendto(pkts[i % len(pkts)], (dst, 51821))
 			out[src]["sent"] += 1
 		except BlockingIOError:
 			pass
@@ -137,7 +140,70 @@ per_source_cleanup()
 	cb_kill a
 }
 
+atf_test_case per_64 cleanup
+per_64_head()
+{
+	atf_set descr "under a handshake flood the addresses of one IPv6 /64 share one source's 20 replies a second"
+	atf_set require.user root
+	atf_set timeout 120
+}
+per_64_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	A=$(cb_ns a)
+	B=$(cb_ns b)
+	echo "$A" > a.ns
+	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	# Two /64s on the link: B floods from 16 addresses of the first
+	# and from one of the second.
+	ip -n "$A" addr add fd00:200::1/64 dev eth0 nodad
+	ip -n "$A" addr add fd00:202::1/64 dev eth0 nodad
+	MANY=""
+	for i in 10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f; do
+		ip -n "$B" addr add fd00:200::$i/64 dev eth0 nodad
+		MANY="$MANY fd00:200::$i"
+	done
+	ip -n "$B" addr add fd00:202::2/64 dev eth0 nodad
+	cb_wgkeys a
+	PORT=51821 cb_claims a server-server 10.99.0.1/24
+	cb_token a ES256 keys
+	cb_config a ES256 keys
+	cb_start a
+	DST=fd00:200::1 flood 5 $MANY fd00:202::2 > flood.json ||
+	    atf_fail "flood"
+	cat flood.json
+	el=$(jq .elapsed flood.json)
+	# The 16 addresses of one /64, 64 sockets, are one source ...
+	jq -e '[to_entries[] | select(.key | startswith("fd00:200::")) |
+	    .value.sent] | add >= 1280' flood.json > /dev/null ||
+	    atf_fail "the /64 sent too little to load cbp2pd"
+	c=$(jq '[to_entries[] | select(.key | startswith("fd00:200::")) |
+	    .value.cookies] | add' flood.json)
+	echo "fd00:200::/64, 16 addresses: $c cookie replies in $el s" \
+	    "(bound $BURST + $RATE x $el)"
+	[ "$c" -ge $BURST ] || atf_fail "the /64 got only $c cookie replies"
+	jq -e --argjson c "$c" --argjson r $RATE --argjson b $BURST \
+	    '$c <= $b + $r * .elapsed + 1' flood.json > /dev/null ||
+	    atf_fail "the /64 got $c replies in $el s: more than one source's"
+	# ... and the next /64 is another, with its own allowance.
+	c=$(jq '."fd00:202::2".cookies' flood.json)
+	echo "fd00:202::2: $c cookie replies in $el s"
+	[ "$c" -ge $BURST ] || atf_fail "the other /64 got only $c replies"
+	jq -e --argjson r $RATE --argjson b $BURST \
+	    '."fd00:202::2".cookies <= $b + $r * .elapsed + 1' flood.json \
+	    > /dev/null || atf_fail "the other /64 got $c replies in $el s"
+	kill -0 "$(cat a.pid)" || atf_fail "cbp2pd died"
+}
+per_64_cleanup()
+{
+	common
+	cb_kill a
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case per_source
+	atf_add_test_case per_64
 }

@@ -282,6 +282,79 @@ expiry_cleanup()
 	cb_mesh_cleanup
 }
 
+atf_test_case token_expiry cleanup
+token_expiry_head()
+{
+	atf_set descr "at its token's exp a node stops registering and says so, keeps running, and a reload with a new token brings it back"
+	atf_set require.user root
+	# The sum of the waits below, each bounded on the clock.
+	atf_set timeout 300
+}
+token_expiry_body()
+{
+	common
+	# n2's token (and the registry token made from it) expires LIFE
+	# seconds after it is minted: room for the lab, the start and a
+	# registration on a slow machine.  ttl 6: n1's list loses n2
+	# within 6 s of its last heartbeat, plus the 1 s sweep.
+	LIFE=30
+	EDGE_EXTRA="ttl: 6"
+	MESH_FILTER_n2=".exp = (now | floor) + $LIFE"
+	mesh_up n1:public n2:public
+	exp=$(jq .exp n2.claims)
+	wait_ping n1 10.99.0.2
+	[ "$(cb_peer_keys n1)" = "$(cat n2.pub)" ] || atf_fail "n1 lacks n2"
+	cb_ctl n2 -j status > before.json
+	jq -e --argjson e "$exp" '.token.exp == $e and
+	    (.token.expired | not)' before.json > /dev/null ||
+	    { cat before.json; atf_fail "status before expiry"; }
+	[ "$(date +%s)" -lt "$exp" ] ||
+	    atf_skip "the node registered only after its token expired"
+	# At exp (plus the timer's second), status says so ...
+	cb_until $((exp - $(date +%s) + 15)) sh -c "$CBP2PCTL -j -s n2.sock \
+	    status | jq -e .token.expired > /dev/null" ||
+	    { cb_ctl n2 status; atf_fail "n2 does not say its token expired"; }
+	cb_ctl n2 status > after.txt
+	cat after.txt
+	grep -q "token expired at " after.txt || atf_fail "status text"
+	cb_ctl n2 -j status > after.json
+	jq -e '.token.state | startswith("token expired at ")' after.json \
+	    > /dev/null || atf_fail "status JSON"
+	cb_until 10 sh -c "$CBP2PCTL -j -s n2.sock status | jq -e '.children[] |
+	    select(.name == \"cbdiscod\") | .state == \"stopped: token expired\"' \
+	    > /dev/null" || { cb_ctl n2 -j status; atf_fail "cbdiscod state"; }
+	# Less than a day to live at start: warned then, and at exp.
+	grep -q "token: expires at" n2.log || atf_fail "no warning"
+	grep -q "token: expired at" n2.log || atf_fail "no log line"
+	# ... the edge no longer hears from it: n1's list loses it ...
+	cb_until 20 sh -c "! $CBP2PCTL -j -s n1.sock peers | \
+	    grep -q '$(cat n2.pub)'" || atf_fail "n2 still a peer of n1"
+	[ "$(ip netns exec "$LAB-edge" python3 -c "
+import http.client, json, ssl
+c = ssl.create_default_context(cafile='ca.crt')
+h = http.client.HTTPSConnection('$EDGE_IP', 8443, context=c, timeout=5)
+h.request('GET', '/v1/health')
+print(json.loads(h.getresponse().read())['registrations'])")" = 1 ] ||
+	    atf_fail "the edge still holds n2's registration"
+	# ... and it keeps running and answering.
+	kill -0 "$(cat n2.pid)" || atf_fail "n2 died"
+	cb_ctl n2 status > /dev/null || atf_fail "n2 does not answer"
+	# A reload with a new token: registered again, n1 reaches it.
+	jq '.exp = (now | floor) + 3600' n2.claims > n2.claims.new &&
+	    mv n2.claims.new n2.claims
+	"$CBP2PCTL" token -r -a ES256 -k keys/es256.key n2.claims \
+	    > n2.jwt || atf_fail "new token"
+	cb_ctl n2 reload || atf_fail "reload"
+	cb_ctl n2 -j status | jq -e '.token.expired | not' > /dev/null ||
+	    atf_fail "still expired after the reload"
+	wait_ping n1 10.99.0.2 45
+}
+token_expiry_cleanup()
+{
+	common
+	cb_mesh_cleanup
+}
+
 atf_test_case edge_restart cleanup
 edge_restart_head()
 {
@@ -475,4 +548,5 @@ atf_init_test_cases()
 	atf_add_test_case whitelist
 	atf_add_test_case expiry
 	atf_add_test_case edge_restart
+	atf_add_test_case token_expiry
 }

@@ -184,11 +184,13 @@ $(E2E_HELPERS): %: %.c $(LIBA)
 
 # Extra objects a target needs are listed as its prerequisites below.
 regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LIBA)
-	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) $(FUZZ_INC) -fsanitize=fuzzer -o $@ $< \
 	    $(filter %.o,$^) $(FUZZ_LIBA) $(PKG_LIBS)
 
 regress/fuzz/fuzz_regreply: $(OBJ)/fuzz/cbdiscod/registry.o
+regress/fuzz/fuzz_regreply: FUZZ_INC := -Icbdiscod
 regress/fuzz/fuzz_yaml: $(OBJ)/fuzz/cbedged/parse.o
+regress/fuzz/fuzz_yaml: FUZZ_INC := -Icbedged
 
 regress/fuzz/t_fuzz_replay: regress/fuzz/t_fuzz_replay.sh
 	install -m 0755 $< $@

@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef nitems
+#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
+#endif
+
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 struct fz {

@@ -8,6 +8,7 @@
 #			when the goals are met); then one node with 1,000
 #			peers (SCALE_FLAGS="-n 1000 -t 10 -w 256")
 #	make install	install programs, man pages and the _cbp2p user
+#	make fuzz	run each fuzz target for FUZZ_SECONDS (default 60)
 
 PREFIX		?= /usr/local
 SBINDIR		?= $(PREFIX)/sbin
@@ -30,9 +31,11 @@ ATF_LIBS	= $(shell pkg-config --libs atf-c)
 WARN		:= -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 		   -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS		?= -O2 -g
-ALL_CFLAGS	= -std=c99 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib $(PKG_CFLAGS) \
+# Everything but the optimisation flags, which the fuzz build sets itself.
+BASE_CFLAGS	= -std=c99 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) \
 		  -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 		  -DCBP2P_USER='"$(CBP2P_USER)"' -MMD -MP
+ALL_CFLAGS	= $(BASE_CFLAGS) $(CFLAGS)
 SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
 
@@ -67,13 +70,33 @@ E2E_BINS	:= $(E2E_SRCS:%.sh=%)
 E2E_HELPERS	:= regress/e2e/hostile_disco regress/e2e/hostile_relay
 # C programs make bench runs: allowed-IPs lookups, a handshake load.
 BENCH_BINS	:= bench/aip_bench bench/hs_load
-KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile
+KYUAFILES	:= regress/lib/Kyuafile regress/san/Kyuafile regress/e2e/Kyuafile \
+		   regress/fuzz/Kyuafile
+
+# Fuzz targets: regress/fuzz/fuzz_NAME.c, libFuzzer under clang with ASan
+# and UBSan, linked against lib/ compiled the same way into obj/fuzz/
+# (coverage needs the library instrumented too).  Each replays its seed
+# corpus, regress/fuzz/corpus/NAME, in make check; make fuzz runs each.
+FUZZ_CC		?= clang
+FUZZ_CFLAGS	?= -O1 -g
+FUZZ_SECONDS	?= 60
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+FUZZ_ALL_CFLAGS	= $(BASE_CFLAGS) $(FUZZ_CFLAGS) $(FUZZ_SAN)
+FUZZ_SRCS	:= $(wildcard regress/fuzz/fuzz_*.c)
+FUZZ_BINS	:= $(FUZZ_SRCS:%.c=%)
+FUZZ_NAMES	:= $(FUZZ_SRCS:regress/fuzz/fuzz_%.c=%)
+FUZZ_TARGETS	?= $(FUZZ_NAMES)
+FUZZ_LIB_OBJS	:= $(LIB_SRCS:%.c=$(OBJ)/fuzz/%.o)
+FUZZ_LIBA	:= $(OBJ)/fuzz/libcbp2p.a
+# Daemon files a target compiles in: parsers that live outside lib/.
+FUZZ_DAEMON_OBJS := $(OBJ)/fuzz/cbdiscod/registry.o $(OBJ)/fuzz/cbedged/parse.o
 
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
-	lint
+	lint fuzz
 
 all: $(PROG_BINS) $(BIN)/$(DROPIN) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
-	$(E2E_HELPERS) \
+	$(E2E_HELPERS) $(FUZZ_BINS) regress/fuzz/t_fuzz_replay \
 	$(KYUAFILES)
 
 deps:
@@ -98,6 +121,12 @@ unit: $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) regress/lib/Kyuafile \
 lint:
 	mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
 
+# Each target for FUZZ_SECONDS, one at a time; new inputs go to
+# obj/fuzz/corpus, crashes to obj/fuzz/artifacts.
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=regress/fuzz/fuzz_%)
+	./scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -111,6 +140,14 @@ $(LIBA): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(LIBA_SAN): $(LIB_SAN_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(OBJ)/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_LIBA): $(FUZZ_LIB_OBJS)
 	rm -f $@
 	$(AR) rcs $@ $^
 
@@ -150,6 +187,19 @@ regress/e2e/t_%: regress/e2e/t_%.sh
 $(E2E_HELPERS) $(BENCH_BINS): %: %.c $(LIBA)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
 
+# Extra objects a target needs are listed as its prerequisites below.
+regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LIBA)
+	$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) $(FUZZ_INC) -fsanitize=fuzzer -o $@ $< \
+	    $(filter %.o,$^) $(FUZZ_LIBA) $(PKG_LIBS)
+
+regress/fuzz/fuzz_regreply: $(OBJ)/fuzz/cbdiscod/registry.o
+regress/fuzz/fuzz_regreply: FUZZ_INC := -Icbdiscod
+regress/fuzz/fuzz_yaml: $(OBJ)/fuzz/cbedged/parse.o
+regress/fuzz/fuzz_yaml: FUZZ_INC := -Icbedged
+
+regress/fuzz/t_fuzz_replay: regress/fuzz/t_fuzz_replay.sh
+	install -m 0755 $< $@
+
 # Kyuafiles list whatever tests exist, so adding a test is adding a file.
 regress/lib/Kyuafile: $(UNIT_SRCS) Makefile
 	@mkdir -p $(@D)
@@ -162,6 +212,11 @@ regress/san/Kyuafile: $(UNIT_SRCS) Makefile
 	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
 	  for t in $(notdir $(UNIT_BINS)) t_lsan_canary; do \
 	    echo "atf_test_program{name=\"$$t\"}"; done; } > $@
+
+regress/fuzz/Kyuafile: Makefile
+	@mkdir -p $(@D)
+	@{ echo 'syntax(2)'; echo 'test_suite("cbp2p")'; \
+	  echo 'atf_test_program{name="t_fuzz_replay"}'; } > $@
 
 regress/e2e/Kyuafile: $(E2E_SRCS) Makefile
 	@mkdir -p $(@D)
@@ -207,10 +262,11 @@ uninstall:
 
 clean:
 	rm -rf $(OBJ) regress/san $(UNIT_BINS) $(E2E_BINS) $(E2E_HELPERS) \
-	    $(KYUAFILES)
+	    $(FUZZ_BINS) regress/fuzz/t_fuzz_replay $(KYUAFILES)
 	rm -rf regress/.kyua
 
 -include $(LIB_OBJS:.o=.d) $(LIB_SAN_OBJS:.o=.d) \
 	$(foreach p,$(PROGS),$($(p)_OBJS:.o=.d)) \
 	$(UNIT_BINS:=.d) $(SAN_BINS:=.d) regress/san/lsan_canary.d \
-	$(E2E_HELPERS:=.d)
+	$(E2E_HELPERS:=.d) $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_DAEMON_OBJS:.o=.d) \
+	$(FUZZ_BINS:=.d)

@@ -3,10 +3,12 @@
 # Idempotent and non-interactive: only missing packages are fetched.
 set -eu
 
+# clang and libclang-rt-dev (libFuzzer, only recommended by clang) build
+# the fuzz targets in regress/fuzz.
 PKGS="build-essential pkg-config
 libevent-dev libbsd-dev libsodium-dev libssl-dev libjwt-dev
 libjansson-dev libyaml-dev libseccomp-dev
-atf-sh libatf-dev kyua mandoc
+atf-sh libatf-dev kyua mandoc clang libclang-rt-dev
 iproute2 nftables iputils-ping jq python3 procps psmisc openssl
 wireguard-go wireguard-tools iperf3 bc curl prometheus"
 

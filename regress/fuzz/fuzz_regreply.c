@@ -1,0 +1,172 @@
+/*
+ * The registry's peer list as cbdiscod reads it (reg_parse_peers in
+ * cbdiscod/registry.c, compiled in with stubs for the daemon's own
+ * callbacks): an arbitrary reply body under a mesh subnet the input
+ * picks.  Whatever is accepted is bounded and well formed, and every
+ * prefix of every accepted peer lies inside the subnet, its own
+ * address included when it is the fallback host route; an entry is
+ * either taken or counted as bad; and with a subnet, what cbdiscod
+ * would send the parent passes the parent's own check (peer_admit)
+ * but for the refusals that are policy, not shape.
+ *
+ * Input: a subnet selector byte (none, IPv4, IPv6, or 17 bytes of the
+ * input's own), then the body.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "addr.h"
+#include "peeradmit.h"
+#include "cbdiscod.h"
+#include "fuzz.h"
+
+#define SUBNET_KINDS	4
+#define ADDR_BYTES	16
+#define MAX_PEERS_BIG	UINT32_MAX
+
+/* cbdiscod.c's side of the registry client: nothing to do here. */
+void
+disco_registered(struct disco *d, uint64_t version, unsigned int ttl)
+{
+}
+
+void
+disco_failed(struct disco *d, const char *why)
+{
+}
+
+void
+disco_not_registered(struct disco *d)
+{
+}
+
+void
+disco_list(struct disco *d, struct reg_peer *list, size_t n,
+    uint64_t version)
+{
+	free(list);
+}
+
+void
+disco_poll_failed(struct disco *d)
+{
+}
+
+static void
+pick_subnet(struct fz *f, struct cidr *c)
+{
+	uint8_t	 sel = fz_u8(f);
+
+	memset(c, 0, sizeof(*c));
+	switch (sel % SUBNET_KINDS) {
+	case 0:
+		break;
+	case 1:
+		(void)cidr_parse("10.77.0.0/16", c);
+		break;
+	case 2:
+		(void)cidr_parse("fd77:1::/48", c);
+		break;
+	default:
+		c->af = (sel & 0x80) ? AF_INET6 : AF_INET;
+		fz_copy(f, c->addr, ADDR_BYTES);
+		c->plen = fz_u8(f) % ((c->af == AF_INET ? 32 : 128) + 1);
+		if (c->af == AF_INET)
+			memset(c->addr + 4, 0, ADDR_BYTES - 4);
+		cidr_mask(c);
+		break;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct disco	 d;
+	static const uint8_t	 self[WG_KEY_LEN] = { 0xee };
+	struct reg_peer		*list;
+	struct disco_peer	*dp, out;
+	struct admit		 a;
+	struct admit_result	 ar;
+	struct policy		 pol;
+	struct fz		 f;
+	struct cidr		 m;
+	json_t			*j;
+	uint64_t		 version;
+	size_t			 n, i, k;
+	enum admit_reason	 why;
+	char			*body;
+
+	fz_init(&f, data, size);
+	memset(&d, 0, sizeof(d));
+	pick_subnet(&f, &d.conf.subnet);
+	d.conf.keepalive = 25;
+	body = (char *)fz_dup(f.p, f.left);
+
+	if (reg_parse_peers(&d, body, f.left, &list, &n, &version) == -1) {
+		FZ_CHECK(list == NULL && n == 0);
+		free(body);
+		return (0);
+	}
+	FZ_CHECK(list != NULL);
+	FZ_CHECK(version <= UINT64_MAX >> 1);
+	FZ_CHECK(n <= REG_PEERS_MAX);
+	/* Each entry is taken or counted. */
+	j = json_loadb(body, f.left, JSON_REJECT_DUPLICATES, NULL);
+	FZ_CHECK(j != NULL);
+	FZ_CHECK(json_array_size(json_object_get(j, "peers")) ==
+	    n + d.bad_entries);
+	json_decref(j);
+
+	memset(&pol, 0, sizeof(pol));
+	pol.self = self;
+	pol.auto_approve = 1;
+	pol.max_peers = MAX_PEERS_BIG;
+	memset(&a, 0, sizeof(a));
+	a.enabled = 1;
+	a.subnet = d.conf.subnet;
+	a.policy = &pol;
+	a.max_peers = MAX_PEERS_BIG;
+	a.known = ADMIT_KEY_NEW;
+
+	for (i = 0; i < n; i++) {
+		dp = &list[i].dp;
+		FZ_CHECK(memcmp(dp->public_key, list[i].public_key,
+		    WG_KEY_LEN) == 0);
+		FZ_CHECK(dp->nendpoints <= DISCO_ENDPOINTS_MAX);
+		for (k = 0; k < dp->nendpoints; k++)
+			FZ_CHECK(dp->endpoints[k].ss_family == AF_INET ||
+			    dp->endpoints[k].ss_family == AF_INET6);
+		FZ_CHECK(dp->nallowed_ips >= 1 &&
+		    dp->nallowed_ips <= DISCO_AIPS_MAX);
+		for (k = 0; k < dp->nallowed_ips; k++) {
+			m = dp->allowed_ips[k];
+			cidr_mask(&m);
+			FZ_CHECK(memcmp(&m, &dp->allowed_ips[k],
+			    sizeof(m)) == 0);
+			/* The invariant: nothing outside the mesh. */
+			if (d.conf.subnet.af != 0)
+				FZ_CHECK(cidr_contains(&d.conf.subnet,
+				    &dp->allowed_ips[k]));
+		}
+		FZ_CHECK(dp->name[0] == '\0' ||
+		    peer_name_valid(dp->name, strlen(dp->name)));
+		FZ_CHECK(dp->nat >= 0 && dp->nat < NAT_MAP_MAX);
+		FZ_CHECK(dp->keepalive == d.conf.keepalive);
+		if (d.conf.subnet.af == 0)
+			continue;
+		/* The parent takes it, unless it is a default route. */
+		why = peer_admit(&a, dp, &out, &ar);
+		FZ_CHECK(why == ADMIT_OK || why == ADMIT_DEFAULT_ROUTE ||
+		    (why == ADMIT_SELF && memcmp(dp->public_key, self,
+		    WG_KEY_LEN) == 0));
+	}
+	free(list);
+	free(body);
+	return (0);
+}

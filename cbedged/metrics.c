@@ -22,8 +22,6 @@
 #include "version.h"
 
 #define HTTP_OK			200
-#define HTTP_NOT_FOUND		404
-#define HTTP_UNAVAILABLE	503
 #define EDGE_METRICS_HEADERS	8192
 #define STATUS_TEXT_MAX		8	/* "599" and its NUL */
 #define MS_PER_SEC		1000
@@ -48,14 +46,6 @@ static const struct {
 };
 
 static void
-one(struct evbuffer *b, const char *name, const char *type, const char *help,
-    uint64_t v)
-{
-	prom_family(b, name, type, help);
-	prom_u64(b, name, NULL, 0, v);
-}
-
-static void
 relay_metrics(struct evbuffer *b, const struct edge *e)
 {
 	const struct relay_stats	*st = &e->relay_stats;
@@ -63,20 +53,20 @@ relay_metrics(struct evbuffer *b, const struct edge *e)
 	size_t				 f;
 	int				 i;
 
-	one(b, "cbp2p_edge_relay_running", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_relay_running", PROM_GAUGE,
 	    "1 while the relay worker runs.",
 	    e->relay_ready && e->relay_pid > 0);
-	one(b, "cbp2p_edge_relay_connections", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_relay_connections", PROM_GAUGE,
 	    "Relay connections open, closing ones included.", st->conns);
-	one(b, "cbp2p_edge_relay_handshakes", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_relay_handshakes", PROM_GAUGE,
 	    "Relay TLS handshakes in progress.", st->handshakes);
-	one(b, "cbp2p_edge_relay_bound", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_relay_bound", PROM_GAUGE,
 	    "Relay connections bound to a node's key.", st->bound);
-	one(b, "cbp2p_edge_relay_meshes", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_relay_meshes", PROM_GAUGE,
 	    "Meshes with a bound relay connection.", st->meshes);
-	one(b, "cbp2p_edge_relay_accepted_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_edge_relay_accepted_total", PROM_COUNTER,
 	    "Relay connections accepted.", st->ctr[RCTR_ACCEPTED]);
-	one(b, "cbp2p_edge_relay_forwarded_bytes_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_edge_relay_forwarded_bytes_total", PROM_COUNTER,
 	    "WireGuard packet bytes the relay forwarded.",
 	    st->ctr[RCTR_BYTES_FORWARDED]);
 	for (f = 0; f < sizeof(relay_families) / sizeof(relay_families[0]);
@@ -96,7 +86,7 @@ relay_metrics(struct evbuffer *b, const struct edge *e)
 		}
 	}
 	if (e->relay_stats_ms != 0)
-		one(b, "cbp2p_edge_relay_stats_age_seconds", PROM_GAUGE,
+		prom_one(b, "cbp2p_edge_relay_stats_age_seconds", PROM_GAUGE,
 		    "Seconds since the worker's last report.",
 		    (edge_now_ms() - e->relay_stats_ms) / MS_PER_SEC);
 }
@@ -113,16 +103,16 @@ edge_metrics(struct evbuffer *b, struct edge *e)
 	l.name = "version";
 	l.value = CBP2P_VERSION;
 	prom_u64(b, "cbp2p_edge_build_info", &l, 1, 1);
-	one(b, "cbp2p_edge_uptime_seconds", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_uptime_seconds", PROM_GAUGE,
 	    "Seconds since cbedged started.",
 	    (edge_now_ms() - e->started_ms) / MS_PER_SEC);
-	one(b, "cbp2p_edge_registrations", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_registrations", PROM_GAUGE,
 	    "Nodes registered now.", registry_nodes(e->reg));
-	one(b, "cbp2p_edge_meshes", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_meshes", PROM_GAUGE,
 	    "Meshes with a registered node.", registry_meshes(e->reg));
-	one(b, "cbp2p_edge_long_polls", PROM_GAUGE,
+	prom_one(b, "cbp2p_edge_long_polls", PROM_GAUGE,
 	    "GET /v1/peers long polls waiting.", e->npolls);
-	one(b, "cbp2p_edge_long_polls_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_edge_long_polls_total", PROM_COUNTER,
 	    "GET /v1/peers long polls taken.", e->polls_total);
 
 	prom_family(b, "cbp2p_edge_requests_total", PROM_COUNTER,
@@ -155,33 +145,24 @@ edge_metrics(struct evbuffer *b, struct edge *e)
 	    e->stun_refused);
 	if (e->conf.relay_listen[0] != '\0')
 		relay_metrics(b, e);
-	one(b, "cbp2p_edge_metrics_scrapes_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_edge_metrics_scrapes_total", PROM_COUNTER,
 	    "GET /metrics served.", e->scrapes);
+}
+
+/* Counted before it is written: a scrape sees itself. */
+static void
+metrics_body(struct evbuffer *b, void *arg)
+{
+	struct edge	*e = arg;
+
+	e->scrapes++;
+	edge_metrics(b, e);
 }
 
 static void
 metrics_request(struct evhttp_request *req, void *arg)
 {
-	struct edge		*e = arg;
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*path;
-	struct evbuffer		*b;
-
-	path = uri == NULL ? NULL : evhttp_uri_get_path(uri);
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOT_FOUND, NULL);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, HTTP_UNAVAILABLE, NULL);
-		return;
-	}
-	e->scrapes++;
-	edge_metrics(b, e);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", PROM_CONTENT_TYPE);
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
-	evbuffer_free(b);
+	prom_reply(req, metrics_body, arg);
 }
 
 /* Serve metrics_fd, if metrics_address is set. */

@@ -33,8 +33,6 @@
 #endif
 
 #define HTTP_OK			200
-#define HTTP_NOT_FOUND		404
-#define HTTP_UNAVAILABLE	503
 #define LABEL_MAX		64	/* a reason as a label value */
 #define PEER_INFO_LABELS	7
 #define RTT_DIRECT		0	/* mesh.rtt[] */
@@ -67,14 +65,6 @@ metrics_observe(const struct path_health *h)
 }
 
 /* ---- the text ------------------------------------------------------- */
-
-static void
-one(struct evbuffer *b, const char *name, const char *type, const char *help,
-    uint64_t v)
-{
-	prom_family(b, name, type, help);
-	prom_u64(b, name, NULL, 0, v);
-}
 
 /* A counter or gauge with one label over a table of names. */
 static void
@@ -122,9 +112,9 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	uint64_t			 v[NAT_MAP_MAX];
 	int				 i;
 
-	one(b, "cbp2p_uptime_seconds", PROM_GAUGE,
+	prom_one(b, "cbp2p_uptime_seconds", PROM_GAUGE,
 	    "Seconds since cbp2pd started.", m->uptime);
-	one(b, "cbp2p_config_generation", PROM_GAUGE,
+	prom_one(b, "cbp2p_config_generation", PROM_GAUGE,
 	    "The configuration generation running, 1 at start.",
 	    m->generation);
 	prom_family(b, "cbp2p_reloads_total", PROM_COUNTER,
@@ -144,42 +134,42 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	prom_u64(b, "cbp2p_peers", l, 1, m->peers_relayed);
 	l[0].value = "none";
 	prom_u64(b, "cbp2p_peers", l, 1, m->peers_no_path);
-	one(b, "cbp2p_peers_max", PROM_GAUGE,
+	prom_one(b, "cbp2p_peers_max", PROM_GAUGE,
 	    "The token's max_peers.", e->max_peers);
-	one(b, "cbp2p_peers_pending", PROM_GAUGE,
+	prom_one(b, "cbp2p_peers_pending", PROM_GAUGE,
 	    "Discovered peers waiting for cbp2pctl approve.", e->npending);
-	one(b, "cbp2p_p2p_unavailable", PROM_GAUGE,
+	prom_one(b, "cbp2p_p2p_unavailable", PROM_GAUGE,
 	    "1 when hybrid peers exist and none has a direct path.",
 	    m->p2p_unavailable);
 	by_label(b, "cbp2p_path_switches_total", PROM_COUNTER,
 	    "Hybrid peers' path switches, by the reason of the new path.",
 	    "reason", m->path_switches, PR_MAX, path_reason_name);
-	one(b, "cbp2p_path_choices_refused_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_path_choices_refused_total", PROM_COUNTER,
 	    "cbmeshd's path choices the parent refused.", m->mesh_refused);
 
 	by_label(b, "cbp2p_packets_dropped_total", PROM_COUNTER,
 	    "Packets the data plane dropped, by reason.", "reason",
 	    m->drops, DROP_MAX, drop_name);
-	one(b, "cbp2p_cookie_replies_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_cookie_replies_total", PROM_COUNTER,
 	    "WireGuard cookie replies sent under load.", m->cookies_sent);
-	one(b, "cbp2p_handshakes_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_handshakes_total", PROM_COUNTER,
 	    "Noise handshakes the parent completed.", e->handshakes);
-	one(b, "cbp2p_stun_packets_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_stun_packets_total", PROM_COUNTER,
 	    "STUN packets taken from the WireGuard socket.", m->stun_seen);
-	one(b, "cbp2p_offload_enabled", PROM_GAUGE,
+	prom_one(b, "cbp2p_offload_enabled", PROM_GAUGE,
 	    "1 when tun TSO/GRO and UDP GSO/GRO are on.", m->offload);
-	one(b, "cbp2p_offload_tso_split_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_offload_tso_split_total", PROM_COUNTER,
 	    "Super-packets read from the tun and cut.", m->tso_split);
-	one(b, "cbp2p_offload_gso_sends_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_offload_gso_sends_total", PROM_COUNTER,
 	    "Segmented UDP sends.", m->gso_sends);
-	one(b, "cbp2p_offload_gso_refused", PROM_GAUGE,
+	prom_one(b, "cbp2p_offload_gso_refused", PROM_GAUGE,
 	    "1 once the kernel refused segmented UDP sends.",
 	    m->gso_refused);
-	one(b, "cbp2p_offload_gro_coalesced_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_offload_gro_coalesced_total", PROM_COUNTER,
 	    "Segments written to the tun as super-packets.",
 	    m->gro_coalesced);
 
-	one(b, "cbp2p_discovery_enabled", PROM_GAUGE,
+	prom_one(b, "cbp2p_discovery_enabled", PROM_GAUGE,
 	    "1 when the registry client runs.", e->disco_enabled);
 	by_label(b, "cbp2p_discovery_updates_total", PROM_COUNTER,
 	    "Peer updates from the registry, admitted or refused by reason.",
@@ -188,13 +178,13 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	    "Endpoints of admitted peers dropped, by reason.", "reason",
 	    m->disco_ep_dropped, ADMIT_EP_MAX, admit_ep_name);
 
-	one(b, "cbp2p_relay_enabled", PROM_GAUGE,
+	prom_one(b, "cbp2p_relay_enabled", PROM_GAUGE,
 	    "1 when cbrelayd is to keep a connection to the relay.",
 	    e->relay_enabled);
-	one(b, "cbp2p_relay_connected", PROM_GAUGE,
+	prom_one(b, "cbp2p_relay_connected", PROM_GAUGE,
 	    "1 while cbrelayd's connection to the relay is bound.",
 	    e->relay_up);
-	one(b, "cbp2p_relay_connections_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_relay_connections_total", PROM_COUNTER,
 	    "Connections to the relay bound; more than one: reconnects.",
 	    e->relay_connects);
 	by_label(b, "cbp2p_relay_presence_refused_total", PROM_COUNTER,
@@ -207,11 +197,11 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	by_label(b, "cbp2p_nat_mapping", PROM_GAUGE,
 	    "Our NAT's mapping from STUN on the edge's two ports: 1 for "
 	    "the one seen.", "mapping", v, NAT_MAP_MAX, nat_mapping_name);
-	one(b, "cbp2p_nat_refused_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_nat_refused_total", PROM_COUNTER,
 	    "STUN ALT-PORTs and peers' NAT values refused.", m->nat_refused);
-	one(b, "cbp2p_control_refused_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_control_refused_total", PROM_COUNTER,
 	    "Control requests refused.", m->ctl_bad);
-	one(b, "cbp2p_child_fds_closed_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_child_fds_closed_total", PROM_COUNTER,
 	    "Descriptors a child passed where none belongs.",
 	    m->child_fds_closed);
 }
@@ -303,11 +293,11 @@ mesh_metrics(struct evbuffer *b)
 	struct prom_label	 l;
 	size_t			 i;
 
-	one(b, "cbp2p_mesh_hybrid_peers", PROM_GAUGE,
+	prom_one(b, "cbp2p_mesh_hybrid_peers", PROM_GAUGE,
 	    "Hybrid peers cbmeshd chooses a path for.", mesh.npeers);
-	one(b, "cbp2p_mesh_health_reports_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_mesh_health_reports_total", PROM_COUNTER,
 	    "Probe reports cbmeshd took.", mesh.reports);
-	one(b, "cbp2p_mesh_peers_refused_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_mesh_peers_refused_total", PROM_COUNTER,
 	    "Probe reports of peers over max_peers.", mesh.refused);
 	prom_family(b, "cbp2p_peer_rtt_seconds", PROM_HISTOGRAM,
 	    "Hybrid peers' smoothed probe RTT at each probe report.");
@@ -316,7 +306,7 @@ mesh_metrics(struct evbuffer *b)
 		l.value = rtt_path[i];
 		prom_hist(b, "cbp2p_peer_rtt_seconds", &l, 1, &mesh.rtt[i]);
 	}
-	one(b, "cbp2p_metrics_scrapes_total", PROM_COUNTER,
+	prom_one(b, "cbp2p_metrics_scrapes_total", PROM_COUNTER,
 	    "GET /metrics served.", mesh.scrapes);
 }
 
@@ -333,7 +323,7 @@ metrics_write(struct evbuffer *b)
 	prom_u64(b, "cbp2p_build_info", &l, 1, 1);
 	if (mesh.have_snap) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		one(b, "cbp2p_metrics_snapshot_age_seconds", PROM_GAUGE,
+		prom_one(b, "cbp2p_metrics_snapshot_age_seconds", PROM_GAUGE,
 		    "Seconds since the parent's snapshot shown here.",
 		    (uint64_t)(now.tv_sec - mesh.snap.taken.tv_sec));
 		node_metrics(b, &mesh.snap);
@@ -344,28 +334,18 @@ metrics_write(struct evbuffer *b)
 
 /* ---- HTTP ----------------------------------------------------------- */
 
+/* Counted before it is written: a scrape sees itself. */
+static void
+metrics_body(struct evbuffer *b, void *arg)
+{
+	mesh.scrapes++;
+	metrics_write(b);
+}
+
 static void
 metrics_request(struct evhttp_request *req, void *arg)
 {
-	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
-	const char		*path;
-	struct evbuffer		*b;
-
-	path = uri == NULL ? NULL : evhttp_uri_get_path(uri);
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOT_FOUND, NULL);
-		return;
-	}
-	if ((b = evbuffer_new()) == NULL) {
-		evhttp_send_error(req, HTTP_UNAVAILABLE, NULL);
-		return;
-	}
-	mesh.scrapes++;
-	metrics_write(b);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", PROM_CONTENT_TYPE);
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
-	evbuffer_free(b);
+	prom_reply(req, metrics_body, arg);
 }
 
 /* Serve on fd, or stop serving when it is -1. */

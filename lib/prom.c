@@ -179,3 +179,36 @@ prom_snake(char *buf, size_t len, const char *text)
 	}
 	buf[i] = '\0';
 }
+
+void
+prom_one(struct evbuffer *b, const char *name, const char *type,
+    const char *help, uint64_t v)
+{
+	prom_family(b, name, type, help);
+	prom_u64(b, name, NULL, 0, v);
+}
+
+int
+prom_reply(struct evhttp_request *req, void (*write)(struct evbuffer *,
+    void *), void *arg)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*path;
+	struct evbuffer		*b;
+
+	path = uri == NULL ? NULL : evhttp_uri_get_path(uri);
+	if (path == NULL || strcmp(path, "/metrics") != 0) {
+		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+		return (0);
+	}
+	if ((b = evbuffer_new()) == NULL) {
+		evhttp_send_error(req, HTTP_SERVUNAVAIL, NULL);
+		return (0);
+	}
+	write(b, arg);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", PROM_CONTENT_TYPE);
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+	return (1);
+}

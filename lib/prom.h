@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
 
 #define PROM_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define PROM_COUNTER		"counter"
@@ -50,6 +51,15 @@ void	 prom_hist_observe(struct prom_hist *, double);
 /* name_bucket{...,le=}, name_sum and name_count of h. */
 void	 prom_hist(struct evbuffer *, const char *, const struct prom_label *,
 	    size_t, const struct prom_hist *);
+/* One family with one sample and no labels. */
+void	 prom_one(struct evbuffer *, const char *, const char *, const char *,
+	    uint64_t);
+/*
+ * Answer an HTTP request: 404 but for /metrics, whose body write()
+ * fills.  Returns 1 when it served the metrics.
+ */
+int	 prom_reply(struct evhttp_request *,
+	    void (*)(struct evbuffer *, void *), void *);
 int	 prom_name_valid(const char *);
 /* A name for people as a label value: "UDP blocked" -> "udp_blocked". */
 void	 prom_snake(char *, size_t, const char *);

@@ -14,6 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FZ_V4_BITS	32
+#define FZ_V6_BITS	128
+/* 2^64 / golden ratio: spreads a counter over a hash or a seed. */
+#define FZ_GOLDEN	UINT64_C(0x9e3779b97f4a7c15)
+
 #ifndef nitems
 #define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
 #endif

@@ -49,7 +49,7 @@ struct model {
 struct report {
 	struct entry	 e[ENTRIES_MAX];
 	size_t		 n;
-	size_t		 stop;		/* return 1 at this call, 0: never */
+	size_t		 stop;		/* the call that stops it; 0: none */
 	void		*peer;		/* walk: whose */
 };
 
@@ -58,7 +58,7 @@ static char	 peers[NPEERS];
 static unsigned int
 family_bits(int family)
 {
-	return (family == AF_INET ? 32 : 128);
+	return (family == AF_INET ? FZ_V4_BITS : FZ_V6_BITS);
 }
 
 static void

@@ -116,7 +116,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t		*p;
 	size_t			 len, slen = 0, off = 0, w, got;
 	ssize_t			 n;
-	int			 fdq[IMSG_MAX_FDS_QUEUED + 1], nq = 0, sent = 0;
+	int			 fdq[IMSG_MAX_FDS_QUEUED + 1];
+	int			 nq = 0, sent = 0;
 	int			 base, pass, want, dead = 0;
 	uint8_t			 flags;
 

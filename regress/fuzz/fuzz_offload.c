@@ -140,9 +140,11 @@ fuzz_tso(struct fz *f)
 	struct vnet_hdr	 h, vh;
 	struct gro_info	 gi[SEG_MAX];
 	struct layout	 ly, sly;
-	uint8_t		 hb[VNET_HDR_LEN], *pkt, *segs[SEG_MAX] = { NULL };
+	uint8_t		 hb[VNET_HDR_LEN], *pkt;
+	uint8_t		*segs[SEG_MAX] = { NULL };
 	uint8_t		*super, *again;
-	size_t		 len, cap, slen, alen, payload, off, chunk, superlen;
+	size_t		 len, cap, slen, alen, payload, off, chunk;
+	size_t		 superlen;
 	int		 n, i, k, all = 1;
 
 	fz_copy(f, hb, sizeof(hb));

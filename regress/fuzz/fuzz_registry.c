@@ -33,8 +33,7 @@
 #define OPS_MAX		64
 #define TTL_SEC		3
 #define MS_PER_SEC	1000
-#define HOST_V4		32
-#define HOST_V6		128
+#define WATCH_KEY_BYTE	0xee	/* no token has this key */
 
 enum op {
 	OP_REGISTER,
@@ -101,7 +100,7 @@ setup(void)
 	grant(&toks[4], NULL, a4, nitems(a4));
 	for (i = 0; i < NMESH; i++) {
 		memset(&watch[i], 0, sizeof(watch[i]));
-		memset(watch[i].public_key, 0xee, WG_KEY_LEN);
+		memset(watch[i].public_key, WATCH_KEY_BYTE, WG_KEY_LEN);
 		strlcpy(watch[i].mesh, meshes[i], sizeof(watch[i].mesh));
 	}
 }
@@ -147,7 +146,7 @@ check_node(json_t *e, int mesh)
 	if (t->has_address)
 		FZ_CHECK(memcmp(&addr, &t->address, sizeof(addr)) == 0);
 	host = t->has_address ? t->address : addr;
-	host.plen = host.af == AF_INET ? HOST_V4 : HOST_V6;
+	host.plen = host.af == AF_INET ? FZ_V4_BITS : FZ_V6_BITS;
 	json_array_foreach(json_object_get(e, "allowed_ips"), i, v) {
 		FZ_CHECK(cidr_parse(json_string_value(v), &c) == 0);
 		if (!t->has_allowed_ips) {

@@ -29,6 +29,8 @@
 #define SUBNET_KINDS	4
 #define ADDR_BYTES	16
 #define MAX_PEERS_BIG	UINT32_MAX
+#define KEEPALIVE_SECS	25
+#define SELF_KEY_BYTE	0xee	/* our key: no registry entry has it */
 
 /* cbdiscod.c's side of the registry client: nothing to do here. */
 void
@@ -76,7 +78,8 @@ pick_subnet(struct fz *f, struct cidr *c)
 	default:
 		c->af = (sel & 0x80) ? AF_INET6 : AF_INET;
 		fz_copy(f, c->addr, ADDR_BYTES);
-		c->plen = fz_u8(f) % ((c->af == AF_INET ? 32 : 128) + 1);
+		c->plen = fz_u8(f) % ((c->af == AF_INET ? FZ_V4_BITS :
+		    FZ_V6_BITS) + 1);
 		if (c->af == AF_INET)
 			memset(c->addr + 4, 0, ADDR_BYTES - 4);
 		cidr_mask(c);
@@ -88,7 +91,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct disco	 d;
-	static const uint8_t	 self[WG_KEY_LEN] = { 0xee };
+	static const uint8_t	 self[WG_KEY_LEN] = { SELF_KEY_BYTE };
 	struct reg_peer		*list;
 	struct disco_peer	*dp, out;
 	struct admit		 a;
@@ -105,7 +108,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_init(&f, data, size);
 	memset(&d, 0, sizeof(d));
 	pick_subnet(&f, &d.conf.subnet);
-	d.conf.keepalive = 25;
+	d.conf.keepalive = KEEPALIVE_SECS;
 	body = (char *)fz_dup(f.p, f.left);
 
 	if (reg_parse_peers(&d, body, f.left, &list, &n, &version) == -1) {

@@ -77,7 +77,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint16_t		 chunk[CHUNKS_MAX];
 	const uint8_t		*stream;
 	uint8_t			*buf;
-	size_t			 nchunks, i, len, n, got, fed = 0, have = 0;
+	size_t			 nchunks, i, len, n, got;
+	size_t			 fed = 0, have = 0;
 	size_t			 start = 0, used, k = 0;
 
 	fz_init(&in, data, size);

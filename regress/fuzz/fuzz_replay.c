@@ -15,6 +15,7 @@
 
 #define OPS_MAX		2048
 #define SET_SIZE	4096		/* a power of two above OPS_MAX */
+#define SET_SHIFT	52		/* 64 - log2(SET_SIZE) */
 #define EDGE_SLACK	256		/* counters around the back edge */
 
 enum op {
@@ -33,8 +34,7 @@ struct model {
 static size_t
 slot(uint64_t n)
 {
-	return ((size_t)((n * UINT64_C(0x9e3779b97f4a7c15)) >> 52) %
-	    SET_SIZE);
+	return ((size_t)((n * FZ_GOLDEN) >> SET_SHIFT) % SET_SIZE);
 }
 
 static int

@@ -78,8 +78,8 @@ check_cidrs(const struct cidr *c, size_t n, size_t max)
 
 	FZ_CHECK(n <= max);
 	for (i = 0; i < n; i++)
-		FZ_CHECK((c[i].af == AF_INET && c[i].plen <= 32) ||
-		    (c[i].af == AF_INET6 && c[i].plen <= 128));
+		FZ_CHECK((c[i].af == AF_INET && c[i].plen <= FZ_V4_BITS) ||
+		    (c[i].af == AF_INET6 && c[i].plen <= FZ_V6_BITS));
 }
 
 static void

@@ -187,7 +187,8 @@ check_set(const char *req, size_t len)
 		for (j = 0; j < set.peers[i].nallowed_ips; j++) {
 			m = set.peers[i].allowed_ips[j];
 			FZ_CHECK(m.af == AF_INET || m.af == AF_INET6);
-			FZ_CHECK(m.plen <= (m.af == AF_INET ? 32 : 128));
+			FZ_CHECK(m.plen <= (m.af == AF_INET ? FZ_V4_BITS :
+			    FZ_V6_BITS));
 			cidr_mask(&m);
 			FZ_CHECK(memcmp(&m, &set.peers[i].allowed_ips[j],
 			    sizeof(m)) == 0);
@@ -216,7 +217,8 @@ frame(const char *stream, size_t len, const uint16_t *chunk, size_t nchunks,
 {
 	struct uapi_reader	 rd;
 	char			*buf;
-	size_t			 have = 0, fed = 0, consumed = 0, got, reqlen;
+	size_t			 have = 0, fed = 0, consumed = 0;
+	size_t			 got, reqlen;
 	size_t			 i = 0;
 	enum uapi_read		 r = UAPI_READ_MORE;
 

@@ -284,7 +284,8 @@ static int
 receive(struct node *n, const uint8_t *in, size_t len, const uint8_t *want,
     size_t wantlen)
 {
-	uint8_t			 buf[BUF_MAX], reply[WG_COOKIE_REPLY_LEN];
+	uint8_t			 buf[BUF_MAX];
+	uint8_t			 reply[WG_COOKIE_REPLY_LEN];
 	uint8_t			 out[WG_RESPONSE_LEN];
 	struct wg_keypair	*kp;
 	struct wg_peer		*p;
@@ -386,7 +387,7 @@ static void
 check_index_table(const struct node *n)
 {
 	const struct wg_peer	*p = &n->peer;
-	const struct wg_keypair	*kps[3] = { p->current, p->previous,
+	const struct wg_keypair	*kps[] = { p->current, p->previous,
 				    p->next };
 	size_t			 i, held = 0;
 
@@ -408,8 +409,10 @@ static void
 check_state(void)
 {
 	const struct wg_peer	*a = &nodes[0].peer, *b = &nodes[1].peer;
-	const struct wg_keypair	*ka[3] = { a->current, a->previous, a->next };
-	const struct wg_keypair	*kb[3] = { b->current, b->previous, b->next };
+	const struct wg_keypair	*ka[] = { a->current, a->previous,
+				    a->next };
+	const struct wg_keypair	*kb[] = { b->current, b->previous,
+				    b->next };
 	size_t			 i, j;
 
 	for (i = 0; i < nitems(ka); i++)
@@ -506,7 +509,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	psk = (enum psk_mode)(b % PSK_MODES);
 	seed = fz_u32(&f);
 	node_reset(0, psk, seed);
-	node_reset(1, psk, seed ^ UINT64_C(0x9e3779b97f4a7c15));
+	node_reset(1, psk, seed ^ FZ_GOLDEN);
 	memset(net, 0, sizeof(net));
 	nmsgs = msg_next = 0;
 	now = START_NS;
@@ -526,7 +529,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			send_data(n, payload, len);
 			break;
 		case OP_TICK:
-			/* Milliseconds, or seconds past the protocol's times. */
+			/* Milliseconds, or seconds past protocol times. */
 			b = fz_u8(&f);
 			now += (uint64_t)fz_u8(&f) * ((b & 1) ?
 			    WG_NSEC_PER_SEC : WG_NSEC_PER_MSEC);

@@ -85,11 +85,11 @@ setup(void)
 /* What the initiator should hold, from the replies it took. */
 struct model {
 	uint64_t	 last_msg;	/* the initiator's latest message */
-	int		 spent;		/* a reply was taken since it */
+	int		 spent;		/* a reply was taken since */
 	uint64_t	 reply_for;	/* the stored reply answers it */
 	uint8_t		 reply_src[SRC_LEN];
-	uint64_t	 reply_secret;	/* the responder's secret's birth */
-	int		 held;		/* the initiator has a cookie */
+	uint64_t	 reply_secret;	/* the secret's birth */
+	int		 held;		/* the initiator holds one */
 	uint8_t		 held_src[SRC_LEN];
 	uint64_t	 held_secret;
 	uint64_t	 held_birth;

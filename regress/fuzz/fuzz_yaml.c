@@ -29,6 +29,7 @@
 
 #define NOW		((time_t)1700000000)
 #define YEAR		(365 * 24 * 3600)
+#define EXP_DIGITS	24	/* room for the expiry, printed */
 
 static const char	 hs_secret[] =
     "0123456789abcdef0123456789abcdef-hs256-fuzz-secret";
@@ -89,7 +90,8 @@ static void
 setup(void)
 {
 	const char	*tmp;
-	char		 claims[sizeof(claims_fmt) + 32], *tok, err[CFG_ERR_MAX];
+	char		 claims[sizeof(claims_fmt) + EXP_DIGITS], *tok;
+	char		 err[CFG_ERR_MAX];
 
 	if ((tmp = getenv("TMPDIR")) == NULL || tmp[0] == '\0')
 		tmp = "/tmp";

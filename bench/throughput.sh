@@ -52,7 +52,8 @@
 # answered by cbp2pd (whose parent runs the Noise part) or by current
 # wireguard-go.
 #
-# CBP2P_OFFLOAD=off measures cbp2pd without tun TSO and UDP GSO/GRO.
+# CBP2P_OFFLOAD=off measures cbp2pd without tun TSO and UDP GSO/GRO;
+# CBP2P_CRYPTO_WORKERS=N (0: none) sets cbp2pd's crypto workers (auto).
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,6 +83,7 @@ while getopts pn:t:u: opt; do
 done
 shift $((OPTIND - 1))
 OFFLOAD=${CBP2P_OFFLOAD:-on}
+CRYPTO_WORKERS=${CBP2P_CRYPTO_WORKERS:-auto}
 WG_OLD=${WG_GO_BOOKWORM:-/usr/bin/wireguard-go}
 WG_CUR=${WG_GO_CURRENT:-$("$TOP/../shared/tools/wireguard-go-current.sh")}
 HZ=$(getconf CLK_TCK)
@@ -173,6 +175,7 @@ interface: cbb$$$1
 control_socket: $W/$1.sock
 chroot: $W/empty
 offload: $OFFLOAD
+crypto_workers: $CRYPTO_WORKERS
 YAML
 }
 
@@ -423,7 +426,7 @@ rtt()
 	    }')"
 }
 
-say "cbp2pd offload $OFFLOAD; $RUNS rounds of TCP ${SECS} s, UDP probes" \
+say "cbp2pd offload $OFFLOAD, crypto workers $CRYPTO_WORKERS; $RUNS rounds of TCP ${SECS} s, UDP probes" \
     "${USECS} s; about $((RUNS * (5 * (2 * (SECS + 1) + UDP_PROBES * \
     (USECS + 1) + 2) + 2 * (SECS + 1)) / 60 + 1)) minutes"
 TUNNELS="veth cbp2pd cur bw mix"
@@ -478,7 +481,7 @@ echo "make bench: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($cpu)," \
 echo "iperf3 $(iperf3 --version | sed -n '1s/^iperf \([^ ]*\).*/\1/p');" \
     "current wireguard-go: $("$WG_CUR" --version | sed -n 1p)" \
     "($WG_CUR); bookworm wireguard-go: $("$WG_OLD" --version |
-    sed -n 1p); cbp2pd offload $OFFLOAD"
+    sed -n 1p); cbp2pd offload $OFFLOAD, crypto workers $CRYPTO_WORKERS"
 echo "$RUNS rounds in ${elapsed} s: iperf3 TCP ${SECS} s, UDP ${UDP_LEN}-byte" \
     "datagrams (${UDP_PROBES} probes of ${USECS} s, -w $UDP_BUF), ${PINGS}" \
     "pings 10 ms apart; iperf3 client in A, server in B"

@@ -168,6 +168,11 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	prom_one(b, "cbp2p_offload_gro_coalesced_total", PROM_COUNTER,
 	    "Segments written to the tun as super-packets.",
 	    m->gro_coalesced);
+	prom_one(b, "cbp2p_crypto_workers", PROM_GAUGE,
+	    "Engine threads sealing and opening packets beside its own.",
+	    m->crypt_workers);
+	prom_one(b, "cbp2p_crypto_parallel_bursts_total", PROM_COUNTER,
+	    "Bursts shared with the crypto workers.", m->crypt_parallel);
 
 	prom_one(b, "cbp2p_discovery_enabled", PROM_GAUGE,
 	    "1 when the registry client runs.", e->disco_enabled);

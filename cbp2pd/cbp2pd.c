@@ -241,9 +241,9 @@ parent_reload(char *msg, size_t msglen)
 	    dp_set_port(nc.tok.listen_port) == -1) ||
 	    peer_sync_static(&nc.tok, err, sizeof(err)) == -1)
 		log_warnx("reload: data plane changed half-way: %s", err);
-	dp_send_conf();
 	config_free(&env->conf);
 	env->conf = nc;
+	dp_send_conf();		/* crypto_workers, from the new one */
 	/* The struct copy left key bytes in nc; zero them. */
 	explicit_bzero(&nc, sizeof(nc));
 	env->generation++;

@@ -86,6 +86,7 @@ struct eng_conf {
 	uint16_t	 mtu_max;
 	uint32_t	 max_peers;
 	int		 offload;	/* tun virtio-net header, UDP GSO/GRO */
+	int		 crypto_workers;	/* CFG_CRYPTO_WORKERS_AUTO or 0.. */
 };
 
 /* The virtio-net header before each tun packet when offload is on. */
@@ -188,6 +189,8 @@ struct eng_counters {
 	uint64_t	 tso_split;	/* super-packets read and cut */
 	uint64_t	 gso_sends;	/* segmented UDP sends */
 	uint64_t	 gso_refused;	/* 1 once the kernel refused them */
+	uint64_t	 crypt_parallel;	/* bursts sealed/opened by workers */
+	uint64_t	 crypt_workers;	/* worker threads taking work */
 };
 
 struct eng_stats_end {

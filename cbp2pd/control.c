@@ -218,6 +218,8 @@ control_fill_main(struct ctl_status_main *m)
 	m->gso_sends = env->dp.cnt.gso_sends;
 	m->gso_refused = env->dp.cnt.gso_refused;
 	m->gro_coalesced = env->dp.cnt.gro_coalesced;
+	m->crypt_workers = (uint32_t)env->dp.cnt.crypt_workers;
+	m->crypt_parallel = env->dp.cnt.crypt_parallel;
 	m->stun_seen = env->dp.cnt.stun_seen;
 	memcpy(m->drops, env->dp.cnt.drops, sizeof(m->drops));
 	memcpy(m->disco_admit, env->disco_admit, sizeof(m->disco_admit));

@@ -212,6 +212,7 @@ dp_send_conf(void)
 	ec.mtu_max = env->dp.mtu_max;
 	ec.max_peers = env->dp.max_peers;
 	ec.offload = env->dp.offload;
+	ec.crypto_workers = env->conf.crypto_workers;
 	dp_send(IMSG_ENG_CONF, &ec, sizeof(ec), -1);
 }
 

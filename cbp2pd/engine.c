@@ -194,6 +194,7 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 			eng->offload = eng->udp_gso = ec.offload != 0;
 		eng->mtu = ec.mtu;
 		eng->mtu_max = ec.mtu_max;
+		eng->cnt.crypt_workers = crypt_set_workers(ec.crypto_workers);
 		eng->max_peers = ec.max_peers;
 		break;
 	case IMSG_ENG_TUN:
@@ -311,6 +312,7 @@ static void
 engine_init(struct child *c)
 {
 	uint8_t		 hashkey[sizeof(eng->ratelimit.hashkey)];
+	long		 ncpu;
 
 	eng->child = c;
 	eng->tun = eng->udp4 = eng->udp6 = eng->relay = -1;
@@ -324,6 +326,9 @@ engine_init(struct child *c)
 	if ((eng->crypto = wg_crypto_new()) == NULL)
 		fatalx("engine: crypto initialisation failed");
 	eng->local.crypto = eng->crypto;
+	/* Threads before the sandbox: one for each other core. */
+	if ((ncpu = sysconf(_SC_NPROCESSORS_ONLN)) > 1)
+		crypt_init((unsigned int)ncpu - 1);
 	strlcpy(c->state, "waiting for descriptors", sizeof(c->state));
 }
 

@@ -143,6 +143,38 @@ struct rxpkt {
 	struct endpoint		 from;	/* UDP source, or EP_RELAY{key} */
 };
 
+/*
+ * One packet's AEAD for the crypto workers (crypt.c): sealed with a copy
+ * of the send key under the counter the engine took, or opened with the
+ * keypair the engine looked up (read only until the engine accepts it).
+ */
+enum cjob_op {
+	CJOB_NONE,
+	CJOB_SEAL,
+	CJOB_OPEN,
+	CJOB_DROPPED		/* refused before the AEAD, counted */
+};
+
+struct cjob {
+	enum cjob_op		 op;
+	uint8_t			*buf;	/* the message, header first */
+	size_t			 len;	/* SEAL: padded plaintext; OPEN: all */
+	uint64_t		 ctr;	/* SEAL: in; OPEN: out */
+	uint8_t			 key[WG_KEY_LEN];	/* SEAL */
+	struct wg_keypair	*kp;	/* OPEN */
+	uint64_t		 now;	/* OPEN */
+	size_t			 plen;	/* OPEN: out */
+	int			 rc;	/* WG_OK or why not */
+};
+
+/* A packet of a burst: where it lies in the receive slots. */
+#define RXQ_MAX			2048
+struct rxseg {
+	unsigned int		 slot;
+	size_t			 off;
+	size_t			 len;
+};
+
 RB_HEAD(peer_tree, peer);
 RB_HEAD(index_tree, peer_index);
 int	 peer_cmp(struct peer *, struct peer *);
@@ -196,6 +228,12 @@ void	 engine_to_parent(uint32_t, const void *, size_t);
 uint64_t engine_now(void);
 const char *peer_name(const struct peer *);
 
+/* crypt.c */
+void	 crypt_init(unsigned int);
+unsigned int crypt_set_workers(int);
+unsigned int crypt_workers(void);
+void	 crypt_run(struct cjob *, unsigned int);
+
 /* peer.c */
 struct peer *peer_find(const uint8_t *);
 struct peer *peer_create(const uint8_t *);
@@ -230,6 +268,8 @@ void	 tun_read_cb(int, short, void *);
 /* receive.c */
 struct rxpkt *rx_slots(void);
 void	 receive_packet(struct rxpkt *, uint64_t);
+void	 receive_batch(struct rxpkt *, const struct rxseg *, unsigned int,
+	    uint64_t);
 void	 tun_flush(void);
 void	 udp_read_cb(int, short, void *);
 

@@ -32,6 +32,8 @@
 
 static struct rxpkt	 rx[ENGINE_BATCH];
 static uint8_t		 rxmem[ENGINE_BATCH][RX_BUF_MAX];
+static struct rxseg	 rxq[RXQ_MAX];		/* a burst's packets */
+static struct cjob	 rxjob[RXQ_MAX];	/* and their AEAD */
 
 /* The receive slots, for whoever reads a burst (UDP here, the relay). */
 struct rxpkt *
@@ -363,31 +365,57 @@ tun_write(uint8_t *plain, size_t len)
 		q->gi.payload = 0;
 }
 
+/*
+ * Before the AEAD, in the burst's order: the keypair the receiver index
+ * names, on the peer's path.  -1: dropped, counted.
+ */
+static int
+data_prepare(const uint8_t *buf, size_t len, const struct endpoint *from,
+    struct cjob *j, uint64_t now)
+{
+	struct wg_keypair	*kp;
+	struct peer		*p;
+	uint32_t		 idx = wg_msg_receiver_index(buf, len);
+
+	if ((p = index_lookup(idx)) == NULL ||
+	    (kp = wg_peer_keypair_by_index(&p->wp, idx)) == NULL) {
+		eng->cnt.drops[DROP_UNKNOWN_INDEX]++;
+		return (-1);
+	}
+	/* A relayed peer is never reached over UDP, nor the other way. */
+	if (!endpoint_on_path(from, p->path)) {
+		eng->cnt.drops[DROP_PATH]++;
+		return (-1);
+	}
+	j->op = CJOB_OPEN;
+	j->kp = kp;
+	j->buf = (uint8_t *)buf;
+	j->len = len;
+	j->now = now;
+	return (0);
+}
+
+/* After the AEAD (j), in the burst's order. */
 static void
-handle_data(struct rxpkt *in, uint64_t now)
+data_finish(struct rxpkt *in, const struct cjob *j, uint64_t now)
 {
 	struct wg_keypair	*kp;
 	struct peer		*p;
 	const uint8_t		*src;
 	uint8_t			*plain;
-	uint64_t		 counter;
 	uint32_t		 idx = wg_msg_receiver_index(in->buf, in->len);
-	size_t			 plen, len;
-	int			 af, rc, drop, confirming;
+	size_t			 len, plen = j->plen;
+	int			 af, drop, confirming;
 
+	/* An earlier packet of the burst may have rotated it out. */
 	if ((p = index_lookup(idx)) == NULL ||
-	    (kp = wg_peer_keypair_by_index(&p->wp, idx)) == NULL) {
+	    (kp = wg_peer_keypair_by_index(&p->wp, idx)) != j->kp) {
 		eng->cnt.drops[DROP_UNKNOWN_INDEX]++;
 		return;
 	}
-	/* A relayed peer is never reached over UDP, nor the other way. */
-	if (!endpoint_on_path(&in->from, p->path)) {
-		eng->cnt.drops[DROP_PATH]++;
-		return;
-	}
-	rc = wg_data_decrypt(kp, now, in->buf, in->len, &plen, &counter);
-	if (rc != WG_OK) {
-		eng->cnt.drops[rc == WG_EREPLAY ? DROP_REPLAY : DROP_DECRYPT]++;
+	if (j->rc != WG_OK) {
+		eng->cnt.drops[j->rc == WG_EREPLAY ? DROP_REPLAY :
+		    DROP_DECRYPT]++;
 		return;
 	}
 	/*
@@ -400,7 +428,7 @@ handle_data(struct rxpkt *in, uint64_t now)
 		return;
 	}
 	confirming = kp == p->wp.next;
-	if (wg_peer_data_accept(&p->wp, kp, counter, plen, now) != WG_OK) {
+	if (wg_peer_data_accept(&p->wp, kp, j->ctr, plen, now) != WG_OK) {
 		eng->cnt.drops[DROP_REPLAY]++;
 		return;
 	}
@@ -424,6 +452,60 @@ handle_data(struct rxpkt *in, uint64_t now)
 			tun_write(plain, len);
 	}
 	peer_kick(p, now);
+}
+
+static void
+handle_data(struct rxpkt *in, uint64_t now)
+{
+	struct cjob	 j;
+
+	if (data_prepare(in->buf, in->len, &in->from, &j, now) == -1)
+		return;
+	crypt_run(&j, 1);
+	data_finish(in, &j, now);
+}
+
+/* A transport data message, not STUN (which only UDP carries). */
+static int
+is_data(const uint8_t *buf, size_t len, const struct endpoint *from)
+{
+	return ((from->kind == EP_RELAY || !stun_is_stun(buf, len)) &&
+	    wg_msg_type(buf, len) == WG_MSG_DATA);
+}
+
+/*
+ * A burst: q[0, n) name packets in the receive slots.  Data messages
+ * are opened together, by the crypto workers too (crypt.c); then every
+ * packet is handled in the burst's order.
+ */
+void
+receive_batch(struct rxpkt *slots, const struct rxseg *q, unsigned int n,
+    uint64_t now)
+{
+	struct rxpkt	 seg;
+	unsigned int	 i;
+
+	for (i = 0; i < n; i++) {
+		const struct rxpkt	*in = &slots[q[i].slot];
+		const uint8_t		*buf = in->buf + q[i].off;
+
+		rxjob[i].op = CJOB_NONE;
+		if (is_data(buf, q[i].len, &in->from) && data_prepare(buf,
+		    q[i].len, &in->from, &rxjob[i], now) == -1)
+			rxjob[i].op = CJOB_DROPPED;
+	}
+	crypt_run(rxjob, n);
+	for (i = 0; i < n; i++) {
+		if (rxjob[i].op == CJOB_DROPPED)
+			continue;
+		seg.buf = slots[q[i].slot].buf + q[i].off;
+		seg.cap = seg.len = q[i].len;
+		seg.from = slots[q[i].slot].from;
+		if (rxjob[i].op == CJOB_OPEN)
+			data_finish(&seg, &rxjob[i], now);
+		else
+			receive_packet(&seg, now);
+	}
 }
 
 /*
@@ -482,9 +564,10 @@ udp_read_cb(int fd, short event, void *arg)
 		struct cmsghdr	 hdr;
 		uint8_t		 buf[CMSG_SPACE(sizeof(int))];
 	}		 ctl[ENGINE_BATCH];
-	struct rxpkt	*rxs = rx_slots(), seg;
+	struct rxpkt	*rxs = rx_slots();
 	uint64_t	 now;
 	size_t		 gso, off;
+	unsigned int	 nq = 0;
 	int		 i, n;
 
 	for (i = 0; i < ENGINE_BATCH; i++) {
@@ -526,20 +609,26 @@ udp_read_cb(int fd, short event, void *arg)
 			eng->cnt.drops[DROP_SHORT]++;
 			continue;
 		}
-		gso = eng->offload ? gro_size(&msgs[i].msg_hdr) : 0;
-		if (gso == 0 || gso >= in->len) {
-			receive_packet(in, now);
+		if (in->len == 0) {
+			eng->cnt.drops[DROP_SHORT]++;
 			continue;
 		}
+		gso = eng->offload ? gro_size(&msgs[i].msg_hdr) : 0;
+		if (gso == 0 || gso >= in->len)
+			gso = in->len;
 		/* A GRO batch: datagrams of gso bytes, the last shorter. */
 		for (off = 0; off < in->len; off += gso) {
-			seg.buf = in->buf + off;
-			seg.cap = seg.len = in->len - off < gso ?
-			    in->len - off : gso;
-			seg.from = in->from;
-			receive_packet(&seg, now);
+			if (nq == RXQ_MAX) {
+				receive_batch(rxs, rxq, nq, now);
+				nq = 0;
+			}
+			rxq[nq].slot = i;
+			rxq[nq].off = off;
+			rxq[nq].len = in->len - off < gso ? in->len - off : gso;
+			nq++;
 		}
 	}
+	receive_batch(rxs, rxq, nq, now);
 	tun_flush();
 	tx_flush();
 }

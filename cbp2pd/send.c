@@ -37,6 +37,7 @@ struct txpkt {
 };
 
 static struct txpkt	 tx[ENGINE_TX_SLOTS];
+static struct cjob	 txjob[ENGINE_TX_SLOTS];	/* each slot's AEAD */
 static unsigned int	 ntx;
 
 /* Why a relayed packet could not be handed to cbrelayd. */
@@ -258,8 +259,14 @@ tx_flush_relay(void)
 void
 tx_flush(void)
 {
+	unsigned int	 i;
+
 	if (ntx == 0)
 		return;
+	/* Sealed in the workers, sent in the order the counters were taken. */
+	crypt_run(txjob, ntx);
+	for (i = 0; i < ntx; i++)
+		explicit_bzero(txjob[i].key, sizeof(txjob[i].key));
 	tx_flush_family(AF_INET);
 	tx_flush_family(AF_INET6);
 	tx_flush_relay();
@@ -277,7 +284,9 @@ encrypt_to(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
     size_t len, size_t timer_len, const struct endpoint *ep, uint64_t now)
 {
 	struct txpkt	*out;
+	struct cjob	*j;
 	size_t		 plen, pktlen;
+	uint64_t	 ctr;
 
 	if (ep->kind == EP_NONE) {
 		eng->cnt.drops[DROP_NO_ENDPOINT]++;
@@ -289,8 +298,16 @@ encrypt_to(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 	if (len > 0 && plain != out->buf + ENGINE_HEADROOM)
 		memcpy(out->buf + ENGINE_HEADROOM, plain, len);
 	memset(out->buf + ENGINE_HEADROOM + len, 0, plen - len);
-	if (wg_data_encrypt(kp, now, out->buf, plen, &pktlen) != WG_OK)
+	/* The counter now, in send order; the AEAD at tx_flush(). */
+	if (wg_data_seal_begin(kp, now, out->buf, plen, &ctr, &pktlen) !=
+	    WG_OK)
 		return (NULL);
+	j = &txjob[ntx];
+	j->op = CJOB_SEAL;
+	j->buf = out->buf;
+	j->len = plen;
+	j->ctr = ctr;
+	memcpy(j->key, kp->send_key, sizeof(j->key));
 	out->len = pktlen;
 	out->ep = *ep;
 	ntx++;
@@ -301,14 +318,16 @@ encrypt_to(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 
 /*
  * A packet for p over its path.  A hybrid peer whose direct path is in
- * doubt gets a copy over the relay too: the receiver's replay window
- * drops whichever copy comes second.
+ * doubt gets a copy over the relay too: the same counter, key and
+ * plaintext make the same bytes, and the receiver's replay window drops
+ * whichever copy comes second.
  */
 int
 encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
     size_t len, uint64_t now)
 {
 	struct txpkt	*out, *dup;
+	unsigned int	 o;
 
 	if ((out = encrypt_to(p, kp, plain, len, len, peer_tx_endpoint(p),
 	    now)) == NULL)
@@ -316,12 +335,19 @@ encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 	if (len > 0)
 		p->last_data = now;
 	if (peer_in_doubt(p, now)) {
-		/* A flush here sends out but leaves its bytes in place. */
+		o = (unsigned int)(out - tx);
+		/* A flush here sends out, sealed, but leaves it in place. */
 		(void)tx_next_buf();
 		dup = &tx[ntx];
 		memcpy(dup->buf, out->buf, out->len);
 		dup->len = out->len;
 		dup->ep = p->relay_ep;
+		if (ntx == 0)
+			txjob[ntx].op = CJOB_NONE;
+		else {
+			txjob[ntx] = txjob[o];
+			txjob[ntx].buf = dup->buf;
+		}
 		ntx++;
 		p->tx_bytes += out->len;
 	}

@@ -90,7 +90,9 @@ relay_read_cb(int fd, short event, void *arg)
 	struct mmsghdr	 msgs[ENGINE_BATCH];
 	struct iovec	 iov[ENGINE_BATCH][2];
 	struct rxpkt	*rx = rx_slots();
+	struct rxseg	 q[ENGINE_BATCH];
 	uint64_t	 now;
+	unsigned int	 nq = 0;
 	int		 i, n;
 
 	for (i = 0; i < ENGINE_BATCH; i++) {
@@ -128,8 +130,12 @@ relay_read_cb(int fd, short event, void *arg)
 		in->len = msgs[i].msg_len - WG_KEY_LEN;
 		in->from.kind = EP_RELAY;
 		in->from.sa.ss_family = AF_UNSPEC;	/* no address */
-		receive_packet(in, now);
+		q[nq].slot = i;
+		q[nq].off = 0;
+		q[nq].len = in->len;
+		nq++;
 	}
+	receive_batch(rx, q, nq, now);
 	tun_flush();
 	tx_flush();
 }

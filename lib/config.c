@@ -47,6 +47,7 @@ enum cfgkey {
 	K_LOG_FORMAT,
 	K_METRICS_ADDRESS,
 	K_OFFLOAD,
+	K_CRYPTO_WORKERS,
 	K_EDGE,
 	K_EDGE_REGISTRY,
 	K_EDGE_STUN,
@@ -72,6 +73,7 @@ static const struct {
 	[K_LOG_FORMAT] =	{ "log_format", 0 },
 	[K_METRICS_ADDRESS] =	{ "metrics_address", 0 },
 	[K_OFFLOAD] =		{ "offload", 0 },
+	[K_CRYPTO_WORKERS] =	{ "crypto_workers", 0 },
 	[K_EDGE] =		{ "edge", 0 },
 	[K_EDGE_REGISTRY] =	{ "registry", 1 },
 	[K_EDGE_STUN] =		{ "stun", 1 },
@@ -150,6 +152,8 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 {
 	struct cbp2p_config	*c = p->conf;
 	char			 name[KEYNAME_MAX], e[CFG_ECHO_MAX + 1];
+	const char		*errstr;
+	long long		 n;
 
 	snprintf(name, sizeof(name), "%s%s", keytab[k].in_edge ? "edge." : "",
 	    keytab[k].name);
@@ -234,6 +238,18 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		else
 			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
 			    "(on or off)", cfg_echo(val, e, sizeof(e))));
+		return (0);
+	case K_CRYPTO_WORKERS:
+		if (strcmp(val, "auto") == 0) {
+			c->crypto_workers = CFG_CRYPTO_WORKERS_AUTO;
+			return (0);
+		}
+		n = strtonum(val, 0, CFG_CRYPTO_WORKERS_MAX, &errstr);
+		if (errstr != NULL)
+			return (yconf_err(&p->y, line, name, "\"%s\" is %s "
+			    "(auto or 0 to %d)", cfg_echo(val, e, sizeof(e)),
+			    errstr, CFG_CRYPTO_WORKERS_MAX));
+		c->crypto_workers = (int)n;
 		return (0);
 	case K_METRICS_ADDRESS:
 	case K_EDGE_STUN:
@@ -493,6 +509,7 @@ set_defaults(struct cbp2p_config *c)
 	c->log_verbose = 0;
 	c->log_format = LOGFMT_TEXT;
 	c->offload = 1;
+	c->crypto_workers = CFG_CRYPTO_WORKERS_AUTO;
 }
 
 int

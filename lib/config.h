@@ -21,6 +21,9 @@
 #define CFG_DEFAULT_IFNAME	"cbp0"
 #define CFG_DEFAULT_CONTROL	"/var/run/cbp2pd.sock"
 #define CFG_DEFAULT_CHROOT	"/var/empty"
+/* crypto_workers: auto is one fewer than the cores online. */
+#define CFG_CRYPTO_WORKERS_AUTO	(-1)
+#define CFG_CRYPTO_WORKERS_MAX	16
 
 /* cbp2pd.yaml */
 struct cbp2p_config {
@@ -38,6 +41,7 @@ struct cbp2p_config {
 	enum log_format	 log_format;
 	char		 metrics_address[HOSTPORT_MAX];
 	int		 offload;	/* tun TSO and UDP GSO/GRO; default on */
+	int		 crypto_workers;	/* CFG_CRYPTO_WORKERS_AUTO, 0.. */
 	char		 registry[CFG_STR_MAX];		/* https://host:port */
 	char		 stun[HOSTPORT_MAX];
 	char		 relay[HOSTPORT_MAX];

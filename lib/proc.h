@@ -324,6 +324,9 @@ struct ctl_status_main {
 	/* The node token's life (cbp2pd/expiry.c). */
 	int64_t		 token_exp;	/* unix seconds, 0 without a token */
 	int		 token_expired;	/* the edge left until a reload */
+	/* The engine's crypto workers (cbp2pd/crypt.c). */
+	uint32_t	 crypt_workers;	/* threads taking work */
+	uint64_t	 crypt_parallel;	/* bursts they shared */
 };
 
 struct ctl_peer {

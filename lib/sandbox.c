@@ -412,6 +412,9 @@ sandbox_enter(const char *dir, const char *user,
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("sandbox: no_new_privs");
 
+	/* For every thread: the engine's crypto workers run already. */
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) < 0)
+		fatalx("sandbox: seccomp TSYNC: %s", strerror(-rc));
 	if ((rc = seccomp_load(ctx)) < 0)
 		fatalx("sandbox: seccomp_load: %s", strerror(-rc));
 	seccomp_release(ctx);

@@ -152,6 +152,14 @@ int	wg_pubkey(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN]);
 /* Clamped private key from rnd (NULL: randombytes_buf) and its public. */
 void	wg_keygen(uint8_t priv[WG_KEY_LEN], uint8_t pub[WG_KEY_LEN],
 	    wg_random_fn *rnd, void *rndarg);
+/*
+ * The calling thread's own AEAD contexts, for a thread other than the
+ * one that called wg_crypto_new() (after it, before any sandbox); 0 or
+ * -1 (that thread then uses libsodium, which is slower, not wrong).
+ */
+int	wg_aead_thread_init(void);
+/* And their end, for a thread that ends before its process. */
+void	wg_aead_thread_free(void);
 /* ChaCha20-Poly1305 IETF, nonce = 32 zero bits || le64(counter). */
 void	wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	    const uint8_t *ad, size_t adlen, uint64_t counter,
@@ -204,6 +212,15 @@ size_t	wg_data_padded_len(size_t len, size_t mtu);
  */
 int	wg_data_encrypt(struct wg_keypair *, uint64_t now, uint8_t *buf,
 	    size_t plen, size_t *pktlen);
+/*
+ * wg_data_encrypt() in two steps, for a caller that seals a burst in
+ * worker threads: the first takes the counter and writes the header, in
+ * the order packets are to be sent; the second is the AEAD, anywhere.
+ */
+int	wg_data_seal_begin(struct wg_keypair *, uint64_t now, uint8_t *buf,
+	    size_t plen, uint64_t *ctrp, size_t *pktlen);
+void	wg_data_seal(const uint8_t key[WG_KEY_LEN], uint64_t ctr,
+	    uint8_t *buf, size_t plen);
 /*
  * Checks the header, the keypair's age and the replay window (without
  * updating it) and decrypts buf[0, len) in place; the plaintext is

@@ -31,32 +31,52 @@
 #define WG_AEAD_NAME		"ChaCha20-Poly1305"
 
 /*
- * The AEAD's cipher contexts: one per process, made by the first
- * wg_crypto_new() (before any sandbox, as fetching may read OpenSSL's
- * configuration) and reused for every message; the key and nonce are
- * set per message, which costs ChaCha20 nothing.  Until then, or if
- * OpenSSL has no such cipher, libsodium does the work.
+ * The AEAD's cipher, fetched once by the first wg_crypto_new() (before
+ * any sandbox, as fetching may read OpenSSL's configuration), and its
+ * contexts, one pair per thread (crypto workers seal and open at once),
+ * made from the fetched cipher by wg_crypto_new() or
+ * wg_aead_thread_init() and reused for every message; the key and nonce
+ * are set per message, which costs ChaCha20 nothing.  A thread without
+ * them, or a process whose OpenSSL has no such cipher, uses libsodium.
  */
-static EVP_CIPHER	*aead_cipher;
-static EVP_CIPHER_CTX	*aead_enc;
-static EVP_CIPHER_CTX	*aead_dec;
+static EVP_CIPHER		*aead_cipher;
+static __thread EVP_CIPHER_CTX	*aead_enc;
+static __thread EVP_CIPHER_CTX	*aead_dec;
 
-static void
-aead_init(void)
+int
+wg_aead_thread_init(void)
 {
-	if (aead_cipher != NULL)
-		return;
-	if ((aead_cipher = EVP_CIPHER_fetch(NULL, WG_AEAD_NAME, NULL)) ==
-	    NULL || (aead_enc = EVP_CIPHER_CTX_new()) == NULL ||
+	if (aead_enc != NULL)
+		return (0);
+	if (aead_cipher == NULL)
+		return (-1);
+	if ((aead_enc = EVP_CIPHER_CTX_new()) == NULL ||
 	    (aead_dec = EVP_CIPHER_CTX_new()) == NULL ||
 	    !EVP_EncryptInit_ex2(aead_enc, aead_cipher, NULL, NULL, NULL) ||
 	    !EVP_DecryptInit_ex2(aead_dec, aead_cipher, NULL, NULL, NULL)) {
 		EVP_CIPHER_CTX_free(aead_enc);
 		EVP_CIPHER_CTX_free(aead_dec);
-		EVP_CIPHER_free(aead_cipher);
 		aead_enc = aead_dec = NULL;
-		aead_cipher = NULL;
+		return (-1);
 	}
+	return (0);
+}
+
+void
+wg_aead_thread_free(void)
+{
+	EVP_CIPHER_CTX_free(aead_enc);
+	EVP_CIPHER_CTX_free(aead_dec);
+	aead_enc = aead_dec = NULL;
+}
+
+static void
+aead_init(void)
+{
+	if (aead_cipher == NULL &&
+	    (aead_cipher = EVP_CIPHER_fetch(NULL, WG_AEAD_NAME, NULL)) == NULL)
+		return;
+	(void)wg_aead_thread_init();
 }
 
 struct wg_crypto {

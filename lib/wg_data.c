@@ -69,8 +69,8 @@ next_counter(struct wg_keypair *kp, uint64_t *ctr)
 }
 
 int
-wg_data_encrypt(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
-    size_t plen, size_t *pktlen)
+wg_data_seal_begin(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
+    size_t plen, uint64_t *ctrp, size_t *pktlen)
 {
 	uint64_t	 ctr;
 
@@ -81,9 +81,30 @@ wg_data_encrypt(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
 	le32enc(buf, WG_MSG_DATA);
 	le32enc(buf + 4, kp->remote_index);
 	le64enc(buf + 8, ctr);
-	wg_aead_encrypt(buf + WG_DATA_HEADER_LEN, buf + WG_DATA_HEADER_LEN,
-	    plen, NULL, 0, ctr, kp->send_key);
+	*ctrp = ctr;
 	*pktlen = WG_DATA_HEADER_LEN + plen + WG_TAG_LEN;
+	return (WG_OK);
+}
+
+void
+wg_data_seal(const uint8_t key[WG_KEY_LEN], uint64_t ctr, uint8_t *buf,
+    size_t plen)
+{
+	wg_aead_encrypt(buf + WG_DATA_HEADER_LEN, buf + WG_DATA_HEADER_LEN,
+	    plen, NULL, 0, ctr, key);
+}
+
+int
+wg_data_encrypt(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
+    size_t plen, size_t *pktlen)
+{
+	uint64_t	 ctr;
+	int		 rc;
+
+	if ((rc = wg_data_seal_begin(kp, now, buf, plen, &ctr, pktlen)) !=
+	    WG_OK)
+		return (rc);
+	wg_data_seal(kp->send_key, ctr, buf, plen);
 	return (WG_OK);
 }
 

@@ -49,6 +49,20 @@ sandbox_body()
 	    atf_fail "engine Seccomp"
 	[ "$(readlink /proc/$pid/root)" = "$PWD/empty" ] ||
 	    atf_fail "engine root $(readlink /proc/$pid/root)"
+	# Its crypto workers (one per other core) are as confined: the
+	# filter was loaded for every thread, not only the one that asked.
+	for t in /proc/$pid/task/*; do
+		echo "thread ${t##*/}: $(grep -E '^(Uid|CapEff|NoNewPrivs|Seccomp):' \
+		    $t/status | tr '\n\t' '  ')"
+		[ "$(awk '/^Uid:/ { print $2 }' $t/status)" = "$uid" ] &&
+		[ "$(awk '/^CapEff:/ { print $2 }' $t/status)" = \
+		    0000000000000000 ] &&
+		[ "$(awk '/^NoNewPrivs:/ { print $2 }' $t/status)" = 1 ] &&
+		[ "$(awk '/^Seccomp:/ { print $2 }' $t/status)" = 2 ] ||
+		    atf_fail "engine thread ${t##*/} is not confined"
+	done
+	[ "$(ls /proc/$pid/task | wc -l)" = "$(nproc)" ] ||
+	    atf_fail "engine threads: $(ls /proc/$pid/task | wc -l), not one per core"
 	# The tun is the engine's too; the parent holds neither.
 	ls -l /proc/$pid/fd | grep -q /dev/net/tun || atf_fail "engine tun"
 	ls -l /proc/$parent/fd | grep -q /dev/net/tun &&

@@ -166,8 +166,57 @@ off_cleanup()
 	cb_ns_cleanup
 }
 
+# crypt_field NODE FIELD: a field of status's "crypto".
+crypt_field()
+{
+	cb_ctl "$1" -j status | jq -r ".crypto.$2"
+}
+
+atf_test_case workers cleanup
+workers_head()
+{
+	atf_set descr "crypto_workers: 1: bursts sealed and opened by two threads arrive intact and in order; a reload to 0 takes the worker off"
+	atf_set require.user root
+	atf_set require.progs "jq python3 wg"
+	atf_set timeout 300
+}
+workers_body()
+{
+	common
+	[ "$(nproc)" -ge 2 ] || atf_skip "one core: no crypto worker thread"
+	pair "crypto_workers: 1"
+	both_ways
+	for n in a b; do
+		cb_ctl "$n" -j status | jq -c '.crypto, .drops'
+		[ "$(crypt_field "$n" workers)" = 1 ] || atf_fail "$n: no worker"
+		[ "$(crypt_field "$n" parallel_bursts)" -gt 0 ] ||
+		    atf_fail "$n: no burst was shared with the worker"
+		[ "$(cb_ctl "$n" -j status | jq -r \
+		    '[.drops.decrypt // 0, .drops.replay // 0] | add')" = 0 ] ||
+		    atf_fail "$n: packets failed to open or came out of order"
+	done
+	# Live: a reload to no workers, and the engine works alone.
+	sed -i 's/^crypto_workers: 1$/crypto_workers: 0/' a.yaml
+	grep -q '^crypto_workers: 0$' a.yaml || atf_fail "a.yaml"
+	cb_ctl a reload || atf_fail "reload"
+	cb_until 10 sh -c "[ \"\$($CBP2PCTL -j -s $PWD/a.sock status |
+	    jq -r .crypto.workers)\" = 0 ]" || atf_fail "a: worker still on"
+	before=$(crypt_field a parallel_bursts)
+	transfer "$A" "$B" 10.99.0.2
+	[ "$(crypt_field a parallel_bursts)" = "$before" ] ||
+	    atf_fail "a: bursts shared with crypto_workers 0"
+}
+workers_cleanup()
+{
+	common
+	cb_kill a
+	cb_kill b
+	cb_ns_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case on
 	atf_add_test_case off
+	atf_add_test_case workers
 }

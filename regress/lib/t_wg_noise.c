@@ -4,6 +4,7 @@
  * timestamp replay and the initiation flood rule, keypair rotation.
  */
 #include <stdint.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -605,6 +606,70 @@ ATF_TC_BODY(reject_after_time, tc)
 	node_free(&b);
 }
 
+/*
+ * wg_data_seal_begin() then wg_data_seal() in another thread with its
+ * own contexts (as the engine's crypto workers do) makes the very bytes
+ * wg_data_encrypt() makes, and the peer opens them.
+ */
+struct sealjob {
+	uint8_t		 key[WG_KEY_LEN];
+	uint64_t	 ctr;
+	uint8_t		*buf;
+	size_t		 plen;
+	int		 init;
+};
+
+static void *
+seal_thread(void *arg)
+{
+	struct sealjob	*j = arg;
+
+	j->init = wg_aead_thread_init();
+	wg_data_seal(j->key, j->ctr, j->buf, j->plen);
+	wg_aead_thread_free();
+	return (NULL);
+}
+
+ATF_TC_WITHOUT_HEAD(seal_in_thread);
+ATF_TC_BODY(seal_in_thread, tc)
+{
+	struct node		 a, b;
+	struct wg_keypair	*ka;
+	struct sealjob		 j;
+	pthread_t		 t;
+	uint8_t			 one[WG_DATA_MIN_LEN + 64];
+	uint8_t			 two[WG_DATA_MIN_LEN + 64];
+	size_t			 len1, len2, plen;
+	uint64_t		 ctr;
+
+	node_init(&a, 1);
+	node_init(&b, 2);
+	pair(&a, &b, NULL, NULL);
+	handshake(&a, &b, IDX_A, IDX_B, SEC, 1000);
+	ka = a.peer.current;
+	memset(one, 0xa5, sizeof(one));
+	memset(two, 0xa5, sizeof(two));
+	ATF_REQUIRE_EQ(wg_data_encrypt(ka, SEC, one, 64, &len1), WG_OK);
+	/* The same counter again, for the comparison. */
+	ka->send_counter--;
+	ATF_REQUIRE_EQ(wg_data_seal_begin(ka, SEC, two, 64, &ctr, &len2),
+	    WG_OK);
+	ATF_CHECK_EQ(len1, len2);
+	memcpy(j.key, ka->send_key, sizeof(j.key));
+	j.ctr = ctr;
+	j.buf = two;
+	j.plen = 64;
+	ATF_REQUIRE_EQ(pthread_create(&t, NULL, seal_thread, &j), 0);
+	ATF_REQUIRE_EQ(pthread_join(t, NULL), 0);
+	ATF_CHECK_EQ(j.init, 0);
+	ATF_CHECK(memcmp(one, two, len1) == 0);
+	ATF_CHECK_EQ(wg_data_decrypt(b.peer.next, SEC, two, len2, &plen, &ctr),
+	    WG_OK);
+	ATF_CHECK_EQ(plen, 64);
+	node_free(&a);
+	node_free(&b);
+}
+
 ATF_TC_WITHOUT_HEAD(reject_after_messages);
 ATF_TC_BODY(reject_after_messages, tc)
 {
@@ -804,6 +869,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, rotation);
 	ATF_TP_ADD_TC(tp, reject_after_time);
 	ATF_TP_ADD_TC(tp, reject_after_messages);
+	ATF_TP_ADD_TC(tp, seal_in_thread);
 	ATF_TP_ADD_TC(tp, data_errors);
 	ATF_TP_ADD_TC(tp, padding);
 	return (atf_no_error());

@@ -135,6 +135,7 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		    "gso_sends", (json_int_t)m->gso_sends,
 		    "gso_refused", m->gso_refused != 0,
 		    "gro_coalesced", (json_int_t)m->gro_coalesced));
+		json_object_set_new(o, "dns", json_string(m->dns));
 		json_object_set_new(o, "stun_packets",
 		    json_integer(m->stun_seen));
 		json_object_set_new(o, "nat",
@@ -232,6 +233,7 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		    (unsigned long long)m->gro_coalesced);
 	else
 		printf("%-16s off\n", "offload:");
+	printf("%-16s %s\n", "dns:", m->dns);
 	printf("%-16s", "dropped:");
 	for (i = 0; i < DROP_MAX; i++) {
 		if (m->drops[i] == 0)

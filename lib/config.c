@@ -47,6 +47,7 @@ enum cfgkey {
 	K_LOG_FORMAT,
 	K_METRICS_ADDRESS,
 	K_OFFLOAD,
+	K_DNS,
 	K_EDGE,
 	K_EDGE_REGISTRY,
 	K_EDGE_STUN,
@@ -72,6 +73,7 @@ static const struct {
 	[K_LOG_FORMAT] =	{ "log_format", 0 },
 	[K_METRICS_ADDRESS] =	{ "metrics_address", 0 },
 	[K_OFFLOAD] =		{ "offload", 0 },
+	[K_DNS] =		{ "dns", 0 },
 	[K_EDGE] =		{ "edge", 0 },
 	[K_EDGE_REGISTRY] =	{ "registry", 1 },
 	[K_EDGE_STUN] =		{ "stun", 1 },
@@ -234,6 +236,12 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 		else
 			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
 			    "(on or off)", cfg_echo(val, e, sizeof(e))));
+		return (0);
+	case K_DNS:
+		if (dns_mode_parse(val, &c->dns) == -1)
+			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
+			    "(on, off, resolved, resolvconf or file)",
+			    cfg_echo(val, e, sizeof(e))));
 		return (0);
 	case K_METRICS_ADDRESS:
 	case K_EDGE_STUN:
@@ -493,6 +501,7 @@ set_defaults(struct cbp2p_config *c)
 	c->log_verbose = 0;
 	c->log_format = LOGFMT_TEXT;
 	c->offload = 1;
+	c->dns = DNS_AUTO;
 }
 
 int

@@ -40,6 +40,7 @@ enum dns_mode {
 #define DNS_ARGV_MAX		(4 + CFG_MAX_DNS + CFG_MAX_DNS_SEARCH)
 #define DNS_ARGS_LEN		2048	/* the arguments' text */
 #define DNS_TEXT_MAX		2048	/* "nameserver ..." lines */
+#define DNS_WAY_NAME_MAX	16	/* dns_mode_name()'s longest */
 
 /* What the mesh asks for: servers and search domains. */
 struct dns_conf {

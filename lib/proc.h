@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "dns.h"
 #include "imsg.h"
 #include "log.h"
 #include "pathsel.h"
@@ -324,6 +325,7 @@ struct ctl_status_main {
 	/* The node token's life (cbp2pd/expiry.c). */
 	int64_t		 token_exp;	/* unix seconds, 0 without a token */
 	int		 token_expired;	/* the edge left until a reload */
+	char		 dns[DNS_WAY_NAME_MAX];	/* how the mesh's DNS is on */
 };
 
 struct ctl_peer {

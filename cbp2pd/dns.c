@@ -32,6 +32,7 @@
 #define DNS_CMD_POLL_NS		10000000L	/* 10 ms between waitpid */
 #define DNS_FILE_MODE		0644
 #define DNS_CMD_PATH		"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+#define DNS_CMD_OUTPUT_MAX	512	/* of what a command says, logged */
 
 static const char *const resolvectl_paths[] = {
 	"/usr/bin/resolvectl", "/bin/resolvectl"
@@ -72,33 +73,35 @@ resolved_runs(void)
 
 /*
  * Run a command with text on its standard input, if any, and wait for
- * it at most DNS_CMD_TIMEOUT_MS.  0 if it exited 0.
+ * it at most DNS_CMD_TIMEOUT_MS.  What it prints goes to our log as one
+ * line, so a JSON log stays JSON.  0 if it exited 0.
  */
 static int
 run(const struct dns_cmd *cmd)
 {
 	char *const	 envp[] = { DNS_CMD_PATH, NULL };
 	struct timespec	 ts = { 0, DNS_CMD_POLL_NS };
-	int		 p[2] = { -1, -1 }, status = 0, waited, devnull;
+	char		 said[DNS_CMD_OUTPUT_MAX], *nl;
+	int		 in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int		 status = 0, waited, fd;
+	ssize_t		 n;
 	size_t		 len;
 	pid_t		 pid, r;
 
-	if (pipe2(p, O_CLOEXEC) == -1) {
+	if (pipe2(in, O_CLOEXEC) == -1 ||
+	    pipe2(out, O_CLOEXEC | O_NONBLOCK) == -1) {
 		log_warn("dns: pipe");
-		return (-1);
+		goto fail;
 	}
 	switch (pid = fork()) {
 	case -1:
 		log_warn("dns: fork");
-		close(p[0]);
-		close(p[1]);
-		return (-1);
+		goto fail;
 	case 0:
-		if (cmd->has_text)
-			devnull = dup2(p[0], STDIN_FILENO);
-		else if ((devnull = open("/dev/null", O_RDONLY)) != -1)
-			devnull = dup2(devnull, STDIN_FILENO);
-		if (devnull == -1)
+		fd = cmd->has_text ? in[0] : open("/dev/null", O_RDONLY);
+		if (fd == -1 || dup2(fd, STDIN_FILENO) == -1 ||
+		    dup2(out[1], STDOUT_FILENO) == -1 ||
+		    dup2(out[1], STDERR_FILENO) == -1)
 			_exit(127);
 		/* Nothing of the parent's: no socket, no tun. */
 		closefrom(STDERR_FILENO + 1);
@@ -107,19 +110,22 @@ run(const struct dns_cmd *cmd)
 	default:
 		break;
 	}
-	close(p[0]);
+	close(in[0]);
+	close(out[1]);
+	in[0] = out[1] = -1;
 	if (cmd->has_text) {
 		len = strlen(cmd->text);
-		if (write(p[1], cmd->text, len) != (ssize_t)len)
+		if (write(in[1], cmd->text, len) != (ssize_t)len)
 			log_warn("dns: %s: stdin", cmd->argv[0]);
 	}
-	close(p[1]);
+	close(in[1]);
+	in[1] = -1;
 	for (waited = 0; waited < DNS_CMD_TIMEOUT_MS; waited += 10) {
 		if ((r = waitpid(pid, &status, WNOHANG)) == pid)
 			break;
 		if (r == -1) {
 			log_warn("dns: waitpid %s", cmd->argv[0]);
-			return (-1);
+			goto fail;
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -128,14 +134,32 @@ run(const struct dns_cmd *cmd)
 		waitpid(pid, &status, 0);
 		log_warnx("dns: %s %s: no answer in %d ms", cmd->argv[0],
 		    cmd->argv[1], DNS_CMD_TIMEOUT_MS);
-		return (-1);
+		goto fail;
 	}
+	if ((n = read(out[0], said, sizeof(said) - 1)) < 0)
+		n = 0;
+	said[n] = '\0';
+	while ((nl = strchr(said, '\n')) != NULL)
+		*nl = ' ';
+	close(out[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_warnx("dns: %s %s %s failed (status %d)", cmd->argv[0],
-		    cmd->argv[1], cmd->argv[2], status);
+		log_warnx("dns: %s %s %s failed (status %d)%s%s", cmd->argv[0],
+		    cmd->argv[1], cmd->argv[2], status, n > 0 ? ": " : "",
+		    said);
 		return (-1);
 	}
+	if (n > 0)
+		log_debug("dns: %s %s: %s", cmd->argv[0], cmd->argv[1], said);
 	return (0);
+
+fail:
+	for (fd = 0; fd < 2; fd++) {
+		if (in[fd] != -1)
+			close(in[fd]);
+		if (out[fd] != -1)
+			close(out[fd]);
+	}
+	return (-1);
 }
 
 /* ---- /etc/resolv.conf ------------------------------------------------ */

@@ -241,15 +241,35 @@ write_all(int fd, const char *buf, size_t len)
 	return (0);
 }
 
+/* Rewrite the file where it is: for when it cannot be renamed over. */
+static int
+write_in_place(const char *path, const char *buf, size_t len)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1 ||
+	    write_all(fd, buf, len) == -1 || ftruncate(fd, len) == -1 ||
+	    fsync(fd) == -1) {
+		log_warn("dns: rewrite %s", path);
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	close(fd);
+	return (0);
+}
+
 /*
  * Replace the file's text: a temporary file renamed over it, so a
  * reader never sees half of it.  A file that is a mount point (ip netns
- * exec binds /etc/netns/NAME/resolv.conf there; containers bind theirs)
- * cannot be renamed over: it is rewritten in place.
+ * exec binds /etc/netns/NAME/resolv.conf there; containers and
+ * systemd's ReadWritePaths= bind theirs) cannot be renamed over, nor
+ * can a temporary file be made beside it in a read-only /etc: then it
+ * is rewritten in place.
  */
 static int
 write_file(const char *path, const char *buf, size_t len,
-    const struct stat *sb)
+    const struct stat *sb, int exists)
 {
 	char	 tmp[PATH_MAX], dir[PATH_MAX], base[PATH_MAX];
 	int	 fd;
@@ -260,6 +280,8 @@ write_file(const char *path, const char *buf, size_t len,
 	    dirname(dir), basename(base)) >= sizeof(tmp))
 		return (-1);
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		if (exists && (errno == EROFS || errno == EACCES))
+			goto in_place;
 		log_warn("dns: %s", tmp);
 		return (-1);
 	}
@@ -280,17 +302,9 @@ write_file(const char *path, const char *buf, size_t len,
 		return (-1);
 	}
 	unlink(tmp);
-	log_debug("dns: %s is a mount point; rewritten in place", path);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1 ||
-	    write_all(fd, buf, len) == -1 || ftruncate(fd, len) == -1 ||
-	    fsync(fd) == -1) {
-		log_warn("dns: rewrite %s", path);
-		if (fd != -1)
-			close(fd);
-		return (-1);
-	}
-	close(fd);
-	return (0);
+in_place:
+	log_debug("dns: %s cannot be replaced; rewritten in place", path);
+	return (write_in_place(path, buf, len));
 }
 
 /* Put the block in (dc) or take it out (NULL). */
@@ -320,7 +334,7 @@ file_edit(const char *ifname, const struct dns_conf *dc, int *created)
 		rv = 0;
 		goto done;
 	}
-	rv = write_file(path, out, outlen, &sb);
+	rv = write_file(path, out, outlen, &sb, exists);
 done:
 	free(in);
 	free(out);

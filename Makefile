@@ -7,7 +7,9 @@
 #			relayed (BENCH_FLAGS="-n 3 -t 5"; -p: a profile even
 #			when the goals are met); then one node with 1,000
 #			peers (SCALE_FLAGS="-n 1000 -t 10 -w 256")
-#	make install	install programs, man pages and the _cbp2p user
+#	make install	install programs, man pages, units and the _cbp2p user
+#	make deb	the Debian package, built from a copy of the tree in
+#			obj/deb/src, into obj/deb/ (debian/)
 #	make fuzz	run each fuzz target for FUZZ_SECONDS (default 60)
 
 PREFIX		?= /usr/local
@@ -35,7 +37,7 @@ CFLAGS		?= -O2 -g
 BASE_CFLAGS	= -std=c99 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) \
 		  -DLIBEXECDIR='"$(LIBEXECDIR)"' -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 		  -DCBP2P_USER='"$(CBP2P_USER)"' -MMD -MP
-ALL_CFLAGS	= $(BASE_CFLAGS) $(CFLAGS)
+ALL_CFLAGS	= $(BASE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
 
@@ -52,6 +54,13 @@ LIBEXEC_PROGS	:= cbdiscod cbmeshd cbrelayd
 PROGS		:= $(SBIN_PROGS) $(LIBEXEC_PROGS)
 BIN		:= $(OBJ)/bin
 PROG_BINS	:= $(PROGS:%=$(BIN)/%)
+# systemd units, from etc/*.service.in with this build's paths.
+UNITS		:= $(OBJ)/etc/cbp2pd.service $(OBJ)/etc/cbedged.service
+DEB_DIR		:= $(OBJ)/deb
+# make check builds the package once, again only when what it holds changed.
+DEB_STAMP	:= $(DEB_DIR)/built
+DEB_DEPS	:= Makefile $(wildcard lib/*.[ch] cbp2pd/* cbdiscod/* cbmeshd/* \
+		   cbrelayd/* cbp2pctl/* cbedged/* etc/* debian/* debian/source/*)
 # cbp2pd called by another name: the drop-in for wireguard-go.
 DROPIN		:= cbp2p-wg
 MAN8		:= $(wildcard */*.8)
@@ -93,18 +102,22 @@ FUZZ_LIBA	:= $(OBJ)/fuzz/libcbp2p.a
 FUZZ_DAEMON_OBJS := $(OBJ)/fuzz/cbdiscod/registry.o $(OBJ)/fuzz/cbedged/parse.o
 
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
-	lint fuzz
+	lint fuzz progs deb
 
-all: $(PROG_BINS) $(BIN)/$(DROPIN) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
+all: $(PROG_BINS) $(BIN)/$(DROPIN) $(UNITS) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
 	$(E2E_HELPERS) $(FUZZ_BINS) regress/fuzz/t_fuzz_replay \
 	$(KYUAFILES)
 
 deps:
 	@./scripts/deps.sh
 
+# The programs alone, with their units: what the package ships.
+progs: $(PROG_BINS) $(BIN)/$(DROPIN) $(UNITS)
+
 # Sub-makes keep the order: packages first, then the build that needs them.
 check: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(DEB_STAMP)
 	@$(MAKE) --no-print-directory test
 
 # Results go to one known file so .ci/run can summarise them.
@@ -155,7 +168,7 @@ define prog_rule
 $(1)_OBJS := $$(patsubst %.c,$(OBJ)/%.o,$$(wildcard $(1)/*.c))
 $(BIN)/$(1): $$($(1)_OBJS) $(LIBA)
 	@mkdir -p $(BIN)
-	$$(CC) $$(CFLAGS) -o $$@ $$($(1)_OBJS) $(LIBA) $$(PKG_LIBS)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIBA) $$(PKG_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
@@ -237,7 +250,7 @@ bench: deps
 	./bench/throughput.sh $(BENCH_FLAGS)
 	./bench/scale.sh $(SCALE_FLAGS)
 
-install: $(PROG_BINS)
+install: $(PROG_BINS) $(UNITS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(SYSCONFDIR)
@@ -247,9 +260,29 @@ install: $(PROG_BINS)
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -d $(DESTDIR)$(SYSTEMDDIR)
-	install -m 0644 etc/cbp2pd.service etc/cbedged.service \
-	    $(DESTDIR)$(SYSTEMDDIR)
-	./scripts/mkuser.sh $(CBP2P_USER)
+	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDDIR)
+	@# A package (DESTDIR set) makes its user in postinst.
+	[ -n "$(DESTDIR)" ] || ./scripts/mkuser.sh $(CBP2P_USER)
+
+$(OBJ)/etc/%.service: etc/%.service.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    $< > $@
+
+# dpkg-buildpackage in a copy of the tree, so that its clean step never
+# touches this tree's obj/; the .deb lands in obj/deb/.
+deb: deps
+	rm -rf $(DEB_DIR)/src
+	mkdir -p $(DEB_DIR)/src
+	tar -cf - --exclude=./$(OBJ) --exclude=./.git \
+	    . | tar -C $(DEB_DIR)/src -xf -
+	rm -f $(DEB_DIR)/*.deb
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc -j2
+	@ls -l $(DEB_DIR)/*.deb
+	touch $(DEB_STAMP)
+
+$(DEB_STAMP): $(DEB_DEPS)
+	@$(MAKE) --no-print-directory deb
 
 uninstall:
 	rm -f $(SBIN_PROGS:%=$(DESTDIR)$(SBINDIR)/%) \

@@ -138,6 +138,7 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		json_object_set_new(o, "crypto", json_pack("{s:I, s:I}",
 		    "workers", (json_int_t)m->crypt_workers,
 		    "parallel_bursts", (json_int_t)m->crypt_parallel));
+		json_object_set_new(o, "dns", json_string(m->dns));
 		json_object_set_new(o, "stun_packets",
 		    json_integer(m->stun_seen));
 		json_object_set_new(o, "nat",
@@ -237,6 +238,7 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		printf("%-16s off\n", "offload:");
 	printf("%-16s %u workers, %llu bursts shared\n", "crypto:",
 	    m->crypt_workers, (unsigned long long)m->crypt_parallel);
+	printf("%-16s %s\n", "dns:", m->dns);
 	printf("%-16s", "dropped:");
 	for (i = 0; i < DROP_MAX; i++) {
 		if (m->drops[i] == 0)

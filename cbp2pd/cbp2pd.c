@@ -253,6 +253,7 @@ parent_reload(char *msg, size_t msglen)
 	token_life_arm();
 	parent_push_config();
 	metrics_commit();
+	dns_apply(&env->conf);
 	log_info("reload: configuration generation %llu (%s)",
 	    (unsigned long long)env->generation,
 	    conn_type_name(env->conf.tok.conn_type));
@@ -326,6 +327,7 @@ parent_shutdown(int code)
 	}
 	control_cleanup(env->conf.control_socket);
 	uapi_cleanup();
+	dns_restore();
 	dp_shutdown(&env->dp);
 	config_free(&env->conf);
 	log_info("%s", code == 0 ? "terminating" : "terminating on error");
@@ -621,6 +623,7 @@ main(int argc, char *argv[])
 		dropin_daemonize();
 	else if (!env->foreground && daemon(0, 0) == -1)
 		fatal("daemon");
+	env->parent_pid = getpid();
 	clock_gettime(CLOCK_MONOTONIC, &env->started);
 	env->generation = 1;
 
@@ -655,6 +658,8 @@ main(int argc, char *argv[])
 	token_life_arm();
 	parent_push_config();
 	metrics_commit();
+	/* The tunnel is up: its DNS now, taken back at exit. */
+	dns_apply(&env->conf);
 	if (env->dropin) {
 		setproctitle("%s", env->conf.ifname);
 		dropin_ready();

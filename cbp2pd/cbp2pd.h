@@ -339,6 +339,7 @@ struct cbp2pd {
 	uint64_t		 ctl_bad;
 	struct timespec		 started;
 	int			 exiting;
+	pid_t			 parent_pid;	/* after daemon(3) */
 	struct cbp2pd_child	 children[PROC_MAX];
 	struct dataplane	 dp;
 	/* Peers waiting for cbp2pctl approve, as cbdiscod last said. */
@@ -438,6 +439,11 @@ void	 relay_set_path(enum peer_path);
 void	 relay_push_config(void);
 int	 relay_dispatch(struct cbp2pd_child *, struct imsg *);
 void	 relay_presence_ask(const struct ppeer *);
+
+/* dns.c: the token's DNS on the host */
+void	 dns_apply(const struct cbp2p_config *);
+void	 dns_restore(void);
+const char *dns_way(void);
 
 /* expiry.c: the node token's life at run time */
 void	 token_life_arm(void);

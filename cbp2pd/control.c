@@ -214,6 +214,7 @@ control_fill_main(struct ctl_status_main *m)
 	m->npeers = env->dp.npeers;
 	m->cookies_sent = env->dp.cnt.cookies_sent;
 	m->offload = env->dp.offload;
+	strlcpy(m->dns, dns_way(), sizeof(m->dns));
 	m->tso_split = env->dp.cnt.tso_split;
 	m->gso_sends = env->dp.cnt.gso_sends;
 	m->gso_refused = env->dp.cnt.gso_refused;

@@ -193,6 +193,12 @@ hostname_valid(const char *h, size_t len)
 	return (lab != 0 && h[len - 1] != '-');
 }
 
+int
+domain_valid(const char *name)
+{
+	return (hostname_valid(name, strlen(name)));
+}
+
 /*
  * The one lexer of "host:port": "[anything]", "[anything]:port",
  * "host:port" or "host", where an unbracketed host has no ':' at all.

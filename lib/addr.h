@@ -6,6 +6,7 @@
  *
  *	text			parser			used for
  *	"a.b.c.d", "x::y"	ipaddr_parse		the token's dns
+ *	"example.net"		domain_valid		... and dns_search
  *	"addr/plen"		cidr_parse		allowed IPs, subnets
  *	"host:port"		hostport_split		config, token endpoints
  *				hostport_resolve	... when the parent connects
@@ -76,6 +77,11 @@ int	 cidr_contains(const struct cidr *, const struct cidr *);
  */
 int	 hostport_split(const char *, const char *, char *, size_t, char *,
 	    size_t);
+/*
+ * 1 if the text is an RFC 1123 host name (the host of "host:port"), as
+ * a DNS search domain must be; else 0.
+ */
+int	 domain_valid(const char *);
 /* 1 if hostport_split() accepts it with the port required, else 0. */
 int	 hostport_valid(const char *);
 

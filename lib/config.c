@@ -48,6 +48,7 @@ enum cfgkey {
 	K_METRICS_ADDRESS,
 	K_OFFLOAD,
 	K_CRYPTO_WORKERS,
+	K_DNS,
 	K_EDGE,
 	K_EDGE_REGISTRY,
 	K_EDGE_STUN,
@@ -74,6 +75,7 @@ static const struct {
 	[K_METRICS_ADDRESS] =	{ "metrics_address", 0 },
 	[K_OFFLOAD] =		{ "offload", 0 },
 	[K_CRYPTO_WORKERS] =	{ "crypto_workers", 0 },
+	[K_DNS] =		{ "dns", 0 },
 	[K_EDGE] =		{ "edge", 0 },
 	[K_EDGE_REGISTRY] =	{ "registry", 1 },
 	[K_EDGE_STUN] =		{ "stun", 1 },
@@ -250,6 +252,12 @@ set_key(struct parse *p, enum cfgkey k, size_t line, const char *val)
 			    "(auto or 0 to %d)", cfg_echo(val, e, sizeof(e)),
 			    errstr, CFG_CRYPTO_WORKERS_MAX));
 		c->crypto_workers = (int)n;
+		return (0);
+	case K_DNS:
+		if (dns_mode_parse(val, &c->dns) == -1)
+			return (yconf_err(&p->y, line, name, "unknown value \"%s\" "
+			    "(on, off, resolved, resolvconf or file)",
+			    cfg_echo(val, e, sizeof(e))));
 		return (0);
 	case K_METRICS_ADDRESS:
 	case K_EDGE_STUN:
@@ -510,6 +518,7 @@ set_defaults(struct cbp2p_config *c)
 	c->log_format = LOGFMT_TEXT;
 	c->offload = 1;
 	c->crypto_workers = CFG_CRYPTO_WORKERS_AUTO;
+	c->dns = DNS_AUTO;
 }
 
 int

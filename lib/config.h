@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "dns.h"
 #include "log.h"
 #include "token.h"
 
@@ -42,6 +43,7 @@ struct cbp2p_config {
 	char		 metrics_address[HOSTPORT_MAX];
 	int		 offload;	/* tun TSO and UDP GSO/GRO; default on */
 	int		 crypto_workers;	/* CFG_CRYPTO_WORKERS_AUTO, 0.. */
+	enum dns_mode	 dns;		/* the token's DNS on the host */
 	char		 registry[CFG_STR_MAX];		/* https://host:port */
 	char		 stun[HOSTPORT_MAX];
 	char		 relay[HOSTPORT_MAX];

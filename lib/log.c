@@ -1,8 +1,14 @@
 /*
  * Logging: syslog by default, stderr in the foreground, plain text or
  * one JSON object per line.  errno is preserved across every call so a
- * caller can log and then still report the error.
+ * caller can log and then still report the error.  Under systemd, whose
+ * journal reads a service's standard error as lines without a level or
+ * a process of their own, the foreground logs through syslog(3) as well:
+ * the journal then keeps each line's program, pid and level.
  */
+
+#include <sys/types.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -13,11 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 
 #define LOG_LINE_MAX	1024
 
 static int		 log_stderr;
+static int		 log_facility = LOG_DAEMON;
 static int		 log_verbose;
 static int		 log_json;
 static const char	*log_name = "cbp2p";
@@ -41,21 +50,65 @@ level_name(int pri)
 	}
 }
 
-void
-log_init(int to_stderr, int facility)
+/*
+ * Standard error is the journal's stream: systemd names its device and
+ * inode in JOURNAL_STREAM (systemd.exec(5)).  A child inherits both, so
+ * it decides the same as its parent.
+ */
+int
+log_stderr_is_journal(void)
 {
-	log_stderr = to_stderr;
+	struct stat		 sb;
+	const char		*js;
+	unsigned long long	 dev, ino;
+
+	if ((js = getenv("JOURNAL_STREAM")) == NULL ||
+	    sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &sb) == -1)
+		return (0);
+	return ((unsigned long long)sb.st_dev == dev &&
+	    (unsigned long long)sb.st_ino == ino);
+}
+
+/* libevent's own warnings, as ours: JSON when JSON, syslog when syslog. */
+static void
+log_libevent(int severity, const char *msg)
+{
+	if (severity == EVENT_LOG_DEBUG)
+		log_debug("libevent: %s", msg);
+	else
+		logit(severity == EVENT_LOG_MSG ? LOG_INFO : LOG_WARNING,
+		    "libevent: %s", msg);
+}
+
+static void
+log_open(void)
+{
+	closelog();
 	/* LOG_NDELAY: connect /dev/log now, before a chroot hides it. */
-	if (!to_stderr)
-		openlog(log_name, LOG_PID | LOG_NDELAY, facility);
-	tzset();
+	openlog(log_name, LOG_PID | LOG_NDELAY, log_facility);
 }
 
 void
+log_init(int to_stderr, int facility)
+{
+	log_stderr = to_stderr && !log_stderr_is_journal();
+	log_facility = facility;
+	if (!log_stderr)
+		log_open();
+	event_set_log_callback(log_libevent);
+	tzset();
+}
+
+/* The program name syslog gets too: openlog(3) keeps the pointer. */
+void
 log_procinit(const char *name)
 {
-	if (name != NULL)
-		log_name = name;
+	if (name == NULL)
+		return;
+	log_name = name;
+	if (!log_stderr)
+		log_open();
 }
 
 const char *

@@ -24,7 +24,8 @@ enum log_format {
 };
 
 void	log_init(int, int);		/* to stderr?, syslog facility */
-void	log_procinit(const char *);
+void	log_procinit(const char *);	/* the program name in every line */
+int	log_stderr_is_journal(void);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_setjson(int);

@@ -114,8 +114,8 @@ proc_exec(const char *path, char *const argv[], int *fd)
 			_exit(127);
 		closefrom(PROC_PARENT_FD + 1);
 		execv(path, argv);
-		fprintf(stderr, "cbp2pd: exec %s: %s\n", path,
-		    strerror(errno));
+		/* As a log line: one of JSON when the log is JSON. */
+		log_warn("exec %s", path);
 		_exit(127);
 	default:
 		break;

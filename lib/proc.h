@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "dns.h"
 #include "imsg.h"
 #include "log.h"
 #include "pathsel.h"
@@ -327,6 +328,7 @@ struct ctl_status_main {
 	/* The engine's crypto workers (cbp2pd/crypt.c). */
 	uint32_t	 crypt_workers;	/* threads taking work */
 	uint64_t	 crypt_parallel;	/* bursts they shared */
+	char		 dns[DNS_WAY_NAME_MAX];	/* how the mesh's DNS is on */
 };
 
 struct ctl_peer {

@@ -46,7 +46,7 @@ static const char *const wl_keys[] = {
 	"allowed_peers", "auto_approve", "max_peers", NULL
 };
 static const char *const net_keys[] = {
-	"address", "subnet", "dns", "mtu", NULL
+	"address", "subnet", "dns", "dns_search", "mtu", NULL
 };
 static const char *const peer_keys[] = {
 	"public_key", "preshared_key", "endpoint", "allowed_ips",
@@ -593,6 +593,28 @@ parse_network(struct vctx *v, json_t *c, struct token *tok)
 				    "address", cfg_echo(json_string_value(j), e,
 				    sizeof(e))));
 			tok->ndns = i + 1;
+		}
+	}
+	if ((a = json_object_get(nc, "dns_search")) != NULL) {
+		if (!json_is_array(a))
+			return (verr(v, "network_config.dns_search", "must be "
+			    "an array of domain names"));
+		if (json_array_size(a) > CFG_MAX_DNS_SEARCH)
+			return (verr(v, "network_config.dns_search", "more "
+			    "than %d entries", CFG_MAX_DNS_SEARCH));
+		json_array_foreach(a, i, j) {
+			snprintf(p, sizeof(p), "network_config.dns_search[%zu]",
+			    i);
+			if (!json_is_string(j))
+				return (verr(v, p, "must be a string"));
+			if (!domain_valid(json_string_value(j)) ||
+			    strlcpy(tok->dns_search[i], json_string_value(j),
+			    sizeof(tok->dns_search[i])) >=
+			    sizeof(tok->dns_search[i]))
+				return (verr(v, p, "\"%s\" is not a domain "
+				    "name", cfg_echo(json_string_value(j), e,
+				    sizeof(e))));
+			tok->ndns_search = i + 1;
 		}
 	}
 	return (0);

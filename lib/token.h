@@ -22,6 +22,7 @@
 #define CFG_MAX_STATIC_PEERS	1024
 #define CFG_MAX_WHITELIST	4096
 #define CFG_MAX_DNS		8
+#define CFG_MAX_DNS_SEARCH	6	/* resolv.conf(5)'s historic limit */
 #define CFG_STR_MAX		256	/* iss, aud, sub, hostnames */
 #define CFG_MTU_MIN_V4		576
 #define CFG_MTU_MIN_V6		1280
@@ -89,6 +90,8 @@ struct token {
 	struct cidr	 address;			/* the node's tunnel address */
 	struct ipaddr	 dns[CFG_MAX_DNS];
 	size_t		 ndns;
+	char		 dns_search[CFG_MAX_DNS_SEARCH][HOSTPORT_HOST_MAX];
+	size_t		 ndns_search;
 	uint16_t	 mtu;
 
 	/* peers (server-server) */

@@ -4,13 +4,15 @@
 set -eu
 
 # clang and libclang-rt-dev (libFuzzer, only recommended by clang) build
-# the fuzz targets in regress/fuzz.
+# the fuzz targets in regress/fuzz; debhelper and fakeroot make deb,
+# systemd brings systemd-analyze, which checks the units.
 PKGS="build-essential pkg-config
 libevent-dev libbsd-dev libsodium-dev libssl-dev libjwt-dev
 libjansson-dev libyaml-dev libseccomp-dev
 atf-sh libatf-dev kyua mandoc clang libclang-rt-dev
 iproute2 nftables iputils-ping jq python3 procps psmisc openssl
-wireguard-go wireguard-tools iperf3 bc curl prometheus"
+wireguard-go wireguard-tools iperf3 bc curl prometheus
+debhelper fakeroot dpkg-dev systemd"
 
 missing=""
 for p in $PKGS; do

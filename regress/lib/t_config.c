@@ -154,6 +154,7 @@ ATF_TC_BODY(good, tc)
 	    "chroot: /var/lib/empty\n"
 	    "log_level: debug\n"
 	    "log_format: json\n"
+	    "dns: file\n"
 	    "metrics_address: 127.0.0.1:9100\n"
 	    "edge:\n"
 	    "  registry: https://edge.example:8443/v1\n"
@@ -175,6 +176,7 @@ ATF_TC_BODY(good, tc)
 	ATF_CHECK_STREQ(c->chroot_dir, "/var/lib/empty");
 	ATF_CHECK_EQ(c->log_verbose, 1);
 	ATF_CHECK_EQ(c->log_format, LOGFMT_JSON);
+	ATF_CHECK_EQ(c->dns, DNS_FILE);
 	ATF_CHECK_STREQ(c->metrics_address, "127.0.0.1:9100");
 	ATF_CHECK_STREQ(c->registry, "https://edge.example:8443/v1");
 	ATF_CHECK_STREQ(c->stun, "edge.example:3478");
@@ -234,6 +236,7 @@ ATF_TC_BODY(defaults_rs256, tc)
 	ATF_CHECK_STREQ(c->chroot_dir, "/var/empty");
 	ATF_CHECK_EQ(c->log_verbose, 0);
 	ATF_CHECK_EQ(c->log_format, LOGFMT_TEXT);
+	ATF_CHECK_EQ(c->dns, DNS_AUTO);
 	ATF_CHECK_STREQ(c->metrics_address, "");
 	ATF_CHECK_STREQ(c->registry, "");
 	ATF_CHECK_EQ(c->tok.conn_type, CONN_P2P_MESH);
@@ -316,6 +319,7 @@ ATF_TC_BODY(bad_values, tc)
 {
 	load_refused(YAML_HEAD "log_level: loud\n",
 	    ":4: log_level: unknown value");
+	load_refused(YAML_HEAD "dns: bind\n", ":4: dns: unknown value");
 	load_refused("token_file: node.jwt\nverify_key: hs256.key\n"
 	    "verify_alg: none\n", ":3: verify_alg: unknown value \"none\"");
 	load_refused(YAML_HEAD "metrics_address: 9100\n",

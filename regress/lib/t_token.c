@@ -871,6 +871,43 @@ ATF_TC_BODY(address_outside_subnet, tc)
 	    "network_config.address: not inside network_config.subnet");
 }
 
+ATF_TC_WITHOUT_HEAD(dns_search);
+ATF_TC_BODY(dns_search, tc)
+{
+	struct token	 t;
+	json_t		*c;
+	char		*tok, err[CFG_ERR_MAX];
+
+	c = claims_new("p2p-mesh", NULL);
+	claims_set(c, "network_config.dns_search",
+	    json_pack("[s, s]", "mesh.example", "corp.example"));
+	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
+	if (verify(tok, KEYALG_HS256, hs_secret, HS_LEN, &t,
+	    err) != 0)
+		atf_tc_fail("%s", err);
+	ATF_CHECK_EQ(t.ndns, 2);
+	ATF_CHECK_EQ(t.ndns_search, 2);
+	ATF_CHECK_STREQ(t.dns_search[1], "corp.example");
+	token_free(&t);
+	free(tok);
+
+	/* A newline would be a line of its own in resolv.conf. */
+	claims_set(c, "network_config.dns_search",
+	    json_pack("[s]", "a.example\nnameserver 6.6.6.6"));
+	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
+	ATF_CHECK(verify(tok, KEYALG_HS256, hs_secret, HS_LEN, &t,
+	    err) == -1);
+	ATF_CHECK(strstr(err, "network_config.dns_search[0]") != NULL);
+	free(tok);
+	claims_set(c, "network_config.dns_search", json_string("a.example"));
+	tok = mint(c, KEYALG_HS256, hs_secret, HS_LEN);
+	ATF_CHECK(verify(tok, KEYALG_HS256, hs_secret, HS_LEN, &t,
+	    err) == -1);
+	ATF_CHECK(strstr(err, "must be an array") != NULL);
+	free(tok);
+	json_decref(c);
+}
+
 ATF_TC_WITHOUT_HEAD(mtu_575);
 ATF_TC_BODY(mtu_575, tc)
 {
@@ -1417,6 +1454,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, cidr_no_prefix);
 	ATF_TP_ADD_TC(tp, cidr_v6_prefix_129);
 	ATF_TP_ADD_TC(tp, address_outside_subnet);
+	ATF_TP_ADD_TC(tp, dns_search);
 	ATF_TP_ADD_TC(tp, mtu_575);
 	ATF_TP_ADD_TC(tp, mtu_9001);
 	ATF_TP_ADD_TC(tp, mtu_1279_v6);

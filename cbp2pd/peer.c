@@ -17,6 +17,8 @@
 #include "engine.h"
 #include "log.h"
 
+#define JITTER_POOL		64	/* random words per system call */
+
 int
 peer_cmp(struct peer *a, struct peer *b)
 {
@@ -90,6 +92,27 @@ index_lookup(uint32_t index)
 
 /* ---- peers ---------------------------------------------------------- */
 
+
+/*
+ * The timers' jitter, from a pool of random words filled by one system
+ * call for JITTER_POOL of them: an answer to each sent packet re-arms a
+ * timer with jitter, and getrandom(2) per packet showed in strace.
+ */
+static uint32_t
+jitter_uniform(void *arg, uint32_t upper)
+{
+	static uint64_t		 pool[JITTER_POOL];
+	static unsigned int	 left;
+
+	(void)arg;
+	if (left == 0) {
+		randombytes_buf(pool, sizeof(pool));
+		left = JITTER_POOL;
+	}
+	/* 64 random bits for a 32-bit range: the modulo's bias is nil. */
+	return ((uint32_t)(pool[--left] % upper));
+}
+
 struct peer *
 peer_find(const uint8_t *pub)
 {
@@ -125,6 +148,7 @@ peer_create(const uint8_t *pub)
 		fatalx("%s: cannot derive a peer's mac keys", __func__);
 	p->wp.index_release = index_release;
 	p->wp.arg = p;
+	p->wp.timers.rand_uniform = jitter_uniform;
 	timers_peer_init(p);
 	RB_INSERT(peer_tree, &eng->peers, p);
 	eng->npeers++;

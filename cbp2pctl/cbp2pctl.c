@@ -28,9 +28,9 @@
 #define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
 #endif
 
-static int	 json_out;
+int		 json_out;
 
-static __dead void
+__dead void
 usage(void)
 {
 	extern char	*__progname;
@@ -38,15 +38,18 @@ usage(void)
 	fprintf(stderr,
 	    "usage: %s [-j] [-s socket] command [argument ...]\n"
 	    "       %s status | peers | pending | approve key | reload\n"
+	    "       %s ping [-c count] [-i wait] [-W timeout] peer\n"
+	    "       %s netcheck | monitor\n"
 	    "       %s log verbose | log brief\n"
 	    "       %s keygen | pubkey < private-key\n"
 	    "       %s token [-r] -a RS256|ES256|HS256 -k keyfile "
 	    "[claims.json]\n",
-	    __progname, __progname, __progname, __progname, __progname);
+	    __progname, __progname, __progname, __progname, __progname,
+	    __progname, __progname);
 	exit(1);
 }
 
-static void
+void
 json_print(json_t *o)
 {
 	char	*s;
@@ -487,7 +490,7 @@ show_result(const struct ctl_result *r)
 		printf("%s\n", r->msg);
 }
 
-static int
+int
 ctl_connect(const char *path)
 {
 	struct sockaddr_un	 sun;
@@ -860,7 +863,8 @@ main(int argc, char *argv[])
 		errx(1, "libsodium initialisation failed");
 
 	action = parse_command(argc, argv, &used);
-	if (action != CTL_TOKEN && action != CTL_APPROVE && used != argc)
+	if (action != CTL_TOKEN && action != CTL_APPROVE &&
+	    action != CTL_PING && used != argc)
 		usage();
 
 	switch (action) {
@@ -881,6 +885,12 @@ main(int argc, char *argv[])
 		verbose = action == CTL_LOG_VERBOSE;
 		return (ctl_request(sock, IMSG_CTL_LOG_VERBOSE, &verbose,
 		    sizeof(verbose)));
+	case CTL_PING:
+		return (cmd_ping(sock, argc - used + 1, argv + used - 1));
+	case CTL_NETCHECK:
+		return (cmd_netcheck(sock));
+	case CTL_MONITOR:
+		return (cmd_monitor(sock));
 	case CTL_KEYGEN:
 		return (cmd_keygen());
 	case CTL_PUBKEY:

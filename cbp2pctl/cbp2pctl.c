@@ -125,6 +125,8 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		    json_integer(m->reloads_failed));
 		json_object_set_new(o, "control_refused",
 		    json_integer(m->ctl_bad));
+		json_object_set_new(o, "monitors_dropped",
+		    json_integer(m->monitors_dropped));
 		json_object_set_new(o, "log_level",
 		    json_string(m->log_verbose ? "verbose" : "brief"));
 		json_object_set_new(o, "listen_port",
@@ -214,8 +216,12 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		printf("%-16s %s%s\n", "token:", fmt_token(m, tok,
 		    sizeof(tok)), m->token_expired ? ": not registering, "
 		    "relay off; reload with a new token" : "");
-	printf("%-16s %llu refused requests\n", "control:",
+	printf("%-16s %llu refused requests", "control:",
 	    (unsigned long long)m->ctl_bad);
+	if (m->monitors_dropped > 0)
+		printf(", %llu monitors dropped for falling behind",
+		    (unsigned long long)m->monitors_dropped);
+	printf("\n");
 	printf("%-16s %s\n", "log level:", m->log_verbose ? "verbose" :
 	    "brief");
 	printf("%-16s %u UDP, %u peers, %llu cookie replies sent\n",
@@ -420,6 +426,10 @@ show_peers(const struct peer_list *l)
 			json_object_set_new(o, "relay_state_since",
 			    json_integer(p->relay_since));
 			json_object_set_new(o, "rtt_ms", json_ms(p->rtt_us));
+			json_object_set_new(o, "rx_packets",
+			    json_integer(p->rx_packets));
+			json_object_set_new(o, "tx_packets",
+			    json_integer(p->tx_packets));
 			json_object_set_new(o, "nat",
 			    json_string(nat_mapping_name(p->nat)));
 			if (p->routing == PATH_HYBRID) {
@@ -464,9 +474,12 @@ show_peers(const struct peer_list *l)
 			    json_string_value(json_array_get(aips, j)));
 		printf("%s\n", json_array_size(aips) ? "" : " (none)");
 		printf("  latest handshake: %s\n", ago);
-		printf("  transfer: %llu B received, %llu B sent\n",
+		printf("  transfer: %llu B received, %llu B sent "
+		    "(%llu and %llu packets)\n",
 		    (unsigned long long)p->rx_bytes,
-		    (unsigned long long)p->tx_bytes);
+		    (unsigned long long)p->tx_bytes,
+		    (unsigned long long)p->rx_packets,
+		    (unsigned long long)p->tx_packets);
 		if (p->keepalive)
 			printf("  persistent keepalive: every %u seconds\n",
 			    p->keepalive);

@@ -35,7 +35,8 @@
  * session, so only the peer can answer, sent over one path and answered
  * over the path it came by.  Its first byte is no IP version (4 or 6),
  * so a WireGuard that is not cbp2p drops it as it drops any non-IP
- * packet.  Only hybrid peers, which cbp2p's relay carries, get them.
+ * packet.  Only hybrid peers, which cbp2p's relay carries, get path
+ * probes; every peer answers pings, for cbp2pctl ping (PROBE_CTL).
  */
 #define PROBE_LEN		16	/* type, path, pad, seq, our send time */
 #define PROBE_PING		0x10

@@ -141,6 +141,80 @@ wireguard_go_cleanup()
 	cb_kill a
 }
 
+# churn N: N times, wg set adds 15 peers to a and removes them: 30
+# events each time.
+churn()
+{
+	i=0
+	while [ $i -lt "$1" ]; do
+		wg set "cb$$a" $add || atf_fail "wg set add"
+		wg set "cb$$a" $del || atf_fail "wg set remove"
+		i=$((i + 1))
+	done
+}
+
+monitor_dropped()
+{
+	[ "$(cb_ctl a -j status | jq .monitors_dropped)" -ge 1 ]
+}
+
+atf_test_case monitor_slow cleanup
+monitor_slow_head()
+{
+	atf_set descr "a monitor that stops reading is dropped, logged and counted; the daemon and a monitor that reads carry on"
+	atf_set require.user root
+	atf_set timeout 120
+}
+monitor_slow_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	cb_wgkeys a
+	cb_claims a server-server 10.99.0.1/24
+	cb_token a ES256 keys
+	cb_config a ES256 keys
+	cb_start a
+	add= del=
+	for k in $(seq 1 15); do
+		wg genkey | wg pubkey > k$k.pub
+		add="$add peer $(cat k$k.pub) allowed-ips 10.99.0.$((k + 100))/32"
+		del="$del peer $(cat k$k.pub) remove"
+	done
+	monitor_start a mon
+	# The slow one: its output goes to a pipe nobody reads.
+	"$CBP2PCTL" -s "$PWD/a.sock" monitor 2> slow.err | sleep 300 &
+	echo $! > slow.pid
+	cb_until 10 grep -q "events follow" slow.err || atf_fail "no slow monitor"
+	end=$(cb_deadline 60)
+	until monitor_dropped; do
+		cb_before $end || atf_fail "the slow monitor was never dropped"
+		churn 5
+	done
+	cb_ctl a status | grep "monitors dropped" ||
+	    atf_fail "status does not say a monitor was dropped"
+	grep -q "control: a monitor fell 256 events behind: dropped" a.log ||
+	    atf_fail "not logged"
+	# The one that reads has every event, in order, none lost.
+	churn 1
+	cb_until 10 sh -c "[ \$(grep -c ' peer_removed ' mon.out) = \
+	    \$(grep -c ' peer_added ' mon.out) ]" ||
+	    atf_fail "the reading monitor lost events"
+	echo "$(wc -l < mon.out) events seen by the monitor that reads"
+	[ "$(grep -c " peer_added $(cut -c1-8 k1.pub) direct: by wg set$" mon.out)" -ge 2 ] ||
+	    atf_fail "too few events"
+	kill -0 "$(cat mon.pid)" || atf_fail "the reading monitor is gone"
+	kill -0 "$(cat a.pid)" || atf_fail "cbp2pd died"
+}
+monitor_slow_cleanup()
+{
+	common
+	for m in mon slow; do
+		[ -f $m.pid ] && kill "$(cat $m.pid)" 2>/dev/null
+	done
+	cb_kill a
+}
+
 # ---- a hybrid mesh with an edge, its relay and a cone NAT -------------
 
 peer_field()
@@ -270,5 +344,6 @@ atf_init_test_cases()
 {
 	atf_add_test_case static_peers
 	atf_add_test_case wireguard_go
+	atf_add_test_case monitor_slow
 	atf_add_test_case mesh
 }

@@ -79,6 +79,11 @@ ctl_refused(struct imsg *imsg)
 		errx(1, "bad result reply");
 	memcpy(&r, imsg->data, sizeof(r));
 	r.msg[sizeof(r.msg) - 1] = '\0';
+	if (json_out) {
+		json_print(json_pack("{s:b, s:s}", "ok", 0, "message",
+		    r.msg));
+		exit(1);
+	}
 	errx(1, "%s", r.msg);
 }
 
@@ -421,7 +426,7 @@ netcheck_text(const struct ctl_netcheck *nc)
 	else if (nc->udp_blocked)
 		printf("%-10s UDP blocked: %u requests unanswered\n", "stun:",
 		    nc->stun_unanswered);
-	for (i = 0; nc->has_stun && i < 2; i++) {
+	for (i = 0; nc->has_stun && i < OPS_STUN_SERVERS; i++) {
 		if (nc->stun_server[i][0] == '\0')
 			continue;
 		printf("%-10s %s sees us at %s\n", i == 0 ? "stun:" : "",
@@ -473,7 +478,7 @@ cmd_netcheck(const char *sock)
 	struct imsg		 imsg;
 	int64_t			 deadline, now;
 	ssize_t			 n;
-	int			 done = 0;
+	int			 done = 0, i;
 
 	imsg_init(&ibuf, ctl_connect(sock));
 	ctl_send(&ibuf, IMSG_CTL_NETCHECK, NULL, 0);
@@ -500,9 +505,9 @@ cmd_netcheck(const char *sock)
 	close(ibuf.fd);
 	imsg_clear(&ibuf);
 	/* Strings from the daemon end where their fields end. */
-	for (n = 0; n < 2; n++) {
-		nc.stun_server[n][HOSTPORT_MAX - 1] = '\0';
-		nc.mapped[n][HOSTPORT_MAX - 1] = '\0';
+	for (i = 0; i < OPS_STUN_SERVERS; i++) {
+		nc.stun_server[i][HOSTPORT_MAX - 1] = '\0';
+		nc.mapped[i][HOSTPORT_MAX - 1] = '\0';
 	}
 	nc.registry[HOSTPORT_MAX - 1] = nc.relay[HOSTPORT_MAX - 1] = '\0';
 	nc.reg.last_error[OPS_TEXT_MAX - 1] = '\0';

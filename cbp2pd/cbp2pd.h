@@ -47,7 +47,7 @@
  */
 #define STUN_SLOT_PRIMARY	0
 #define STUN_SLOT_ALT		1
-#define STUN_SLOTS		2
+#define STUN_SLOTS		OPS_STUN_SERVERS
 #define UDP_SOCKET_BUFFER	(7 << 20)	/* room for bursts */
 #define ENGINE_BATCH		32	/* packets per read/send burst */
 #define ENG_AIPS_CHUNK		64	/* allowed IPs per IMSG_ENG_PEER_AIPS */

@@ -28,6 +28,9 @@
 #define OPS_NAME_MAX		64	/* a peer's registry name */
 #define OPS_TEXT_MAX		128	/* an error or an event's detail */
 #define OPS_PEER_ARG_MAX	128	/* PEER as the operator typed it */
+#define OPS_STATE_MAX		24	/* a state's name */
+/* The edge's STUN ports a node asks: the configured one, ALT-PORT. */
+#define OPS_STUN_SERVERS	2
 
 /* The registry client's state, as cbdiscod reports it. */
 #define REGC_STATES(X)						\
@@ -76,7 +79,7 @@ struct disco_state {
 struct relay_check {
 	int		 enabled;
 	int		 state;		/* cbrelayd's enum relay_state */
-	char		 state_name[24];
+	char		 state_name[OPS_STATE_MAX];
 	int64_t		 tcp_rtt_us;	/* the kernel's smoothed RTT; -1 */
 	int64_t		 connect_us;	/* TCP, TLS 1.3 and AUTH; -1 */
 	int64_t		 since;		/* unix seconds connected, 0 */
@@ -145,8 +148,8 @@ enum peer_arg_kind peer_arg_parse(const char *, struct peer_arg *);
 struct ctl_netcheck {
 	/* STUN from the WireGuard socket: both servers of the last rounds. */
 	int		 has_stun;
-	char		 stun_server[2][HOSTPORT_MAX];	/* "" none */
-	char		 mapped[2][HOSTPORT_MAX];	/* "" no answer */
+	char		 stun_server[OPS_STUN_SERVERS][HOSTPORT_MAX];	/* "" */
+	char		 mapped[OPS_STUN_SERVERS][HOSTPORT_MAX];	/* "" */
 	int		 nat_mapping;	/* enum nat_mapping */
 	int		 udp_blocked;
 	uint32_t	 stun_unanswered;

@@ -100,7 +100,7 @@ static_peers_body()
 	    -c 1 10.99.0.9
 	atf_check -s exit:1 -e match:"no peer of that name" "$CBP2PCTL" \
 	    -s a.sock ping -c 1 nosuchpeer
-	# A monitor takes no other request; the daemon keeps running.
+	# The monitors leave; the daemon runs on.
 	kill "$(cat mon.pid)" "$(cat monj.pid)"
 	kill -0 "$(cat a.pid)" || atf_fail "cbp2pd died"
 }

@@ -92,7 +92,57 @@ disco_update_state(struct disco *d)
 		    "registry unreachable since %s (%s), keeping %zu peers",
 		    since, d->last_error, d->nset);
 		break;
+	case REG_STATE_MAX:
+		break;
 	}
+	disco_report(d, 0, 0);
+}
+
+/*
+ * What the parent shows of the registry client: to all (peerid 0) on
+ * every change and measurement, or to the netcheck that asked.
+ */
+void
+disco_report(struct disco *d, uint32_t peerid, int fresh)
+{
+	struct disco_state	 ds;
+
+	memset(&ds, 0, sizeof(ds));
+	ds.state = d->state;
+	memcpy(ds.errors, d->errors, sizeof(ds.errors));
+	ds.rtt_us = d->rtt_us;
+	ds.rtt_at = d->rtt_at;
+	strlcpy(ds.last_error, d->last_error, sizeof(ds.last_error));
+	ds.fresh = fresh;
+	imsg_compose_event(d->c->iev, IMSG_DISCO_STATE, peerid, 0, -1, &ds,
+	    sizeof(ds));
+}
+
+/* A heartbeat (or registration) answered or failed: netchecks hear. */
+void
+disco_check_done(struct disco *d)
+{
+	size_t	 i;
+
+	for (i = 0; i < d->nchecks; i++)
+		disco_report(d, d->checks[i], 1);
+	d->nchecks = 0;
+}
+
+/*
+ * A netcheck: a heartbeat now, timed, when registered; else at once
+ * what is known.  Too many waiting share the heartbeat in flight.
+ */
+static void
+disco_check(struct disco *d, uint32_t peerid)
+{
+	if (d->state != REG_REGISTERED || d->nchecks == DISCO_CHECKS_MAX) {
+		disco_report(d, peerid, 0);
+		return;
+	}
+	d->checks[d->nchecks++] = peerid;
+	if (d->nchecks == 1)
+		reg_heartbeat(d);
 }
 
 void
@@ -131,6 +181,7 @@ disco_failed(struct disco *d, const char *why)
 	timer_in(&d->ev_retry, wait);
 	log_debug("registry: retry in %u s", wait);
 	disco_update_state(d);
+	disco_check_done(d);
 }
 
 /* The registry forgot us (it expired us, or restarted): register again. */
@@ -315,6 +366,7 @@ disco_stop(struct disco *d)
 	evtimer_del(&d->ev_poll);
 	evtimer_del(&d->ev_stun);
 	d->state = REG_OFF;
+	disco_check_done(d);
 }
 
 /* A configuration transaction ended: swap it in whole and act on it. */
@@ -452,6 +504,11 @@ disco_dispatch(struct child *c, struct imsg *imsg)
 				reg_heartbeat(d);
 		}
 		break;
+	case IMSG_DISCO_NETCHECK:
+		if (len != 0)
+			fatalx("%s: bad netcheck", __func__);
+		disco_check(d, imsg->hdr.peerid);
+		break;
 	case IMSG_DISCO_APPROVE:
 		if (len != WG_KEY_LEN)
 			fatalx("%s: bad approval", __func__);
@@ -490,6 +547,7 @@ main(int argc, char *argv[])
 	c.arg = &disco;
 	disco.c = &c;
 	disco.state = REG_OFF;
+	disco.rtt_us = -1;
 	snprintf(c.state, sizeof(c.state), "waiting for configuration");
 	/* OpenSSL reads its configuration now, before the chroot. */
 	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);

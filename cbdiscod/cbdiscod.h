@@ -30,12 +30,11 @@
 #define STUN_RETRY		2
 #define APPROVED_MAX		1024
 
-enum reg_state {
-	REG_OFF,		/* discovery not configured */
-	REG_REGISTERING,
-	REG_REGISTERED,
-	REG_UNREACHABLE		/* backing off; known peers are kept */
-};
+/*
+ * enum reg_state (lib/ops.h): REG_OFF, discovery not configured;
+ * REG_UNREACHABLE, backing off with the known peers kept.
+ */
+#define DISCO_CHECKS_MAX	8	/* netchecks waiting for a heartbeat */
 
 /* A peer as the registry lists it, checked. */
 struct reg_peer {
@@ -60,7 +59,13 @@ struct disco {
 	SSL_CTX			*ctx;
 	enum reg_state		 state;
 	unsigned int		 failures;
-	char			 last_error[64];
+	char			 last_error[OPS_TEXT_MAX];
+	uint64_t		 errors[REGC_ERR_MAX];
+	int64_t			 rtt_us;	/* register/heartbeat; -1 */
+	int64_t			 rtt_at;	/* unix seconds */
+	/* Netchecks (their control ids) waiting for a fresh heartbeat. */
+	uint32_t		 checks[DISCO_CHECKS_MAX];
+	size_t			 nchecks;
 	time_t			 unreachable_since;
 	uint64_t		 version;
 	unsigned int		 ttl;
@@ -103,5 +108,7 @@ void	 disco_not_registered(struct disco *);
 void	 disco_list(struct disco *, struct reg_peer *, size_t, uint64_t);
 void	 disco_poll_failed(struct disco *);
 void	 disco_update_state(struct disco *);
+void	 disco_report(struct disco *, uint32_t, int);
+void	 disco_check_done(struct disco *);
 
 #endif /* CBDISCOD_H */

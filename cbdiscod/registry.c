@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cbdiscod.h"
 #include "log.h"
@@ -38,7 +39,21 @@ enum reg_kind {
 struct reg_req {
 	struct disco	*d;
 	enum reg_kind	 kind;
+	struct timespec	 sent;	/* monotonic: the round trip's start */
 };
+
+#define USEC_PER_SEC		1000000
+#define NSEC_PER_USEC		1000
+
+static int64_t
+usec_since(const struct timespec *t)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((int64_t)(now.tv_sec - t->tv_sec) * USEC_PER_SEC +
+	    (now.tv_nsec - t->tv_nsec) / NSEC_PER_USEC);
+}
 
 /* The registry's CA, from PEM bytes the parent read for us. */
 int
@@ -148,6 +163,7 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	}
 	rr->d = d;
 	rr->kind = kind;
+	clock_gettime(CLOCK_MONOTONIC, &rr->sent);
 	if ((req = evhttp_request_new(reg_done, rr)) == NULL) {
 		free(rr);
 		evhttp_connection_free(evcon);
@@ -217,21 +233,51 @@ get_uint(json_t *o, const char *k, uint64_t max, uint64_t *v)
 	return (0);
 }
 
+/*
+ * A register or heartbeat answered: its round trip (TCP, TLS 1.3 and
+ * the request, as one connection a request costs) is the registry's
+ * latency that netcheck shows.
+ */
+static void
+reg_measured(struct disco *d, enum reg_kind kind, const struct timespec *sent)
+{
+	if (kind == REQ_POLL)
+		return;
+	d->rtt_us = usec_since(sent);
+	d->rtt_at = time(NULL);
+}
+
+static void	reg_done_kind(struct evhttp_request *, struct disco *,
+		    enum reg_kind, const struct timespec *);
+
 static void
 reg_done(struct evhttp_request *req, void *arg)
 {
 	struct reg_req	*rr = arg;
 	struct disco	*d = rr->d;
 	enum reg_kind	 kind = rr->kind;
+	struct timespec	 sent = rr->sent;
+
+	free(rr);
+	reg_done_kind(req, d, kind, &sent);
+	if (kind != REQ_POLL) {
+		disco_report(d, 0, 0);
+		disco_check_done(d);
+	}
+}
+
+static void
+reg_done_kind(struct evhttp_request *req, struct disco *d, enum reg_kind kind,
+    const struct timespec *sent)
+{
 	struct reg_peer	*list;
 	json_t		*j = NULL;
 	const char	*why;
-	char		 err[64];
+	char		 err[OPS_TEXT_MAX];
 	uint64_t	 version, ttl;
 	size_t		 n;
-	int		 code;
+	int		 code, ekind;
 
-	free(rr);
 	/* Stopped while it was in flight: the answer changes nothing. */
 	if (d->state == REG_OFF) {
 		if (kind == REQ_POLL)
@@ -243,16 +289,21 @@ reg_done(struct evhttp_request *req, void *arg)
 		/* No HTTP answer: connection, TLS or timeout. */
 		snprintf(err, sizeof(err), "no answer (connection, TLS or "
 		    "timeout)");
+		ekind = REGC_ERR_CONNECT;
 		goto fail;
 	}
+	reg_measured(d, kind, sent);
 	if (kind == REQ_HEARTBEAT && code == HTTP_NOT_FOUND) {
+		d->errors[REGC_ERR_EXPIRED]++;
 		disco_not_registered(d);
 		return;
 	}
 	if (code != HTTP_OK) {
 		snprintf(err, sizeof(err), "HTTP %d", code);
+		ekind = REGC_ERR_HTTP;
 		goto fail;
 	}
+	ekind = REGC_ERR_REPLY;
 	if (*(why = reply_json(req, &j)) != '\0') {
 		d->bad_replies++;
 		snprintf(err, sizeof(err), "%s", why);
@@ -289,11 +340,19 @@ reg_done(struct evhttp_request *req, void *arg)
 	}
 fail:
 	json_decref(j);
+	d->errors[ekind]++;
 	if (kind == REQ_POLL) {
 		log_debug("registry: peer list: %s", err);
 		disco_poll_failed(d);
 	} else
 		disco_failed(d, err);
+}
+
+static void
+disco_request_failed(struct disco *d)
+{
+	d->errors[REGC_ERR_REQUEST]++;
+	disco_failed(d, "cannot make the request");
 }
 
 void
@@ -320,7 +379,7 @@ reg_register(struct disco *d)
 	nat_json(d, b, d->nat != NAT_MAP_UNKNOWN);
 	if (reg_send(d, REQ_REGISTER, EVHTTP_REQ_POST, "/v1/register", b,
 	    REG_TIMEOUT) == -1)
-		disco_failed(d, "cannot make the request");
+		disco_request_failed(d);
 }
 
 void
@@ -333,7 +392,7 @@ reg_heartbeat(struct disco *d)
 
 	if (reg_send(d, REQ_HEARTBEAT, EVHTTP_REQ_POST, "/v1/heartbeat", b,
 	    REG_TIMEOUT) == -1)
-		disco_failed(d, "cannot make the request");
+		disco_request_failed(d);
 }
 
 void
@@ -345,8 +404,10 @@ reg_poll(struct disco *d)
 	    (unsigned long long)d->version, REG_POLL_WAIT);
 	d->polling = 1;
 	if (reg_send(d, REQ_POLL, EVHTTP_REQ_GET, path, NULL,
-	    REG_POLL_WAIT + REG_TIMEOUT) == -1)
+	    REG_POLL_WAIT + REG_TIMEOUT) == -1) {
+		d->errors[REGC_ERR_REQUEST]++;
 		disco_poll_failed(d);
+	}
 }
 
 /* ---- the peer list -------------------------------------------------- */

@@ -110,6 +110,7 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	const struct mesh_metrics_end	*e = &s->end;
 	struct prom_label		 l[2];
 	uint64_t			 v[NAT_MAP_MAX];
+	uint64_t			 vs[REG_STATE_MAX];
 	int				 i;
 
 	prom_one(b, "cbp2p_uptime_seconds", PROM_GAUGE,
@@ -176,6 +177,31 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 
 	prom_one(b, "cbp2p_discovery_enabled", PROM_GAUGE,
 	    "1 when the registry client runs.", e->disco_enabled);
+	for (i = 0; i < REG_STATE_MAX; i++)
+		vs[i] = e->reg.state == i;
+	by_label(b, "cbp2p_registry_state", PROM_GAUGE,
+	    "The registry client's state: 1 for the one it is in.", "state",
+	    vs, REG_STATE_MAX, reg_state_name);
+	by_label(b, "cbp2p_registry_errors_total", PROM_COUNTER,
+	    "Registry requests that failed, by kind.", "kind", e->reg.errors,
+	    REGC_ERR_MAX, regc_error_name);
+	if (e->reg.rtt_us >= 0) {
+		prom_family(b, "cbp2p_registry_rtt_seconds", PROM_GAUGE,
+		    "The last register or heartbeat: connect, TLS, request "
+		    "and reply.");
+		prom_double(b, "cbp2p_registry_rtt_seconds", NULL, 0,
+		    e->reg.rtt_us / USEC_PER_SEC);
+	}
+	prom_family(b, "cbp2p_discovery_events_total", PROM_COUNTER,
+	    "Discovery's peers: made from the registry's list, dropped from "
+	    "it, and newly waiting for approval.");
+	l[0].name = "event";
+	l[0].value = "added";
+	prom_u64(b, "cbp2p_discovery_events_total", l, 1, e->disco_added);
+	l[0].value = "removed";
+	prom_u64(b, "cbp2p_discovery_events_total", l, 1, e->disco_removed);
+	l[0].value = "pending";
+	prom_u64(b, "cbp2p_discovery_events_total", l, 1, e->disco_pending);
 	by_label(b, "cbp2p_discovery_updates_total", PROM_COUNTER,
 	    "Peer updates from the registry, admitted or refused by reason.",
 	    "result", m->disco_admit, ADMIT_MAX, admit_name);
@@ -206,6 +232,9 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	    "STUN ALT-PORTs and peers' NAT values refused.", m->nat_refused);
 	prom_one(b, "cbp2p_control_refused_total", PROM_COUNTER,
 	    "Control requests refused.", m->ctl_bad);
+	prom_one(b, "cbp2p_control_monitors_dropped_total", PROM_COUNTER,
+	    "cbp2pctl monitor connections dropped for falling behind.",
+	    m->monitors_dropped);
 	prom_one(b, "cbp2p_child_fds_closed_total", PROM_COUNTER,
 	    "Descriptors a child passed where none belongs.",
 	    m->child_fds_closed);
@@ -261,6 +290,14 @@ peer_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	    "Bytes sent to the peer, WireGuard messages whole.",
 	    prom_u64(b, "cbp2p_peer_transmit_bytes_total", l, 1,
 	    p->tx_bytes));
+	PER_PEER("cbp2p_peer_receive_packets_total", PROM_COUNTER,
+	    "WireGuard messages received from the peer.",
+	    prom_u64(b, "cbp2p_peer_receive_packets_total", l, 1,
+	    p->rx_packets));
+	PER_PEER("cbp2p_peer_transmit_packets_total", PROM_COUNTER,
+	    "WireGuard messages sent to the peer.",
+	    prom_u64(b, "cbp2p_peer_transmit_packets_total", l, 1,
+	    p->tx_packets));
 	PER_PEER("cbp2p_peer_latest_handshake_seconds", PROM_GAUGE,
 	    "Unix time of the latest handshake; 0 never.",
 	    prom_u64(b, "cbp2p_peer_latest_handshake_seconds", l, 1,

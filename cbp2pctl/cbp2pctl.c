@@ -28,9 +28,9 @@
 #define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
 #endif
 
-static int	 json_out;
+int		 json_out;
 
-static __dead void
+__dead void
 usage(void)
 {
 	extern char	*__progname;
@@ -38,15 +38,18 @@ usage(void)
 	fprintf(stderr,
 	    "usage: %s [-j] [-s socket] command [argument ...]\n"
 	    "       %s status | peers | pending | approve key | reload\n"
+	    "       %s ping [-c count] [-i wait] [-W timeout] peer\n"
+	    "       %s netcheck | monitor\n"
 	    "       %s log verbose | log brief\n"
 	    "       %s keygen | pubkey < private-key\n"
 	    "       %s token [-r] -a RS256|ES256|HS256 -k keyfile "
 	    "[claims.json]\n",
-	    __progname, __progname, __progname, __progname, __progname);
+	    __progname, __progname, __progname, __progname, __progname,
+	    __progname, __progname);
 	exit(1);
 }
 
-static void
+void
 json_print(json_t *o)
 {
 	char	*s;
@@ -122,6 +125,8 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		    json_integer(m->reloads_failed));
 		json_object_set_new(o, "control_refused",
 		    json_integer(m->ctl_bad));
+		json_object_set_new(o, "monitors_dropped",
+		    json_integer(m->monitors_dropped));
 		json_object_set_new(o, "log_level",
 		    json_string(m->log_verbose ? "verbose" : "brief"));
 		json_object_set_new(o, "listen_port",
@@ -215,8 +220,12 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		printf("%-16s %s%s\n", "token:", fmt_token(m, tok,
 		    sizeof(tok)), m->token_expired ? ": not registering, "
 		    "relay off; reload with a new token" : "");
-	printf("%-16s %llu refused requests\n", "control:",
+	printf("%-16s %llu refused requests", "control:",
 	    (unsigned long long)m->ctl_bad);
+	if (m->monitors_dropped > 0)
+		printf(", %llu monitors dropped for falling behind",
+		    (unsigned long long)m->monitors_dropped);
+	printf("\n");
 	printf("%-16s %s\n", "log level:", m->log_verbose ? "verbose" :
 	    "brief");
 	printf("%-16s %u UDP, %u peers, %llu cookie replies sent\n",
@@ -424,6 +433,10 @@ show_peers(const struct peer_list *l)
 			json_object_set_new(o, "relay_state_since",
 			    json_integer(p->relay_since));
 			json_object_set_new(o, "rtt_ms", json_ms(p->rtt_us));
+			json_object_set_new(o, "rx_packets",
+			    json_integer(p->rx_packets));
+			json_object_set_new(o, "tx_packets",
+			    json_integer(p->tx_packets));
 			json_object_set_new(o, "nat",
 			    json_string(nat_mapping_name(p->nat)));
 			if (p->routing == PATH_HYBRID) {
@@ -468,9 +481,12 @@ show_peers(const struct peer_list *l)
 			    json_string_value(json_array_get(aips, j)));
 		printf("%s\n", json_array_size(aips) ? "" : " (none)");
 		printf("  latest handshake: %s\n", ago);
-		printf("  transfer: %llu B received, %llu B sent\n",
+		printf("  transfer: %llu B received, %llu B sent "
+		    "(%llu and %llu packets)\n",
 		    (unsigned long long)p->rx_bytes,
-		    (unsigned long long)p->tx_bytes);
+		    (unsigned long long)p->tx_bytes,
+		    (unsigned long long)p->rx_packets,
+		    (unsigned long long)p->tx_packets);
 		if (p->keepalive)
 			printf("  persistent keepalive: every %u seconds\n",
 			    p->keepalive);
@@ -494,7 +510,7 @@ show_result(const struct ctl_result *r)
 		printf("%s\n", r->msg);
 }
 
-static int
+int
 ctl_connect(const char *path)
 {
 	struct sockaddr_un	 sun;
@@ -867,7 +883,8 @@ main(int argc, char *argv[])
 		errx(1, "libsodium initialisation failed");
 
 	action = parse_command(argc, argv, &used);
-	if (action != CTL_TOKEN && action != CTL_APPROVE && used != argc)
+	if (action != CTL_TOKEN && action != CTL_APPROVE &&
+	    action != CTL_PING && used != argc)
 		usage();
 
 	switch (action) {
@@ -888,6 +905,12 @@ main(int argc, char *argv[])
 		verbose = action == CTL_LOG_VERBOSE;
 		return (ctl_request(sock, IMSG_CTL_LOG_VERBOSE, &verbose,
 		    sizeof(verbose)));
+	case CTL_PING:
+		return (cmd_ping(sock, argc - used + 1, argv + used - 1));
+	case CTL_NETCHECK:
+		return (cmd_netcheck(sock));
+	case CTL_MONITOR:
+		return (cmd_monitor(sock));
 	case CTL_KEYGEN:
 		return (cmd_keygen());
 	case CTL_PUBKEY:

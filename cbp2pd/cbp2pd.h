@@ -26,6 +26,10 @@
 #define CONTROL_MAX_CONNS	32
 #define CONTROL_BACKLOG		8
 #define CONTROL_SOCKET_MODE	0660
+/* Events a monitor may leave unread before it is dropped. */
+#define CONTROL_MONITOR_QUEUE_MAX	256
+#define CONTROL_MS_PER_SEC	1000
+#define CONTROL_NS_PER_MS	1000000
 
 /*
  * Two initiations crossing within this window (both nodes learnt of
@@ -43,7 +47,7 @@
  */
 #define STUN_SLOT_PRIMARY	0
 #define STUN_SLOT_ALT		1
-#define STUN_SLOTS		2
+#define STUN_SLOTS		OPS_STUN_SERVERS
 #define UDP_SOCKET_BUFFER	(7 << 20)	/* room for bursts */
 #define ENGINE_BATCH		32	/* packets per read/send burst */
 #define ENG_AIPS_CHUNK		64	/* allowed IPs per IMSG_ENG_PEER_AIPS */
@@ -175,10 +179,26 @@ struct eng_peer_stats {
 	struct endpoint	 endpoint;
 	uint64_t	 rx_bytes;
 	uint64_t	 tx_bytes;
+	uint64_t	 rx_packets;
+	uint64_t	 tx_packets;
 	int		 has_session;	/* a keypair to send with */
 	uint64_t	 hs_rtt;	/* our last handshake's, ns; 0 none */
 	uint32_t	 hs_attempts;	/* initiations unanswered */
 	struct path_health health;	/* hybrid peers' paths */
+};
+
+/*
+ * cbp2pctl ping, parent <-> engine: the parent's id and tag go to the
+ * engine and come back with the result; the engine answers at once
+ * unless the ping went out, and then only when its pong comes.
+ */
+struct eng_ping {
+	uint8_t		 pub[WG_KEY_LEN];
+	uint32_t	 id;
+	uint32_t	 tag;
+	int		 status;	/* enum ping_status */
+	uint64_t	 rtt_ns;
+	struct endpoint	 from;		/* where the pong came from */
 };
 
 struct eng_counters {
@@ -227,6 +247,8 @@ struct ppeer {
 	struct timespec		 last_handshake;	/* wall clock */
 	uint64_t		 rx_bytes;
 	uint64_t		 tx_bytes;
+	uint64_t		 rx_packets;
+	uint64_t		 tx_packets;
 	/* The path packets take and why (mesh.c), and its health. */
 	int			 active;	/* PATH_DIRECT or PATH_RELAY */
 	int			 reason;	/* enum path_reason */
@@ -337,11 +359,17 @@ struct cbp2pd {
 	uint64_t		 reloads;
 	uint64_t		 reloads_failed;
 	uint64_t		 ctl_bad;
+	uint64_t		 monitors_dropped;
 	struct timespec		 started;
 	int			 exiting;
 	pid_t			 parent_pid;	/* after daemon(3) */
 	struct cbp2pd_child	 children[PROC_MAX];
 	struct dataplane	 dp;
+	/* The registry client as cbdiscod last said, and its events. */
+	struct disco_state	 reg;
+	uint64_t		 disco_added;
+	uint64_t		 disco_removed;
+	uint64_t		 disco_pending;	/* keys newly pending */
 	/* Peers waiting for cbp2pctl approve, as cbdiscod last said. */
 	uint8_t			 pending[DISCO_PENDING_MAX][WG_KEY_LEN];
 	size_t			 npending;
@@ -401,6 +429,7 @@ void	 hs_complete(struct ppeer *);
 /* policy.c: the parent's peers and the one way to change them */
 struct ppeer *ppeer_find(const uint8_t *);
 const char *ppeer_name(const struct ppeer *);
+const char *peer_source_name(enum peer_source);
 int	 peer_apply(const struct peer_desc *, char *, size_t);
 void	 peer_remove_all(void);
 int	 peer_sync_static(const struct token *, char *, size_t);
@@ -423,6 +452,7 @@ void	 disco_push_config(void);
 int	 disco_dispatch(struct cbp2pd_child *, struct imsg *);
 void	 disco_approve(const uint8_t *);
 void	 disco_stun_result(const struct eng_stun_result *);
+void	 disco_stun_now(void);
 
 /* mesh.c: cbmeshd's path choices, checked */
 void	 mesh_peer_init(struct ppeer *);
@@ -487,5 +517,15 @@ void	 control_listen(void);
 void	 control_cleanup(const char *);
 void	 control_status_child(uint32_t, const struct child_status *);
 void	 control_fill_main(struct ctl_status_main *);
+void	 control_send(uint32_t, uint32_t, const void *, size_t);
+void	 control_event(int, const struct ppeer *, const char *, const char *,
+	    const char *);
+void	 control_netcheck_disco(uint32_t, const struct disco_state *);
+void	 control_netcheck_relay(uint32_t, const struct relay_check *);
+
+/* ping.c: cbp2pctl ping */
+int	 ping_request(uint32_t, const struct ctl_ping_req *, const char **);
+void	 ping_result(const struct eng_ping *);
+void	 ping_conn_gone(uint32_t);
 
 #endif /* CBP2PD_H */

@@ -16,6 +16,7 @@
 #include <event.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	uint32_t		 id;
 	int			 pending;	/* child replies awaited */
+	int			 monitor;	/* takes events (monitor) */
+	int			 netcheck;	/* children's answers awaited */
+	struct ctl_netcheck	 nc;
 	struct imsgev		 iev;
 };
 
@@ -34,6 +38,7 @@ static struct event		 ctl_ev;
 static struct event		 ctl_ev_pause;
 static int			 ctl_fd = -1;
 static int			 ctl_nconns;
+static int			 ctl_nmonitors;
 static uint32_t			 ctl_next_id = 1;
 
 static void	control_accept(int, short, void *);
@@ -154,6 +159,9 @@ control_accept(int fd, short event, void *arg)
 static void
 control_close(struct ctl_conn *c)
 {
+	ping_conn_gone(c->id);
+	if (c->monitor)
+		ctl_nmonitors--;
 	TAILQ_REMOVE(&ctl_conns, c, entry);
 	imsgev_clear(&c->iev);
 	free(c);
@@ -169,6 +177,58 @@ control_by_id(uint32_t id)
 		if (c->id == id)
 			return (c);
 	return (NULL);
+}
+
+/* A reply to connection id, if it is still there. */
+void
+control_send(uint32_t id, uint32_t type, const void *data, size_t len)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_by_id(id)) != NULL)
+		imsg_compose_event(&c->iev, type, 0, 0, -1, data, len);
+}
+
+/*
+ * An event to every monitoring connection.  One that has not read the
+ * last CONTROL_MONITOR_QUEUE_MAX is dropped: the daemon never waits for
+ * an operator's terminal, nor buffers without bound for it.
+ */
+void
+control_event(int type, const struct ppeer *pp, const char *state,
+    const char *reason, const char *detail)
+{
+	struct ctl_event	 ev;
+	struct ctl_conn		*c, *tmp;
+	struct timespec		 now;
+
+	if (ctl_nmonitors == 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev.time_ms = (int64_t)now.tv_sec * CONTROL_MS_PER_SEC +
+	    now.tv_nsec / CONTROL_NS_PER_MS;
+	ev.type = type;
+	if (pp != NULL) {
+		wgkey_to_b64(ev.public_key, pp->wp.pub);
+		strlcpy(ev.name, pp->name, sizeof(ev.name));
+	}
+	strlcpy(ev.state, state != NULL ? state : "", sizeof(ev.state));
+	strlcpy(ev.reason, reason != NULL ? reason : "", sizeof(ev.reason));
+	strlcpy(ev.detail, detail != NULL ? detail : "", sizeof(ev.detail));
+	TAILQ_FOREACH_SAFE(c, &ctl_conns, entry, tmp) {
+		if (!c->monitor)
+			continue;
+		if (c->iev.ibuf.w.queued >= CONTROL_MONITOR_QUEUE_MAX) {
+			env->monitors_dropped++;
+			log_warnx("control: a monitor fell %u events behind: "
+			    "dropped", CONTROL_MONITOR_QUEUE_MAX);
+			control_close(c);
+			continue;
+		}
+		imsg_compose_event(&c->iev, IMSG_CTL_EVENT, 0, 0, -1, &ev,
+		    sizeof(ev));
+	}
 }
 
 static void
@@ -206,6 +266,7 @@ control_fill_main(struct ctl_status_main *m)
 	m->reloads = env->reloads;
 	m->reloads_failed = env->reloads_failed;
 	m->ctl_bad = env->ctl_bad;
+	m->monitors_dropped = env->monitors_dropped;
 	m->log_verbose = log_getverbose();
 	strlcpy(m->ifname, env->conf.ifname, sizeof(m->ifname));
 	wgkey_to_b64(m->public_key, t->public_key);
@@ -320,6 +381,96 @@ control_status_child(uint32_t id, const struct child_status *cs)
 		imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
 }
 
+/* What the parent knows itself: STUN from the WireGuard socket. */
+static void
+netcheck_local(struct ctl_netcheck *nc)
+{
+	const struct dataplane	*d = &env->dp;
+	int			 i;
+
+	memset(nc, 0, sizeof(*nc));
+	nc->has_stun = d->has_stun;
+	if (d->has_stun)
+		sockaddr_format((const struct sockaddr *)&d->stun_server,
+		    nc->stun_server[STUN_SLOT_PRIMARY],
+		    sizeof(nc->stun_server[0]));
+	if (d->has_stun && d->has_stun_alt)
+		sockaddr_format((const struct sockaddr *)&d->stun_alt,
+		    nc->stun_server[STUN_SLOT_ALT],
+		    sizeof(nc->stun_server[0]));
+	for (i = 0; i < STUN_SLOTS; i++)
+		if (d->has_stun && d->stun_answered[i] != 0)
+			sockaddr_format((const struct sockaddr *)
+			    &d->stun_mapped[i], nc->mapped[i],
+			    sizeof(nc->mapped[0]));
+	nc->nat_mapping = d->nat_mapping;
+	nc->stun_unanswered = d->stun_unanswered;
+	nc->udp_blocked = d->has_stun &&
+	    d->stun_unanswered >= STUN_BLOCKED_AFTER;
+	nc->disco_enabled = env->disco_enabled;
+	strlcpy(nc->registry, env->conf.registry, sizeof(nc->registry));
+	nc->reg = env->reg;
+	nc->reg.fresh = 0;
+	strlcpy(nc->relay, env->conf.relay, sizeof(nc->relay));
+	nc->relay_state.enabled = env->relay.enabled;
+	nc->relay_state.tcp_rtt_us = -1;
+	nc->relay_state.connect_us = -1;
+}
+
+static void
+netcheck_done(struct ctl_conn *c)
+{
+	imsg_compose_event(&c->iev, IMSG_CTL_NETCHECK_REPLY, 0, 0, -1, &c->nc,
+	    sizeof(c->nc));
+}
+
+/* cbdiscod's fresh request, or cbrelayd's view, for netcheck id. */
+void
+control_netcheck_disco(uint32_t id, const struct disco_state *ds)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_by_id(id)) == NULL || c->netcheck == 0)
+		return;
+	c->nc.reg = *ds;
+	if (--c->netcheck == 0)
+		netcheck_done(c);
+}
+
+void
+control_netcheck_relay(uint32_t id, const struct relay_check *rc)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_by_id(id)) == NULL || c->netcheck == 0)
+		return;
+	c->nc.relay_state = *rc;
+	if (--c->netcheck == 0)
+		netcheck_done(c);
+}
+
+/*
+ * A fresh STUN round from the WireGuard socket; a heartbeat timed by
+ * cbdiscod; cbrelayd's measure of its connection.  The reply goes when
+ * both children answered (cbdiscod within its request timeout).
+ */
+static void
+control_netcheck(struct ctl_conn *c)
+{
+	netcheck_local(&c->nc);
+	if (env->dropin) {
+		netcheck_done(c);
+		return;
+	}
+	disco_stun_now();
+	c->netcheck = 2;
+	if (imsg_compose_event(&env->children[PROC_DISCO].iev,
+	    IMSG_DISCO_NETCHECK, c->id, 0, -1, NULL, 0) == -1 ||
+	    imsg_compose_event(&env->children[PROC_RELAY].iev,
+	    IMSG_RELAY_NETCHECK, c->id, 0, -1, NULL, 0) == -1)
+		fatal("%s: imsg_compose_event", __func__);
+}
+
 static void
 control_dispatch(int fd, short event, void *arg)
 {
@@ -327,6 +478,8 @@ control_dispatch(int fd, short event, void *arg)
 	struct ctl_conn		*c = iev->data;
 	struct imsgbuf		*ibuf = &c->iev.ibuf;
 	struct imsg		 imsg;
+	struct ctl_ping_req	 preq;
+	const char		*why;
 	char			 msg[CTL_MSG_MAX];
 	ssize_t			 n;
 	size_t			 len, i;
@@ -357,7 +510,44 @@ control_dispatch(int fd, short event, void *arg)
 		if (n == 0)
 			break;
 		len = imsg.hdr.len - IMSG_HEADER_SIZE;
+		/* A monitor only listens: no request can close it midway. */
+		if (c->monitor) {
+			control_refuse(c, "monitoring: no other requests");
+			imsg_free(&imsg);
+			continue;
+		}
 		switch (imsg.hdr.type) {
+		case IMSG_CTL_PING:
+			if (len != sizeof(preq)) {
+				control_refuse(c, "bad ping request");
+				break;
+			}
+			memcpy(&preq, imsg.data, sizeof(preq));
+			if (memchr(preq.peer, '\0', sizeof(preq.peer)) ==
+			    NULL || preq.timeout_ms < PING_TIMEOUT_MS_MIN ||
+			    preq.timeout_ms > PING_TIMEOUT_MS_MAX) {
+				control_refuse(c, "bad ping request");
+				break;
+			}
+			if (ping_request(c->id, &preq, &why) == -1)
+				control_result(c, 0, why);
+			break;
+		case IMSG_CTL_NETCHECK:
+			if (len != 0 || c->netcheck != 0) {
+				control_refuse(c, "bad netcheck request");
+				break;
+			}
+			control_netcheck(c);
+			break;
+		case IMSG_CTL_MONITOR:
+			if (len != 0) {
+				control_refuse(c, "bad monitor request");
+				break;
+			}
+			c->monitor = 1;
+			ctl_nmonitors++;
+			control_result(c, 1, "monitoring");
+			break;
 		case IMSG_CTL_STATUS:
 			if (len != 0 || c->pending != 0) {
 				control_refuse(c, "bad status request");

@@ -408,6 +408,7 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 	struct eng_peer_stats	 ps;
 	struct eng_stats_end	 end;
 	struct eng_stun_result	 sr;
+	struct eng_ping		 epr;
 	struct ppeer		*pp;
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 
@@ -461,6 +462,8 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 			pp->endpoint = ps.endpoint;
 			pp->rx_bytes = ps.rx_bytes;
 			pp->tx_bytes = ps.tx_bytes;
+			pp->rx_packets = ps.rx_packets;
+			pp->tx_packets = ps.tx_packets;
 			pp->has_session = ps.has_session != 0;
 			pp->hs_rtt = ps.hs_rtt;
 			pp->hs_attempts = ps.hs_attempts;
@@ -476,6 +479,14 @@ dp_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 		if (!health_ok(&ph))
 			fatalx("%s: bad path health", __func__);
 		mesh_health(&ph);
+		return (1);
+	case IMSG_ENG_PING_RESULT:
+		if (len != sizeof(epr))
+			fatalx("%s: bad ping result length", __func__);
+		memcpy(&epr, imsg->data, sizeof(epr));
+		if (!endpoint_ok(&epr.from))
+			fatalx("%s: bad endpoint in a ping result", __func__);
+		ping_result(&epr);
 		return (1);
 	case IMSG_ENG_STATS_END:
 		if (len != sizeof(end))

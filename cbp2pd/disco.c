@@ -209,18 +209,23 @@ nat_set(int m)
 {
 	struct dataplane	*d = &env->dp;
 	char			 a[HOSTPORT_MAX], b[HOSTPORT_MAX];
+	char			 seen[2 * HOSTPORT_MAX + sizeof("seen at  and ")];
 
 	if (m == d->nat_mapping)
 		return;
+	seen[0] = '\0';
 	if (m == NAT_MAP_UNKNOWN)
 		log_info("stun: our NAT's mapping is unknown again");
 	else if (sockaddr_format((const struct sockaddr *)&d->stun_mapped[
 	    STUN_SLOT_PRIMARY], a, sizeof(a)) == 0 &&
 	    sockaddr_format((const struct sockaddr *)&d->stun_mapped[
-	    STUN_SLOT_ALT], b, sizeof(b)) == 0)
+	    STUN_SLOT_ALT], b, sizeof(b)) == 0) {
 		log_info("stun: the edge's two ports see us at %s and %s: "
 		    "our NAT's mapping is %s", a, b, nat_mapping_name(m));
+		snprintf(seen, sizeof(seen), "seen at %s and %s", a, b);
+	}
 	d->nat_mapping = m;
+	control_event(EV_NAT, NULL, nat_mapping_name(m), NULL, seen);
 	disco_send(IMSG_DISCO_NAT, &m, sizeof(m));
 	mesh_nat_changed(NULL);
 }
@@ -267,6 +272,13 @@ stun_round(void)
 	/* Silence says nothing about the NAT but that UDP does not pass. */
 	if (++d->stun_unanswered >= STUN_BLOCKED_AFTER)
 		nat_set(NAT_MAP_UNKNOWN);
+}
+
+/* netcheck: a round now, whatever cbdiscod's schedule. */
+void
+disco_stun_now(void)
+{
+	stun_round();
 }
 
 /*
@@ -474,10 +486,47 @@ disco_peer_set(const struct disco_peer *dp)
 	}
 }
 
+/* Keys on the new pending list that were not on the last: counted. */
+static void
+disco_pending_count(const uint8_t *keys, size_t n)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < env->npending; j++)
+			if (memcmp(keys + i * WG_KEY_LEN, env->pending[j],
+			    WG_KEY_LEN) == 0)
+				break;
+		if (j == env->npending)
+			env->disco_pending++;
+	}
+}
+
+/*
+ * cbdiscod's state: kept for status, metrics and netcheck; a change
+ * is a monitor event.  Numbers only a child says are shown, not acted
+ * on.
+ */
+static void
+disco_state(uint32_t peerid, const struct disco_state *ds)
+{
+	int	 was = env->reg.state;
+
+	env->reg = *ds;
+	env->reg.fresh = 0;
+	if (ds->state != was)
+		control_event(EV_REGISTRY, NULL, reg_state_name(ds->state),
+		    NULL, ds->state == REG_UNREACHABLE ? ds->last_error :
+		    NULL);
+	if (peerid != 0)
+		control_netcheck_disco(peerid, ds);
+}
+
 int
 disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 {
 	struct disco_peer	 dp;
+	struct disco_state	 ds;
 	struct peer_desc	 pd;
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 
@@ -509,8 +558,19 @@ disco_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 		if (len % WG_KEY_LEN != 0 ||
 		    len / WG_KEY_LEN > DISCO_PENDING_MAX)
 			fatalx("%s: bad pending list", __func__);
+		disco_pending_count(imsg->data, len / WG_KEY_LEN);
 		memcpy(env->pending, imsg->data, len);
 		env->npending = len / WG_KEY_LEN;
+		return (1);
+	case IMSG_DISCO_STATE:
+		if (len != sizeof(ds))
+			fatalx("%s: bad registry state length", __func__);
+		memcpy(&ds, imsg->data, sizeof(ds));
+		if (ds.state < 0 || ds.state >= REG_STATE_MAX)
+			fatalx("%s: bad registry state %d", __func__,
+			    ds.state);
+		ds.last_error[sizeof(ds.last_error) - 1] = '\0';
+		disco_state(imsg->hdr.peerid, &ds);
 		return (1);
 	}
 	return (0);

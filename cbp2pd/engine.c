@@ -135,6 +135,8 @@ engine_stats(uint32_t seq)
 		ps.endpoint = p->endpoint;
 		ps.rx_bytes = p->rx_bytes;
 		ps.tx_bytes = p->tx_bytes;
+		ps.rx_packets = p->rx_packets;
+		ps.tx_packets = p->tx_packets;
 		ps.has_session = wg_peer_send_keypair(&p->wp, now) != NULL;
 		ps.hs_rtt = p->hs_rtt;
 		ps.hs_attempts = p->wp.timers.handshake_attempts;
@@ -167,6 +169,7 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 	struct eng_hs		 hs;
 	struct eng_active	 ea2;
 	struct eng_stun_req	 sr;
+	struct eng_ping		 epi;
 	struct peer		*p;
 	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 	uint32_t		 seq;
@@ -289,6 +292,11 @@ engine_dispatch(struct child *c, struct imsg *imsg)
 		if (sr.slot < 0 || sr.slot >= STUN_SLOTS)
 			fatalx("%s: bad STUN slot %d", __func__, sr.slot);
 		stun_request(&sr);
+		break;
+	case IMSG_ENG_PING:
+		WANT(sizeof(epi));
+		memcpy(&epi, imsg->data, sizeof(epi));
+		probe_ctl_ping(&epi);
 		break;
 	case IMSG_ENG_STATS_REQ:
 		WANT(sizeof(seq));

@@ -35,7 +35,8 @@
  * session, so only the peer can answer, sent over one path and answered
  * over the path it came by.  Its first byte is no IP version (4 or 6),
  * so a WireGuard that is not cbp2p drops it as it drops any non-IP
- * packet.  Only hybrid peers, which cbp2p's relay carries, get them.
+ * packet.  Only hybrid peers, which cbp2p's relay carries, get path
+ * probes; every peer answers pings, for cbp2pctl ping (PROBE_CTL).
  */
 #define PROBE_LEN		16	/* type, path, pad, seq, our send time */
 #define PROBE_PING		0x10
@@ -62,6 +63,13 @@
 #define DIRECT_RETRY_MIN_NS	WG_NSEC_PER_SEC
 #define DIRECT_RETRY_MAX_NS	(16 * WG_NSEC_PER_SEC)
 #define PROBE_RTT_EWMA_SHIFT	3	/* smoothed RTT: 1/8 of each sample */
+/*
+ * cbp2pctl ping's probes: the path byte says PROBE_CTL, so the pong
+ * goes to the operator, not to the path's health.  Any peer answers a
+ * ping, whatever its path; one that is not cbp2p answers none.
+ */
+#define PROBE_CTL		2
+#define PROBE_CTL_RING		64	/* operator's pings in flight */
 
 enum probe_way {
 	PROBE_DIRECT,
@@ -73,6 +81,16 @@ struct probe_sent {
 	uint32_t		 seq;
 	uint64_t		 at;
 	int			 answered;
+};
+
+/* An operator's ping in flight: the parent's tag comes back with its pong. */
+struct probe_ctl {
+	uint8_t			 pub[WG_KEY_LEN];
+	uint32_t		 id;	/* struct eng_ping's, the parent's */
+	uint32_t		 tag;
+	uint32_t		 seq;	/* in the ping */
+	uint64_t		 at;
+	int			 used;
 };
 
 struct probe_path {
@@ -118,6 +136,8 @@ struct peer {
 	int			 confirmed;	/* endpoint proved by a handshake */
 	uint64_t		 rx_bytes;
 	uint64_t		 tx_bytes;
+	uint64_t		 rx_packets;
+	uint64_t		 tx_packets;
 	struct event		 ev_timer;
 	uint64_t		 deadline;	/* its next timer, monotonic */
 	uint64_t		 timer_at;	/* when ev_timer fires, or NONE */
@@ -200,6 +220,8 @@ struct engine {
 	struct event		 ev_relay;
 	struct event		 ev_probe;
 	unsigned int		 nhybrid;	/* peers the probe timer serves */
+	struct probe_ctl	 pings[PROBE_CTL_RING];	/* cbp2pctl ping */
+	uint32_t		 ping_seq;
 	struct wg_aip		 aip;
 	struct peer_tree	 peers;
 	struct index_tree	 indices;
@@ -290,6 +312,7 @@ void	 probe_rx(struct peer *, const struct endpoint *, uint64_t);
 void	 probe_hybrid(struct peer *, int);
 void	 probe_set_active(struct peer *, int);
 void	 probe_health(const struct peer *, struct path_health *, uint64_t);
+void	 probe_ctl_ping(const struct eng_ping *);
 const struct endpoint *peer_tx_endpoint(const struct peer *);
 int	 peer_in_doubt(const struct peer *, uint64_t);
 

@@ -85,6 +85,7 @@ hs_complete(struct ppeer *pp)
 {
 	clock_gettime(CLOCK_REALTIME, &pp->last_handshake);
 	env->dp.handshakes++;
+	control_event(EV_HANDSHAKE, pp, NULL, NULL, NULL);
 }
 
 static void

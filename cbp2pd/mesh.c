@@ -137,6 +137,10 @@ mesh_path(const struct mesh_path *mp)
 		else
 			log_info("peer %s: path direct -> relay (%s)",
 			    ppeer_name(pp), path_reason_name(mp->reason));
+		control_event(EV_PATH, pp, peer_path_name(mp->active),
+		    mp->active == PATH_DIRECT ? NULL :
+		    path_reason_name(mp->reason), mp->active == PATH_DIRECT ?
+		    "relay -> direct" : "direct -> relay");
 		memset(&ea, 0, sizeof(ea));
 		memcpy(ea.pub, pp->wp.pub, WG_KEY_LEN);
 		ea.active = mp->active;

@@ -125,6 +125,10 @@ metrics_snapshot(uint32_t unused)
 	end.relay_up = env->relay_up;
 	end.relay_connects = env->relay_connects;
 	end.handshakes = env->dp.handshakes;
+	end.reg = env->reg;
+	end.disco_added = env->disco_added;
+	end.disco_removed = env->disco_removed;
+	end.disco_pending = env->disco_pending;
 	metrics_send(IMSG_MESH_METRICS_END, &end, sizeof(end), -1);
 }
 

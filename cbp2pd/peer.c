@@ -338,6 +338,7 @@ peer_install(const struct eng_hs *hs, int initiator)
 		peer_roam(p, &hs->ep);
 		probe_rx(p, &hs->ep, now);
 		p->rx_bytes += WG_RESPONSE_LEN;
+		p->rx_packets++;
 		wg_timers_response_received(&p->wp, now);
 		send_staged(p, now, 1);
 		peer_kick(p, now);
@@ -357,11 +358,13 @@ peer_install(const struct eng_hs *hs, int initiator)
 	}
 	peer_roam(p, &hs->ep);
 	p->rx_bytes += WG_INITIATION_LEN;
+	p->rx_packets++;
 	wg_timers_initiation_received(&p->wp, now);
 	log_debug("peer %s: answered handshake initiation", peer_name(p));
 	/* Back the way the initiation came: for a hybrid peer, either. */
 	send_handshake(&hs->ep, msg, sizeof(msg));
 	p->tx_bytes += sizeof(msg);
+	p->tx_packets++;
 	wg_timers_response_sent(&p->wp, now);
 	peer_kick(p, now);
 }

@@ -39,6 +39,21 @@ ppeer_name(const struct ppeer *pp)
 	return (b64);
 }
 
+/* Where a peer came from, for people. */
+const char *
+peer_source_name(enum peer_source s)
+{
+	switch (s) {
+	case PEER_SRC_TOKEN:
+		return ("from the token");
+	case PEER_SRC_DISCO:
+		return ("from the registry");
+	case PEER_SRC_UAPI:
+		return ("by wg set");
+	}
+	return ("");
+}
+
 struct ppeer *
 ppeer_find(const uint8_t *pub)
 {
@@ -97,6 +112,9 @@ ppeer_remove(struct ppeer *pp)
 	struct dataplane	*dp = &env->dp;
 
 	log_info("peer %s removed", ppeer_name(pp));
+	if (pp->source == PEER_SRC_DISCO)
+		env->disco_removed++;
+	control_event(EV_PEER_REMOVED, pp, NULL, NULL, NULL);
 	dp_send(IMSG_ENG_PEER_DEL, pp->wp.pub, WG_KEY_LEN, -1);
 	mesh_peer_gone(pp);
 	wg_aip_remove_peer(&dp->aip, pp);
@@ -281,6 +299,12 @@ peer_apply(const struct peer_desc *pd, char *err, size_t errlen)
 	if ((pd->flags & PD_REPLACE_AIPS) || pd->naips > 0)
 		send_aips(pp, pd->flags & PD_REPLACE_AIPS, pd->aips,
 		    pd->naips);
+	if (created) {
+		if (pp->source == PEER_SRC_DISCO)
+			env->disco_added++;
+		control_event(EV_PEER_ADDED, pp, peer_path_name(pp->path),
+		    NULL, peer_source_name(pp->source));
+	}
 	return (0);
 }
 
@@ -415,6 +439,8 @@ peer_info(const struct ppeer *pp, struct ctl_peer *cp)
 	cp->last_handshake = pp->last_handshake.tv_sec;
 	cp->rx_bytes = pp->rx_bytes;
 	cp->tx_bytes = pp->tx_bytes;
+	cp->rx_packets = pp->rx_packets;
+	cp->tx_packets = pp->tx_packets;
 	strlcpy(cp->name, pp->name, sizeof(cp->name));
 	cp->relay_presence = pp->relay_presence;
 	cp->relay_since = pp->relay_since;

@@ -269,9 +269,93 @@ probe_pong(struct peer *p, int way, const uint8_t *pong, uint64_t now)
 	}
 }
 
+/* An operator's ping was answered: its round trip goes to the parent. */
+static void
+probe_ctl_pong(struct peer *p, const struct endpoint *from,
+    const uint8_t *pong, uint64_t now)
+{
+	struct probe_ctl	*s;
+	struct eng_ping		 out;
+	uint32_t		 seq = be32dec(pong + PROBE_OFF_SEQ);
+	uint64_t		 at = be64dec(pong + PROBE_OFF_TIME);
+
+	s = &eng->pings[seq % PROBE_CTL_RING];
+	/* Only an answer to a ping of ours to this peer, once. */
+	if (!s->used || s->seq != seq || s->at != at || at > now ||
+	    memcmp(s->pub, p->wp.pub, WG_KEY_LEN) != 0) {
+		eng->cnt.drops[DROP_INNER]++;
+		return;
+	}
+	s->used = 0;
+	memset(&out, 0, sizeof(out));
+	memcpy(out.pub, p->wp.pub, WG_KEY_LEN);
+	out.id = s->id;
+	out.tag = s->tag;
+	out.status = PING_OK;
+	out.rtt_ns = now - at;
+	out.from = *from;
+	engine_to_parent(IMSG_ENG_PING_RESULT, &out, sizeof(out));
+}
+
+/*
+ * cbp2pctl ping: one probe over the path the peer's data takes now.
+ * Without a session it starts a handshake and says so; a ping that went
+ * out is answered by its pong, or by the parent's timeout.
+ */
+void
+probe_ctl_ping(const struct eng_ping *req)
+{
+	struct eng_ping		 out = *req;
+	struct probe_ctl	*s;
+	struct wg_keypair	*kp;
+	const struct endpoint	*ep;
+	struct peer		*p;
+	uint8_t			 ping[PROBE_LEN];
+	uint64_t		 now = engine_now();
+
+	if ((p = peer_find(req->pub)) == NULL) {
+		out.status = PING_NO_PEER;
+		goto answer;
+	}
+	if ((kp = wg_peer_send_keypair(&p->wp, now)) == NULL) {
+		wg_timers_want_handshake(&p->wp, now);
+		peer_kick(p, now);
+		out.status = PING_NO_SESSION;
+		goto answer;
+	}
+	ep = peer_tx_endpoint(p);
+	if (ep->kind == EP_NONE) {
+		out.status = PING_NO_ENDPOINT;
+		goto answer;
+	}
+	s = &eng->pings[++eng->ping_seq % PROBE_CTL_RING];
+	memcpy(s->pub, p->wp.pub, WG_KEY_LEN);
+	s->id = req->id;
+	s->tag = req->tag;
+	s->seq = eng->ping_seq;
+	s->at = now;
+	s->used = 1;
+	memset(ping, 0, sizeof(ping));
+	ping[0] = PROBE_PING;
+	ping[1] = PROBE_CTL;
+	be32enc(ping + PROBE_OFF_SEQ, s->seq);
+	be64enc(ping + PROBE_OFF_TIME, now);
+	if (encrypt_probe(p, kp, ping, ep, now) == -1) {
+		s->used = 0;
+		out.status = PING_NO_SESSION;
+		goto answer;
+	}
+	tx_flush();
+	return;
+answer:
+	engine_to_parent(IMSG_ENG_PING_RESULT, &out, sizeof(out));
+}
+
 /*
  * A decrypted inner packet that may be a probe: 1 when it was (handled
- * or dropped), 0 when it is for the tun.
+ * or dropped), 0 when it is for the tun.  Every peer answers pings, so
+ * cbp2pctl ping works whatever the path; only hybrid peers' path probes
+ * are measured.
  */
 int
 probe_input(struct peer *p, const struct endpoint *from, const uint8_t *in,
@@ -282,13 +366,14 @@ probe_input(struct peer *p, const struct endpoint *from, const uint8_t *in,
 
 	if (len < PROBE_LEN || (in[0] != PROBE_PING && in[0] != PROBE_PONG))
 		return (0);
-	if (p->path != PATH_HYBRID) {
-		eng->cnt.drops[DROP_INNER]++;
-		return (1);
-	}
 	if (in[0] == PROBE_PONG) {
-		probe_pong(p, from->kind == EP_RELAY ? PROBE_RELAY :
-		    PROBE_DIRECT, in, now);
+		if (in[1] == PROBE_CTL)
+			probe_ctl_pong(p, from, in, now);
+		else if (p->path != PATH_HYBRID)
+			eng->cnt.drops[DROP_INNER]++;
+		else
+			probe_pong(p, from->kind == EP_RELAY ? PROBE_RELAY :
+			    PROBE_DIRECT, in, now);
 		return (1);
 	}
 	if ((kp = wg_peer_send_keypair(&p->wp, now)) == NULL)

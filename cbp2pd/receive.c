@@ -439,6 +439,7 @@ data_finish(struct rxpkt *in, const struct cjob *j, uint64_t now)
 	peer_roam(p, &in->from);
 	probe_rx(p, &in->from, now);
 	p->rx_bytes += in->len;
+	p->rx_packets++;
 	plain = in->buf + WG_DATA_HEADER_LEN;
 	if (plen > 0 && probe_input(p, &in->from, plain, plen, now))
 		;	/* a path probe, answered or taken */

@@ -218,13 +218,15 @@ relay_presence_set(const uint8_t *key, enum relay_presence p)
 int
 relay_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 {
-	size_t	 len = imsg->hdr.len - IMSG_HEADER_SIZE;
+	struct relay_check	 rc;
+	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 
 	switch (imsg->hdr.type) {
 	case IMSG_RELAY_UP:
 	case IMSG_RELAY_DOWN:
 	case IMSG_RELAY_PEER_PRESENT:
 	case IMSG_RELAY_PEER_GONE:
+	case IMSG_RELAY_NETCHECK:
 		break;
 	default:
 		return (0);
@@ -244,13 +246,26 @@ relay_dispatch(struct cbp2pd_child *ch, struct imsg *imsg)
 		env->relay_up = 1;
 		env->relay_connects++;
 		relay_presence_reset();
+		control_event(EV_RELAY, NULL, "connected", NULL,
+		    env->relay.relay_name);
 		break;
 	case IMSG_RELAY_DOWN:
 		/* Forgetting is always allowed. */
 		if (len != 0)
 			fatalx("%s: bad relay down", __func__);
+		if (env->relay_up)
+			control_event(EV_RELAY, NULL, "disconnected", NULL,
+			    env->relay.relay_name);
 		env->relay_up = 0;
 		relay_presence_reset();
+		break;
+	case IMSG_RELAY_NETCHECK:
+		if (len != sizeof(rc))
+			fatalx("%s: bad netcheck length %zu", __func__, len);
+		memcpy(&rc, imsg->data, sizeof(rc));
+		rc.state_name[sizeof(rc.state_name) - 1] = '\0';
+		rc.last_error[sizeof(rc.last_error) - 1] = '\0';
+		control_netcheck_relay(imsg->hdr.peerid, &rc);
 		break;
 	default:
 		if (len != WG_KEY_LEN)

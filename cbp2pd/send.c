@@ -312,6 +312,7 @@ encrypt_to(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 	out->ep = *ep;
 	ntx++;
 	p->tx_bytes += pktlen;
+	p->tx_packets++;
 	wg_timers_data_sent(&p->wp, timer_len, now);
 	return (out);
 }
@@ -350,6 +351,7 @@ encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 		}
 		ntx++;
 		p->tx_bytes += out->len;
+		p->tx_packets++;
 	}
 	return (0);
 }
@@ -455,11 +457,13 @@ send_initiation(const struct eng_hs *hs)
 	if (p->endpoint.kind != EP_NONE) {
 		send_handshake(&p->endpoint, msg, sizeof(msg));
 		p->tx_bytes += sizeof(msg);
+		p->tx_packets++;
 	}
 	/* Hybrid: over the relay as well, which works from the start. */
 	if (p->path == PATH_HYBRID) {
 		send_handshake(&p->relay_ep, msg, sizeof(msg));
 		p->tx_bytes += sizeof(msg);
+		p->tx_packets++;
 	}
 	p->hs_sent_at = now;
 	/*

@@ -187,8 +187,9 @@ relay_commit(struct relayd *r)
 static int
 relay_dispatch(struct child *c, struct imsg *imsg)
 {
-	struct relayd	*r = c->arg;
-	size_t		 len = imsg->hdr.len - IMSG_HEADER_SIZE;
+	struct relayd		*r = c->arg;
+	struct relay_check	 rc;
+	size_t			 len = imsg->hdr.len - IMSG_HEADER_SIZE;
 
 	switch (imsg->hdr.type) {
 	case IMSG_RELAY_PACKETS:
@@ -239,6 +240,13 @@ relay_dispatch(struct child *c, struct imsg *imsg)
 			fatalx("%s: bad presence question", __func__);
 		presence_ask(r, imsg->data);
 		break;
+	case IMSG_RELAY_NETCHECK:
+		if (len != 0)
+			fatalx("%s: bad netcheck", __func__);
+		relay_netcheck(r, &rc);
+		imsg_compose_event(c->iev, IMSG_RELAY_NETCHECK,
+		    imsg->hdr.peerid, 0, -1, &rc, sizeof(rc));
+		break;
 	default:
 		return (0);
 	}
@@ -272,6 +280,7 @@ main(int argc, char *argv[])
 	relayd.c = &c;
 	relayd.pkt = -1;
 	relayd.state = RELAY_OFF;
+	relayd.connect_us = -1;
 	RB_INIT(&relayd.present);
 	snprintf(c.state, sizeof(c.state), "waiting for configuration");
 	/* OpenSSL reads its configuration now, before the chroot. */

@@ -34,6 +34,8 @@
 #define RELAY_ENGINE_BATCH	64	/* packets read from the engine */
 #define RELAY_ERR_MAX		80	/* text of the last error */
 #define RELAY_MS_PER_SEC	1000
+#define RELAY_US_PER_SEC	1000000
+#define RELAY_NS_PER_US		1000
 /* Keys the relay says are present, remembered: as many as a node's peers. */
 #define RELAY_PRESENT_MAX	CFG_MAX_PEERS_CAP
 
@@ -89,6 +91,8 @@ struct relayd {
 	struct event		 ev_keepalive;
 	unsigned int		 failures;	/* since a connection held */
 	uint64_t		 connected_ms;	/* monotonic, of AUTH_OK */
+	uint64_t		 attempt_us;	/* monotonic, of the connect */
+	int64_t			 connect_us;	/* connect to AUTH_OK; -1 */
 	uint64_t		 retry_ms;	/* the wait now running */
 	uint64_t		 last_tx_ms;	/* monotonic, of the last frame */
 	uint64_t		 restart_at_ms;	/* RESTARTING: try from then */
@@ -107,6 +111,7 @@ void	 relay_stop(struct relayd *);
 void	 relay_packet_out(struct relayd *, const uint8_t *, size_t);
 void	 relay_conn_init(struct relayd *);
 uint64_t relay_now_ms(void);
+void	 relay_netcheck(struct relayd *, struct relay_check *);
 
 /* presence.c: the mesh's nodes at the relay, told to the parent */
 void	 presence_up(struct relayd *);

@@ -45,6 +45,16 @@ relay_now_ms(void)
 	    (uint64_t)ts.tv_nsec / 1000000);
 }
 
+static uint64_t
+relay_now_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * RELAY_US_PER_SEC +
+	    (uint64_t)ts.tv_nsec / RELAY_NS_PER_US);
+}
+
 static void
 timer_in_ms(struct event *ev, uint64_t ms)
 {
@@ -222,6 +232,7 @@ relay_frame_in(struct relayd *r, const struct relay_frame *f)
 		evtimer_del(&r->ev_connect);
 		r->state = RELAY_CONNECTED;
 		r->connected_ms = relay_now_ms();
+		r->connect_us = (int64_t)(relay_now_us() - r->attempt_us);
 		r->restart_until_ms = r->restart_at_ms = 0;
 		r->st.connects++;
 		r->since = time(NULL);
@@ -420,6 +431,7 @@ relay_connect(struct relayd *r)
 	}
 	r->st.attempts++;
 	r->state = RELAY_CONNECTING;
+	r->attempt_us = relay_now_us();
 	slen = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 	if ((ssl = tls_client_ssl(r->ctx, r->conf.relay_host)) == NULL) {
@@ -445,6 +457,44 @@ relay_connect(struct relayd *r)
 	}
 	bufferevent_enable(r->bev, EV_READ | EV_WRITE);
 	log_debug("relay: connecting to %s", r->conf.relay_name);
+}
+
+static const char *relay_state_names[] = {
+	"off", "connecting", "authenticating", "connected", "waiting"
+};
+
+/*
+ * How the connection is, for netcheck: the kernel's smoothed RTT of
+ * its TCP connection (no frame of the relay protocol is answered, so
+ * TCP's own measurement is the round trip without a new frame type)
+ * and how long connecting took, TCP, TLS 1.3 and AUTH together.
+ */
+void
+relay_netcheck(struct relayd *r, struct relay_check *rc)
+{
+	struct tcp_info	 ti;
+	socklen_t	 len = sizeof(ti);
+	int		 fd;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->enabled = r->conf.enabled;
+	rc->state = r->state;
+	if ((size_t)r->state < sizeof(relay_state_names) /
+	    sizeof(relay_state_names[0]))
+		strlcpy(rc->state_name, relay_state_names[r->state],
+		    sizeof(rc->state_name));
+	rc->tcp_rtt_us = -1;
+	rc->connect_us = -1;
+	rc->connects = r->st.connects;
+	strlcpy(rc->last_error, r->last_error, sizeof(rc->last_error));
+	if (r->state != RELAY_CONNECTED)
+		return;
+	rc->connect_us = r->connect_us;
+	rc->since = r->since;
+	memset(&ti, 0, sizeof(ti));
+	if (r->bev != NULL && (fd = bufferevent_getfd(r->bev)) != -1 &&
+	    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		rc->tcp_rtt_us = ti.tcpi_rtt;
 }
 
 /* After event_init(), before the sandbox. */

@@ -18,6 +18,7 @@
 #include "dns.h"
 #include "imsg.h"
 #include "log.h"
+#include "ops.h"
 #include "pathsel.h"
 #include "peeradmit.h"
 #include "sandbox.h"
@@ -191,6 +192,24 @@ enum imsg_type {
 	IMSG_MESH_METRICS_MAIN,		/* struct ctl_status_main: a snapshot */
 	IMSG_MESH_METRICS_PEER,		/* struct ctl_peer, up to max_peers */
 	IMSG_MESH_METRICS_END,		/* struct mesh_metrics_end */
+
+	/* cbp2pctl <-> parent: the live views (lib/ops.h) */
+	IMSG_CTL_PING,			/* request: struct ctl_ping_req */
+	IMSG_CTL_PING_REPLY,		/* reply: struct ctl_ping */
+	IMSG_CTL_NETCHECK,		/* request: none */
+	IMSG_CTL_NETCHECK_REPLY,	/* reply: struct ctl_netcheck */
+	IMSG_CTL_MONITOR,		/* request: none; RESULT, then events */
+	IMSG_CTL_EVENT,			/* struct ctl_event */
+
+	/* parent <-> cbdiscod, cbrelayd: what netcheck and monitor show */
+	IMSG_DISCO_STATE,		/* c->p: struct disco_state */
+	IMSG_DISCO_NETCHECK,		/* p->c: none; a fresh request */
+	IMSG_RELAY_NETCHECK,		/* p->c: none; c->p: struct
+					   relay_check */
+
+	/* parent <-> engine: cbp2pctl ping */
+	IMSG_ENG_PING,			/* p->e: struct eng_ping */
+	IMSG_ENG_PING_RESULT,		/* e->p: struct eng_ping */
 };
 
 #define DISCO_ENDPOINTS_MAX	8	/* candidates per node */
@@ -201,8 +220,8 @@ enum imsg_type {
 #define DISCO_CA_MAX		(12 * 1024)
 #define DISCO_TOKEN_MAX		(8 * 1024)
 #define DISCO_HOST_MAX		256
-#define DISCO_NAME_MAX		64	/* a peer's name: the registry's
-					   REG_HOSTNAME_MAX */
+#define DISCO_NAME_MAX		OPS_NAME_MAX	/* a peer's name: the
+					   registry's REG_HOSTNAME_MAX */
 #define CHILD_STATE_MAX		192
 
 /* What cbdiscod needs beyond struct child_conf; addresses resolved. */
@@ -292,6 +311,7 @@ struct ctl_status_main {
 	uint64_t	 reloads;
 	uint64_t	 reloads_failed;
 	uint64_t	 ctl_bad;	/* refused control requests */
+	uint64_t	 monitors_dropped;	/* fell too far behind */
 	int		 log_verbose;
 	char		 ifname[IFNAMSIZ];
 	char		 public_key[WG_KEY_B64_LEN + 1];
@@ -342,6 +362,8 @@ struct ctl_peer {
 	int64_t		 last_handshake;		/* unix seconds, 0 never */
 	uint64_t	 rx_bytes;
 	uint64_t	 tx_bytes;
+	uint64_t	 rx_packets;			/* WireGuard messages */
+	uint64_t	 tx_packets;
 	uint32_t	 nallowed_ips;			/* IMSG_CTL_PEER_AIPs follow */
 	char		 name[DISCO_NAME_MAX + 1];	/* "" when none */
 	int		 relay_presence;		/* enum relay_presence */
@@ -382,6 +404,11 @@ struct mesh_metrics_end {
 	int		 relay_up;	/* cbrelayd says: bound */
 	uint64_t	 relay_connects;	/* connections bound, ever */
 	uint64_t	 handshakes;	/* completed by the parent */
+	/* The registry client as cbdiscod last said, and discovery's events. */
+	struct disco_state reg;
+	uint64_t	 disco_added;	/* peers made from the registry's list */
+	uint64_t	 disco_removed;	/* ... and dropped from it */
+	uint64_t	 disco_pending;	/* keys newly waiting for approval */
 };
 
 struct ctl_result {

@@ -110,7 +110,7 @@ YAML
 atf_test_case scrape cleanup
 scrape_head()
 {
-	atf_set descr "Prometheus scrapes two hybrid nodes' cbmeshd and cbedged: peers by path, per-peer bytes and handshake, the RTT histogram, relay and registry series, build info; promtool check metrics passes on both texts"
+	atf_set descr "Prometheus scrapes two hybrid nodes' cbmeshd and cbedged: peers by path, per-peer bytes, packets and handshake, the RTT histogram, relay, registry state, errors and RTT, discovery events, build info; promtool check metrics passes on both texts"
 	atf_set require.user root
 	atf_set require.progs "prometheus promtool curl jq"
 	atf_set timeout 300
@@ -142,6 +142,18 @@ scrape_body()
 	wait_q 30 'cbp2p_relay_connections_total{job="node"} >= 1'
 	wait_q 30 'cbp2p_packets_dropped_total{job="node",reason="decrypt"} >= 0'
 	wait_q 30 'cbp2p_discovery_updates_total{job="node",result="admitted"} >= 1'
+	wait_q 30 "cbp2p_peer_receive_packets_total{peer=\"$k2\"} > 0"
+	wait_q 30 "cbp2p_peer_transmit_packets_total{peer=\"$k2\"} > 0"
+	# Fewer packets than bytes, and at least as many as pings sent.
+	wait_q 30 "cbp2p_peer_transmit_packets_total{peer=\"$k2\"} < cbp2p_peer_transmit_bytes_total{peer=\"$k2\"} / 32"
+	wait_q 30 'cbp2p_registry_state{job="node",state="registered"} == 1'
+	[ "$(q 'sum(cbp2p_registry_state{job="node"})')" = 2 ] ||
+	    atf_fail "a node is in more or less than one registry state"
+	wait_q 30 'cbp2p_registry_errors_total{job="node",kind="connect"} == 0'
+	wait_q 30 'cbp2p_registry_rtt_seconds{job="node"} > 0'
+	wait_q 30 'cbp2p_discovery_events_total{job="node",event="added"} == 1'
+	wait_q 30 'cbp2p_discovery_events_total{job="node",event="removed"} == 0'
+	wait_q 30 'cbp2p_discovery_events_total{job="node",event="pending"} == 0'
 	wait_q 30 'cbp2p_edge_registrations == 2'
 	wait_q 30 'cbp2p_edge_meshes == 1'
 	wait_q 30 'cbp2p_edge_requests_total{code="200"} > 0'

@@ -312,6 +312,7 @@ hostile_dispatch(struct child *c, struct imsg *imsg)
 		break;
 	case IMSG_CFG_DISCO_CA:
 	case IMSG_CFG_DISCO_TOKEN:
+	case IMSG_CFG_DISCO_KEY:
 	case IMSG_DISCO_STUN_RESULT:
 	case IMSG_DISCO_APPROVE:
 	case IMSG_DISCO_NAT:

@@ -240,6 +240,17 @@ cb_ctl()
 	"$CBP2PCTL" -s "$PWD/$name.sock" "$@"
 }
 
+# cb_nocore PID...: each process (they hold keys) may write no core
+# file: RLIMIT_CORE 0, soft and hard, in /proc/PID/limits.
+cb_nocore()
+{
+	for _nc_pid in "$@"; do
+		awk '/^Max core file size/ { found = 1; ok = $5 == 0 && $6 == 0 }
+		    END { exit !(found && ok) }' "/proc/$_nc_pid/limits" ||
+		    atf_fail "$(cat "/proc/$_nc_pid/cmdline" | tr '\0' ' ')(pid $_nc_pid) may dump core: $(grep core "/proc/$_nc_pid/limits")"
+	done
+}
+
 # Pids of a daemon's children.
 cb_children()
 {

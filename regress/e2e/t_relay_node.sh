@@ -318,7 +318,7 @@ edge_relay_body()
 	worker=$(pgrep -P "$(cat edge.pid)")
 	[ -n "$worker" ] || atf_fail "no relay worker"
 	cb_nocore "$(cat n1.pid)" $kids "$(cat edge.pid)" $worker
-	echo "no core for: $(cat n1.pid) $kids $(cat edge.pid) $worker"
+	echo "no core for:" "$(cat n1.pid)" $kids "$(cat edge.pid)" $worker
 }
 edge_relay_cleanup()
 {

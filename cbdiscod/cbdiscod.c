@@ -84,6 +84,11 @@ disco_update_state(struct disco *d)
 			    sizeof(d->c->state) - strlen(d->c->state),
 			    ", %llu bad nat values",
 			    (unsigned long long)d->bad_nat);
+		if (d->untrusted > 0)
+			snprintf(d->c->state + strlen(d->c->state),
+			    sizeof(d->c->state) - strlen(d->c->state),
+			    ", %llu untrusted entries",
+			    (unsigned long long)d->untrusted);
 		break;
 	case REG_UNREACHABLE:
 		gmtime_r(&d->unreachable_since, &tm);
@@ -369,6 +374,27 @@ disco_stop(struct disco *d)
 	disco_check_done(d);
 }
 
+/*
+ * Our own registry token, verified as the peers' will be: it names the
+ * mesh their tokens must name too.
+ */
+static int
+disco_own_mesh(struct disco *d)
+{
+	struct regtoken	 own;
+	char		 err[CFG_ERR_MAX];
+
+	if (regtoken_verify(d->token, strlen(d->token), d->conf.verify_alg,
+	    d->key, d->keylen, d->conf.issuer, d->conf.audience, time(NULL),
+	    &own, err, sizeof(err)) == -1) {
+		log_warnx("discovery: our registry token: %s; discovery off",
+		    err);
+		return (-1);
+	}
+	strlcpy(d->mesh, own.mesh, sizeof(d->mesh));
+	return (0);
+}
+
 /* A configuration transaction ended: swap it in whole and act on it. */
 static void
 disco_commit(struct disco *d)
@@ -379,7 +405,9 @@ disco_commit(struct disco *d)
 	    d->token == NULL || d->next_token == NULL ||
 	    strcmp(d->token, d->next_token) != 0 ||
 	    d->calen != d->next_calen ||
-	    (d->ca != NULL && memcmp(d->ca, d->next_ca, d->calen) != 0);
+	    (d->ca != NULL && memcmp(d->ca, d->next_ca, d->calen) != 0) ||
+	    d->keylen != d->next_keylen ||
+	    (d->key != NULL && memcmp(d->key, d->next_key, d->keylen) != 0);
 	d->conf = d->next;
 	free(d->ca);
 	d->ca = d->next_ca;
@@ -390,9 +418,17 @@ disco_commit(struct disco *d)
 	free(d->allowed);
 	d->allowed = d->next_allowed;
 	d->nallowed = d->next_nallowed;
+	if (d->key != NULL)
+		freezero(d->key, d->keylen);
+	d->key = d->next_key;
+	d->keylen = d->next_keylen;
 	d->next_ca = d->next_token = NULL;
 	d->next_allowed = NULL;
-	d->next_calen = d->next_nallowed = 0;
+	d->next_key = NULL;
+	d->next_calen = d->next_nallowed = d->next_keylen = 0;
+	/* Tokens verified under another key or issuer are not trusted. */
+	if (restart)
+		d->keygen++;
 	/*
 	 * Without STUN (every peer relayed) the address it once found is
 	 * not ours to announce any more.
@@ -400,7 +436,8 @@ disco_commit(struct disco *d)
 	if (!d->conf.has_stun)
 		d->has_reflexive = d->reflexive_told = 0;
 
-	if (!d->conf.enabled || d->token == NULL) {
+	if (!d->conf.enabled || d->token == NULL ||
+	    disco_own_mesh(d) == -1) {
 		disco_stop(d);
 		disco_update_state(d);
 		return;
@@ -458,6 +495,13 @@ disco_dispatch(struct child *c, struct imsg *imsg)
 		    (d->next_token = calloc(1, len + 1)) == NULL)
 			fatalx("%s: bad registry token", __func__);
 		memcpy(d->next_token, imsg->data, len);
+		break;
+	case IMSG_CFG_DISCO_KEY:
+		if (len == 0 || len > DISCO_KEY_MAX ||
+		    (d->next_key = malloc(len)) == NULL)
+			fatalx("%s: bad verification key", __func__);
+		memcpy(d->next_key, imsg->data, len);
+		d->next_keylen = len;
 		break;
 	case IMSG_CFG_DISCO_ALLOWED:
 		if (len == 0 || len % WG_KEY_LEN != 0 ||

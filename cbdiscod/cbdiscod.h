@@ -14,13 +14,17 @@
 #include <event.h>
 #include <openssl/ssl.h>
 
+#include <sodium.h>
+
 #include "peerpolicy.h"
 #include "proc.h"
 #include "stun.h"
+#include "token.h"
 
 #define REG_TIMEOUT		10	/* seconds for a request */
 #define REG_POLL_WAIT		25	/* seconds a long poll may wait */
-#define REG_REPLY_MAX		(4 * 1024 * 1024)
+/* REG_PEERS_MAX entries with their registry tokens (about 1 KB each) */
+#define REG_REPLY_MAX		(8 * 1024 * 1024)
 #define REG_BODY_MAX		(16 * 1024)
 #define REG_BACKOFF_MIN		1	/* seconds */
 #define REG_BACKOFF_MAX		30
@@ -36,10 +40,26 @@
  */
 #define DISCO_CHECKS_MAX	8	/* netchecks waiting for a heartbeat */
 
-/* A peer as the registry lists it, checked. */
+#define REG_TOKHASH_LEN		crypto_generichash_BYTES
+
+/*
+ * A peer as the registry lists it, checked: against the subnet, and
+ * against the registry token it carries, which the issuer signed.  The
+ * token's claims are kept with a hash of its bytes, so that the next
+ * list verifies a signature only for a token it has not seen.
+ */
 struct reg_peer {
 	uint8_t			 public_key[WG_KEY_LEN];
 	struct disco_peer	 dp;
+	uint8_t			 tokhash[REG_TOKHASH_LEN];
+	struct regtoken		 rt;
+	unsigned int		 keygen;	/* of the key that verified */
+};
+
+/* An entry refused for its token, so that a repeat is not logged again. */
+struct reg_refused {
+	uint8_t			 public_key[WG_KEY_LEN];
+	uint8_t			 tokhash[REG_TOKHASH_LEN];
 };
 
 struct disco {
@@ -49,6 +69,11 @@ struct disco {
 	char			*ca, *next_ca;
 	size_t			 calen, next_calen;
 	char			*token, *next_token;
+	/* The issuer's key for peers' tokens, and our own token's mesh. */
+	unsigned char		*key, *next_key;
+	size_t			 keylen, next_keylen;
+	unsigned int		 keygen;	/* bumped when the key changes */
+	char			 mesh[REGTOKEN_MESH_MAX + 1];
 	uint8_t			(*allowed)[WG_KEY_LEN];
 	size_t			 nallowed;
 	uint8_t			(*next_allowed)[WG_KEY_LEN];
@@ -91,6 +116,9 @@ struct disco {
 	int			 nat;	/* our enum nat_mapping, the parent's */
 	int			 nat_told;	/* as the registry last heard */
 	uint64_t		 bad_nat;	/* peers' unknown "nat" */
+	uint64_t		 untrusted;	/* entries their token refutes */
+	struct reg_refused	*refused;	/* of the last list */
+	size_t			 nrefused;
 };
 
 /* registry.c */

@@ -25,10 +25,12 @@
 
 #include "cbdiscod.h"
 #include "log.h"
+#include "registry.h"
 #include "tlsclient.h"
 
 #define HTTP_OK			200
 #define HTTP_NOT_FOUND		404
+#define DISCO_KEY_LOG_LEN	8	/* base64 characters of a key logged */
 
 enum reg_kind {
 	REQ_REGISTER,
@@ -441,53 +443,150 @@ parse_name(struct disco *d, json_t *e, struct reg_peer *rp)
 	rp->dp.name[json_string_length(v)] = '\0';
 }
 
+enum entry_verdict {
+	ENTRY_OK,
+	ENTRY_MALFORMED,	/* counted as a bad entry */
+	ENTRY_UNTRUSTED		/* its token does not grant it: refused */
+};
+
+/* The previous list by key, to find a token already verified. */
+struct known {
+	const struct reg_peer	**v;
+	size_t			  n;
+};
+
 static int
-parse_entry(struct disco *d, json_t *e, struct reg_peer *rp)
+known_cmp(const void *a, const void *b)
+{
+	const struct reg_peer	*const *x = a, *const *y = b;
+
+	return (memcmp((*x)->public_key, (*y)->public_key, WG_KEY_LEN));
+}
+
+static const struct reg_peer *
+known_find(const struct known *k, const uint8_t *key)
+{
+	struct reg_peer		 probe;
+	const struct reg_peer	*pp = &probe, **found;
+
+	if (k->n == 0)
+		return (NULL);
+	memcpy(probe.public_key, key, WG_KEY_LEN);
+	found = bsearch(&pp, k->v, k->n, sizeof(*k->v), known_cmp);
+	return (found != NULL ? *found : NULL);
+}
+
+/*
+ * The entry's registry token, signed by the issuer we trust: verified
+ * once (a token seen in the last list under the same key is not checked
+ * again, but its exp is), its claims in rp->rt.
+ */
+static int
+entry_token(struct disco *d, json_t *e, const struct known *k,
+    struct reg_peer *rp, time_t now, char *err, size_t errlen)
+{
+	const struct reg_peer	*old;
+	json_t			*v;
+	const char		*s;
+	size_t			 len;
+
+	if ((v = json_object_get(e, "registry_token")) == NULL ||
+	    (s = json_string_value(v)) == NULL) {
+		snprintf(err, errlen, "no registry token");
+		return (-1);
+	}
+	len = json_string_length(v);
+	crypto_generichash(rp->tokhash, sizeof(rp->tokhash),
+	    (const unsigned char *)s, len, NULL, 0);
+	rp->keygen = d->keygen;
+	if ((old = known_find(k, rp->public_key)) != NULL &&
+	    old->keygen == d->keygen &&
+	    sodium_memcmp(old->tokhash, rp->tokhash, REG_TOKHASH_LEN) == 0) {
+		rp->rt = old->rt;
+		if ((int64_t)now >= rp->rt.exp) {
+			snprintf(err, errlen, "token: exp: expired at %lld",
+			    (long long)rp->rt.exp);
+			return (-1);
+		}
+		return (0);
+	}
+	return (regtoken_verify(s, len, d->conf.verify_alg, d->key,
+	    d->keylen, d->conf.issuer, d->conf.audience, now, &rp->rt, err,
+	    errlen));
+}
+
+static enum entry_verdict
+parse_entry(struct disco *d, json_t *e, const struct known *k,
+    struct reg_peer *rp, time_t now, char *err, size_t errlen)
 {
 	json_t		*j, *v;
-	struct cidr	 c;
+	struct cidr	 c, addr;
 	const char	*s;
 	size_t		 i;
 
 	memset(rp, 0, sizeof(*rp));
+	snprintf(err, errlen, "malformed");
 	if (!json_is_object(e) ||
 	    (s = json_string_value(json_object_get(e, "public_key"))) ==
 	    NULL || wgkey_from_b64(rp->public_key, s) == -1)
-		return (-1);
+		return (ENTRY_MALFORMED);
 	memcpy(rp->dp.public_key, rp->public_key, WG_KEY_LEN);
+	if ((s = json_string_value(json_object_get(e, "address"))) == NULL ||
+	    cidr_parse(s, &addr) == -1)
+		return (ENTRY_MALFORMED);
 	j = json_object_get(e, "endpoints");
 	if (j != NULL && !json_is_array(j))
-		return (-1);
+		return (ENTRY_MALFORMED);
 	json_array_foreach(j, i, v) {
 		if (!json_is_string(v) ||
 		    rp->dp.nendpoints == DISCO_ENDPOINTS_MAX)
-			return (-1);
+			return (ENTRY_MALFORMED);
 		if (hostport_parse_numeric(json_string_value(v),
 		    &rp->dp.endpoints[rp->dp.nendpoints]) == -1)
-			return (-1);
+			return (ENTRY_MALFORMED);
 		rp->dp.nendpoints++;
 	}
 	j = json_object_get(e, "allowed_ips");
 	if (j != NULL && !json_is_array(j))
-		return (-1);
+		return (ENTRY_MALFORMED);
 	json_array_foreach(j, i, v) {
 		if (!json_is_string(v) ||
 		    cidr_parse(json_string_value(v), &c) == -1)
-			return (-1);
+			return (ENTRY_MALFORMED);
+	}
+	/*
+	 * The issuer's word before the registry's: the token must be for
+	 * this key and our mesh and grant the address and every prefix
+	 * the registry lists, or the whole entry goes.
+	 */
+	if (entry_token(d, e, k, rp, now, err, errlen) == -1 ||
+	    reg_entry_check(&rp->rt, d->mesh, rp->public_key, &addr, NULL, 0,
+	    err, errlen) != REG_OK)
+		return (ENTRY_UNTRUSTED);
+	json_array_foreach(j, i, v) {
+		cidr_parse(json_string_value(v), &c);
+		if (!reg_grants_prefix(&rp->rt, &addr, &c)) {
+			snprintf(err, errlen, "allowed_ips[%zu]: outside what "
+			    "its token grants", i);
+			return (ENTRY_UNTRUSTED);
+		}
 		cidr_mask(&c);
 		if (!in_subnet(d, &c) ||
 		    rp->dp.nallowed_ips == DISCO_AIPS_MAX)
 			continue;	/* not ours to give it */
 		rp->dp.allowed_ips[rp->dp.nallowed_ips++] = c;
 	}
-	if ((s = json_string_value(json_object_get(e, "address"))) == NULL ||
-	    cidr_parse(s, &c) == -1)
-		return (-1);
 	/* No usable allowed IPs: its own address, as a host route. */
 	if (rp->dp.nallowed_ips == 0) {
+		c = addr;
 		c.plen = c.af == AF_INET ? 32 : 128;
 		if (!in_subnet(d, &c))
-			return (-1);
+			return (ENTRY_MALFORMED);
+		if (!reg_grants_prefix(&rp->rt, &addr, &c)) {
+			snprintf(err, errlen, "its token does not grant its "
+			    "address as a host route");
+			return (ENTRY_UNTRUSTED);
+		}
 		rp->dp.allowed_ips[rp->dp.nallowed_ips++] = c;
 	}
 	rp->dp.keepalive = d->conf.keepalive;
@@ -504,20 +603,47 @@ parse_entry(struct disco *d, json_t *e, struct reg_peer *rp)
 		d->bad_nat++;
 		rp->dp.nat = NAT_MAP_UNKNOWN;
 	}
-	return (0);
+	return (ENTRY_OK);
+}
+
+/* Log an entry refused for its token once, not at every list. */
+static void
+untrusted(struct disco *d, const struct reg_peer *rp,
+    struct reg_refused *now, size_t *nnow, const char *why)
+{
+	char	 b64[WG_KEY_B64_LEN + 1];
+	size_t	 i;
+
+	d->untrusted++;
+	memcpy(now[*nnow].public_key, rp->public_key, WG_KEY_LEN);
+	memcpy(now[*nnow].tokhash, rp->tokhash, REG_TOKHASH_LEN);
+	(*nnow)++;
+	for (i = 0; i < d->nrefused; i++)
+		if (memcmp(d->refused[i].public_key, rp->public_key,
+		    WG_KEY_LEN) == 0 && memcmp(d->refused[i].tokhash,
+		    rp->tokhash, REG_TOKHASH_LEN) == 0)
+			return;
+	wgkey_to_b64(b64, rp->public_key);
+	b64[DISCO_KEY_LOG_LEN] = '\0';
+	log_warnx("registry: peer %s refused: %s", b64, why);
 }
 
 /*
  * The whole list, or -1 when the reply as a whole is not one; single
- * entries that are malformed are skipped and counted.
+ * entries that are malformed are skipped and counted, and so are those
+ * their registry token does not vouch for.
  */
 int
 reg_parse_peers(struct disco *d, const char *buf, size_t len,
     struct reg_peer **out, size_t *nout, uint64_t *version)
 {
-	json_t		*j, *peers, *e;
-	struct reg_peer	*list;
-	size_t		 i, n = 0;
+	json_t			*j, *peers, *e;
+	struct reg_peer		*list;
+	struct reg_refused	*refused;
+	struct known		 k = { NULL, 0 };
+	char			 err[CFG_ERR_MAX];
+	time_t			 now = time(NULL);
+	size_t			 i, n = 0, nref = 0;
 
 	*out = NULL;
 	*nout = 0;
@@ -530,18 +656,32 @@ reg_parse_peers(struct disco *d, const char *buf, size_t len,
 		return (-1);
 	}
 	if ((list = calloc(json_array_size(peers) + 1, sizeof(*list))) ==
-	    NULL) {
-		json_decref(j);
-		return (-1);
-	}
+	    NULL || (refused = calloc(json_array_size(peers) + 1,
+	    sizeof(*refused))) == NULL ||
+	    (k.v = calloc(d->nlist + 1, sizeof(*k.v))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < d->nlist; i++)
+		k.v[k.n++] = &d->list[i];
+	qsort(k.v, k.n, sizeof(*k.v), known_cmp);
 	json_array_foreach(peers, i, e) {
-		if (parse_entry(d, e, &list[n]) == -1) {
+		switch (parse_entry(d, e, &k, &list[n], now, err,
+		    sizeof(err))) {
+		case ENTRY_OK:
+			n++;
+			break;
+		case ENTRY_MALFORMED:
 			d->bad_entries++;
-			continue;
+			break;
+		case ENTRY_UNTRUSTED:
+			untrusted(d, &list[n], refused, &nref, err);
+			break;
 		}
-		n++;
 	}
 	json_decref(j);
+	free(k.v);
+	free(d->refused);
+	d->refused = refused;
+	d->nrefused = nref;
 	*out = list;
 	*nout = n;
 	return (0);

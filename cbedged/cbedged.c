@@ -9,7 +9,6 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -160,8 +159,8 @@ main(int argc, char *argv[])
 	 * Before the TLS key is read: no core file, and only a tracer
 	 * with CAP_SYS_PTRACE may read our memory.
 	 */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
+	if (sandbox_nocore() == -1)
+		errx(1, "no core dumps: %s", strerror(errno));
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
 		case 'd':

@@ -293,10 +293,13 @@ edge_token_check(const struct edge_conf *c, const char *s, size_t len,
 	return (REG_OK);
 }
 
-/* The bearer token of a request, checked by edge_token_check(). */
+/*
+ * The bearer token of a request, checked by edge_token_check(); *bearer
+ * is its compact form, which a registration keeps for the node's peers.
+ */
 static enum reg_reason
 authorize(struct edge *e, struct evhttp_request *req, struct regtoken *tok,
-    char *err, size_t errlen)
+    const char **bearer, char *err, size_t errlen)
 {
 	const char	*h;
 
@@ -309,6 +312,7 @@ authorize(struct edge *e, struct evhttp_request *req, struct regtoken *tok,
 	h += sizeof(BEARER) - 1;
 	while (*h == ' ')
 		h++;
+	*bearer = h;
 	return (edge_token_check(&e->conf, h, strlen(h), tok, err, errlen));
 }
 
@@ -491,7 +495,7 @@ httpd_request(struct evhttp_request *req, void *arg)
 	struct evbuffer		*in;
 	struct regtoken		 tok;
 	json_t			*reply = NULL;
-	const char		*path, *body;
+	const char		*path, *body, *bearer = NULL;
 	char			 err[REG_ERR_MAX], msg[REG_ERR_MAX];
 	char			 kp[KEY_PREFIX + 1];
 	uint8_t			 key[RATELIMIT_KEY_MAX];
@@ -538,7 +542,8 @@ httpd_request(struct evhttp_request *req, void *arg)
 		refuse(e, req, REG_TOO_LARGE, msg);
 		return;
 	}
-	if ((r = authorize(e, req, &tok, err, sizeof(err))) != REG_OK) {
+	if ((r = authorize(e, req, &tok, &bearer, err, sizeof(err))) !=
+	    REG_OK) {
 		refuse(e, req, r, err);
 		return;
 	}
@@ -550,8 +555,8 @@ httpd_request(struct evhttp_request *req, void *arg)
 
 	switch (rt->id) {
 	case R_REGISTER:
-		r = registry_register(e->reg, &tok, body, len, edge_now_ms(),
-		    &reply, err, sizeof(err));
+		r = registry_register(e->reg, &tok, bearer, strlen(bearer),
+		    body, len, edge_now_ms(), &reply, err, sizeof(err));
 		break;
 	case R_HEARTBEAT:
 		r = registry_heartbeat(e->reg, &tok, body, len,

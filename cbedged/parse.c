@@ -337,6 +337,7 @@ read_verify_key(struct parse *p)
 	ssize_t			 n;
 	int			 fd, secret = c->verify_alg == KEYALG_HS256;
 	const char		*path = c->verify_key_file;
+	char			 why[CFG_ERR_MAX];
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		return (yconf_err(&p->y, 0, "verify_key", "%s: %s", path,
@@ -382,9 +383,16 @@ read_verify_key(struct parse *p)
 		    "HS256 secret too short" : "empty"));
 	}
 	buf[len] = '\0';
+	if (token_key_check(c->verify_alg, buf, len, why, sizeof(why)) == -1) {
+		yconf_err(&p->y, 0, "verify_key", "%s: %s", path, why);
+		goto fail_closed;
+	}
 	c->verify_key = buf;
 	c->verify_key_len = len;
 	return (0);
+fail_closed:
+	freezero(buf, VERIFY_KEY_MAX_LEN + 1);
+	return (-1);
 fail:
 	if (buf != NULL)
 		freezero(buf, VERIFY_KEY_MAX_LEN + 1);

@@ -24,7 +24,6 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/tree.h>
@@ -962,8 +961,8 @@ relay_main(int argc, char *argv[])
 	int			 ch, verbose = 0, fd, flags;
 
 	/* It holds the TLS key and maybe an HS256 secret. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
+	if (sandbox_nocore() == -1)
+		errx(1, "no core dumps: %s", strerror(errno));
 	while ((ch = getopt(argc, argv, "df:v")) != -1) {
 		switch (ch) {
 		case 'd':

@@ -23,12 +23,36 @@
 #include "cbp2pctl.h"
 #include "imsg.h"
 #include "stun.h"
+#include "textsafe.h"
 
 #ifndef nitems
 #define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
 #endif
 
 int		 json_out;
+
+#define SAFE_SLOTS	8	/* safe() results alive in one printf */
+
+/*
+ * A string the daemon passes on from a child, the registry or the
+ * network (at most size bytes, NUL or not), fit for a terminal: control
+ * characters are encoded (text_safe).  JSON output needs none of this:
+ * jansson escapes.
+ */
+const char *
+safe(const char *s, size_t size)
+{
+	static char	 out[SAFE_SLOTS][TEXT_SAFE_LEN(PATH_MAX)];
+	static int	 slot;
+	char		 in[PATH_MAX];
+
+	if (size > sizeof(in))
+		size = sizeof(in);
+	memcpy(in, s, size);
+	in[size - 1] = '\0';
+	slot = (slot + 1) % SAFE_SLOTS;
+	return (text_safe(in, out[slot], sizeof(out[slot])));
+}
 
 __dead void
 usage(void)
@@ -208,12 +232,12 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 	}
 	printf("%-16s %s\n", "connection type:", conn_type_name(m->conn_type));
 	printf("%-16s %s\n", "routing:", routing_mode_name(m->routing));
-	printf("%-16s %s\n", "interface:", m->ifname);
+	printf("%-16s %s\n", "interface:", SAFE(m->ifname));
 	printf("%-16s %s\n", "public key:", m->public_key);
 	printf("%-16s %s\n", "uptime:", fmt_uptime(m->uptime, up,
 	    sizeof(up)));
 	printf("%-16s %s (generation %llu, %llu reloads, %llu refused)\n",
-	    "config:", m->config_path, (unsigned long long)m->generation,
+	    "config:", SAFE(m->config_path), (unsigned long long)m->generation,
 	    (unsigned long long)m->reloads,
 	    (unsigned long long)m->reloads_failed);
 	if (m->token_exp != 0)
@@ -311,7 +335,7 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		cs[i].state[sizeof(cs[i].state) - 1] = '\0';
 		if (cs[i].state[0] != '\0')
 			printf("%-10s %s\n", proc_name(cs[i].proc),
-			    cs[i].state);
+			    SAFE(cs[i].state));
 	}
 }
 
@@ -448,10 +472,10 @@ show_peers(const struct peer_list *l)
 			json_array_append_new(arr, o);
 			continue;
 		}
-		printf("  name: %s\n", p->name[0] ? p->name : "-");
+		printf("  name: %s\n", p->name[0] ? SAFE(p->name) : "-");
 		printf("  path: %s", peer_active_name(p));
 		if (p->active == PATH_RELAY && p->relay[0] != '\0')
-			printf(" via %s", p->relay);
+			printf(" via %s", SAFE(p->relay));
 		if (p->reason != PR_NONE)
 			printf(" (%s)", path_reason_name(p->reason));
 		if (p->routing == PATH_HYBRID)
@@ -471,7 +495,7 @@ show_peers(const struct peer_list *l)
 			printf("  relay: %s%s\n",
 			    relay_presence_name(p->relay_presence), since);
 		}
-		printf("  endpoint: %s\n", p->endpoint[0] ? p->endpoint :
+		printf("  endpoint: %s\n", p->endpoint[0] ? SAFE(p->endpoint) :
 		    "(none)");
 		if (p->nat != NAT_MAP_UNKNOWN)
 			printf("  nat: %s mapping\n", nat_mapping_name(p->nat));
@@ -507,7 +531,7 @@ show_result(const struct ctl_result *r)
 		o = json_pack("{s:b, s:s}", "ok", r->ok, "message", r->msg);
 		json_print(o);
 	} else
-		printf("%s\n", r->msg);
+		printf("%s\n", SAFE(r->msg));
 }
 
 int

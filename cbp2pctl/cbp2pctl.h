@@ -58,6 +58,9 @@ extern int	 json_out;
 __dead void	 usage(void);
 void		 json_print(json_t *);
 int		 ctl_connect(const char *);
+/* A field from the daemon, control characters encoded for a terminal. */
+const char	*safe(const char *, size_t);
+#define SAFE(field)	safe((field), sizeof(field))
 
 /* live.c: ping, netcheck, monitor */
 int		 cmd_ping(const char *, int, char *[]);

@@ -111,7 +111,7 @@ ping_who(const struct ctl_ping *p, char *buf, size_t len)
 
 	strlcpy(key, p->public_key, sizeof(key));
 	if (p->name[0] != '\0')
-		snprintf(buf, len, "%s (%s)", p->name, key);
+		snprintf(buf, len, "%s (%s)", SAFE(p->name), key);
 	else
 		snprintf(buf, len, "%s", key);
 	return (buf);
@@ -123,7 +123,7 @@ ping_path(const struct ctl_ping *p, char *buf, size_t len)
 	if (p->path == PATH_RELAY)
 		snprintf(buf, len, "relay");
 	else
-		snprintf(buf, len, "direct %s", p->endpoint);
+		snprintf(buf, len, "direct %s", SAFE(p->endpoint));
 }
 
 static void
@@ -430,8 +430,8 @@ netcheck_text(const struct ctl_netcheck *nc)
 		if (nc->stun_server[i][0] == '\0')
 			continue;
 		printf("%-10s %s sees us at %s\n", i == 0 ? "stun:" : "",
-		    nc->stun_server[i], nc->mapped[i][0] ? nc->mapped[i] :
-		    "(no answer)");
+		    SAFE(nc->stun_server[i]), nc->mapped[i][0] ?
+		    SAFE(nc->mapped[i]) : "(no answer)");
 	}
 	printf("%-10s %s mapping%s\n", "nat:",
 	    nat_mapping_name(nc->nat_mapping),
@@ -441,7 +441,7 @@ netcheck_text(const struct ctl_netcheck *nc)
 	if (!nc->disco_enabled)
 		printf("%-10s off\n", "registry:");
 	else {
-		printf("%-10s %s %s", "registry:", nc->registry,
+		printf("%-10s %s %s", "registry:", SAFE(nc->registry),
 		    reg_state_name(nc->reg.state));
 		if (nc->reg.rtt_us >= 0)
 			printf(", %.3f ms %s", nc->reg.rtt_us / US_PER_MS,
@@ -449,13 +449,14 @@ netcheck_text(const struct ctl_netcheck *nc)
 			    "(the last request)");
 		if (nc->reg.state == REG_UNREACHABLE &&
 		    nc->reg.last_error[0] != '\0')
-			printf(": %s", nc->reg.last_error);
+			printf(": %s", SAFE(nc->reg.last_error));
 		printf("\n");
 	}
 	if (!rc->enabled)
 		printf("%-10s off\n", "relay:");
 	else {
-		printf("%-10s %s %s", "relay:", nc->relay, rc->state_name);
+		printf("%-10s %s %s", "relay:", SAFE(nc->relay),
+		    SAFE(rc->state_name));
 		if (rc->since != 0)
 			printf(" for %llds", (long long)(time(NULL) -
 			    rc->since));
@@ -465,7 +466,7 @@ netcheck_text(const struct ctl_netcheck *nc)
 			printf(", connected in %.3f ms",
 			    rc->connect_us / US_PER_MS);
 		if (rc->since == 0 && rc->last_error[0] != '\0')
-			printf(": %s", rc->last_error);
+			printf(": %s", SAFE(rc->last_error));
 		printf("\n");
 	}
 }
@@ -536,7 +537,7 @@ monitor_event(struct ctl_event *ev)
 	ev->detail[sizeof(ev->detail) - 1] = '\0';
 	if (!json_out) {
 		ctl_event_format(ev, line, sizeof(line));
-		printf("%s\n", line);
+		printf("%s\n", SAFE(line));
 		fflush(stdout);
 		return;
 	}

@@ -3,7 +3,6 @@
  */
 
 #include <sys/types.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -591,8 +590,8 @@ main(int argc, char *argv[])
 	 * Before the token's private key is read: no core file, and
 	 * only a tracer with CAP_SYS_PTRACE may read our memory.
 	 */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		errx(1, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
+	if (sandbox_nocore() == -1)
+		errx(1, "no core dumps: %s", strerror(errno));
 	/* Called as cbp2p-wg: the drop-in for wireguard-go (dropin.c). */
 	env->dropin = dropin_selected(argv[0]);
 	setproctitle_init(argc, argv, environ);

@@ -148,6 +148,11 @@ disco_push_config(void)
 	    strlen(t->registry_token) < DISCO_TOKEN_MAX &&
 	    !env->token_expired;
 	dc.token_expired = env->token_expired;
+	if (dc.enabled && c->verify_key_len > DISCO_KEY_MAX) {
+		log_warnx("discovery: verify_key over %d bytes, too large to "
+		    "check peers' tokens with; discovery off", DISCO_KEY_MAX);
+		dc.enabled = 0;
+	}
 	if (dc.enabled && (url_https_authority(c->registry, auth,
 	    sizeof(auth)) == -1 || hostport_resolve(auth, HTTPS_PORT,
 	    &dc.registry, dc.registry_host, sizeof(dc.registry_host)) == -1)) {
@@ -178,6 +183,9 @@ disco_push_config(void)
 	if (relay_path_for(c) != PATH_RELAY)
 		local_endpoints(&dc, env->dp.port);
 	dc.keepalive = t->persistent ? PERSISTENT_KEEPALIVE : 0;
+	dc.verify_alg = c->verify_alg;
+	strlcpy(dc.issuer, c->issuer, sizeof(dc.issuer));
+	strlcpy(dc.audience, c->audience, sizeof(dc.audience));
 	env->disco_enabled = dc.enabled;
 
 	disco_send(IMSG_CFG_DISCO, &dc, sizeof(dc));
@@ -185,9 +193,13 @@ disco_push_config(void)
 		disco_send(IMSG_CFG_DISCO_CA, ca, calen);
 		free(ca);
 	}
-	if (dc.enabled)
+	if (dc.enabled) {
 		disco_send(IMSG_CFG_DISCO_TOKEN, t->registry_token,
 		    strlen(t->registry_token));
+		/* Each peer entry carries a token this key must verify. */
+		disco_send(IMSG_CFG_DISCO_KEY, c->verify_key,
+		    c->verify_key_len);
+	}
 	for (i = 0; i < t->nallowed_peers; i += n) {
 		n = t->nallowed_peers - i;
 		if (n > DISCO_ALLOWED_CHUNK)

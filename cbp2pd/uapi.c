@@ -264,58 +264,61 @@ uapi_get(struct uapi_buf *out)
 
 /* ---- set ------------------------------------------------------------ */
 
-/* Everything that could fail half-way is checked first. */
 static int
-uapi_set_check(struct uapi_set *s, char *msg, size_t msglen)
+uapi_peer_exists(const uint8_t *pub, void *arg)
 {
+	return (ppeer_find(pub) != NULL);
+}
+
+/*
+ * Everything that could fail half-way is checked first (lib/uapi.c
+ * checks the request against the device), so that a request is applied
+ * whole or not at all; only a new listen port is tried for real, and
+ * first, before anything else changes.
+ */
+static int
+uapi_set_precheck(struct uapi_set *s, char *msg, size_t msglen)
+{
+	static const uint8_t	 zero[WG_KEY_LEN];
 	struct dataplane	*dp = &env->dp;
+	struct uapi_device_view	 v;
 	struct sockaddr_in6	*sin6;
 	struct wg_local		 probe;
-	unsigned int		 newpeers = 0, i, j;
-	int			 seen;
+	size_t			 i;
+	int			 rc;
 
-	if (s->has_private_key && wg_local_init(&probe, dp->crypto,
-	    s->private_key) != WG_OK) {
-		static const uint8_t	 zero[WG_KEY_LEN];
-
-		/* All zeros (wg set private-key /dev/null) removes it. */
-		if (sodium_memcmp(s->private_key, zero, WG_KEY_LEN) != 0) {
+	if (s->has_private_key &&
+	    sodium_memcmp(s->private_key, zero, WG_KEY_LEN) != 0) {
+		rc = wg_local_init(&probe, dp->crypto, s->private_key);
+		wg_local_clear(&probe);
+		if (rc != WG_OK) {
 			snprintf(msg, msglen, "private key unusable");
 			return (EINVAL);
 		}
 	}
-	wg_local_clear(&probe);
 	for (i = 0; i < s->npeers; i++) {
 		struct uapi_peer	*up = &s->peers[i];
 
-		if (up->endpoint_ifname[0] != '\0') {
-			sin6 = (struct sockaddr_in6 *)&up->endpoint;
-			if ((sin6->sin6_scope_id =
-			    if_nametoindex(up->endpoint_ifname)) == 0) {
-				snprintf(msg, msglen, "no interface %s",
-				    up->endpoint_ifname);
-				return (EINVAL);
-			}
-		}
-		if (dp->has_key && memcmp(up->public_key, dp->local.pub,
-		    WG_KEY_LEN) == 0 && !up->remove) {
-			snprintf(msg, msglen, "peer is this node's own key");
+		if (up->endpoint_ifname[0] == '\0')
+			continue;
+		sin6 = (struct sockaddr_in6 *)&up->endpoint;
+		if ((sin6->sin6_scope_id =
+		    if_nametoindex(up->endpoint_ifname)) == 0) {
+			snprintf(msg, msglen, "peer %zu: no interface %s",
+			    i + 1, up->endpoint_ifname);
 			return (EINVAL);
 		}
-		if (up->remove || up->update_only || (!s->replace_peers &&
-		    ppeer_find(up->public_key) != NULL))
-			continue;
-		for (seen = 0, j = 0; j < i && !seen; j++)
-			seen = memcmp(s->peers[j].public_key, up->public_key,
-			    WG_KEY_LEN) == 0;
-		if (!seen)
-			newpeers++;
 	}
-	if ((s->replace_peers ? 0 : dp->npeers) + newpeers > dp->max_peers) {
-		snprintf(msg, msglen, "more than %u peers", dp->max_peers);
-		return (ENOSPC);
-	}
-	return (0);
+	memset(&v, 0, sizeof(v));
+	v.has_private_key = dp->has_key;
+	if (dp->has_key)
+		memcpy(v.public_key, dp->local.pub, WG_KEY_LEN);
+	v.npeers = dp->npeers;
+	v.max_peers = dp->max_peers;
+	v.aip_nodes = dp->aip.nodes;
+	v.aip_nodes_max = dp->aip.max_nodes;
+	v.peer_exists = uapi_peer_exists;
+	return (uapi_set_check(s, &v, msg, msglen));
 }
 
 static int
@@ -326,7 +329,7 @@ uapi_set(struct uapi_set *s, char *msg, size_t msglen)
 	int			 err, announce = 0;
 	size_t			 i;
 
-	if ((err = uapi_set_check(s, msg, msglen)) != 0)
+	if ((err = uapi_set_precheck(s, msg, msglen)) != 0)
 		return (err);
 	if (s->has_listen_port && s->listen_port != dp->port) {
 		if (dp_set_port(s->listen_port) == -1) {
@@ -378,6 +381,12 @@ uapi_set(struct uapi_set *s, char *msg, size_t msglen)
 		err = peer_apply(&pd, msg, msglen);
 		explicit_bzero(&pd, sizeof(pd));
 		if (err == -1) {
+			/*
+			 * Checked above: only memory can run out now, and
+			 * what was applied stays.  Say so.
+			 */
+			log_warnx("uapi: set applied up to peer %zu of %zu: "
+			    "%s", i, s->npeers, msg);
 			err = ENOMEM;
 			goto done;
 		}

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "imsg.h"
 #include "log.h"
 #include "proc.h"
@@ -190,6 +192,12 @@ child_run(struct child *c, int argc, char *argv[],
 	setproctitle("%s", name);
 	if (c->init != NULL)
 		c->init(c);
+	/*
+	 * jansson seeds its hash function from /dev/urandom on first use,
+	 * and falls back to the time and pid when the chroot hides it:
+	 * seed it now, or JSON from the network could aim at one bucket.
+	 */
+	json_object_seed(0);
 
 	sandbox_enter(o.chroot_dir, o.user, policy);
 

@@ -528,6 +528,7 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
 	struct parse	 p;
 	FILE		*fp = NULL;
 	unsigned char	*key = NULL, *tok = NULL;
+	char		 why[CFG_ERR_MAX];
 	size_t		 keylen = 0, toklen = 0;
 
 	memset(conf, 0, sizeof(*conf));
@@ -565,6 +566,12 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
 	/* "echo secret > file" leaves a newline that is not the secret. */
 	if (conf->verify_alg == KEYALG_HS256)
 		strip_trailing(key, &keylen, 0);
+	if (token_key_check(conf->verify_alg, key, keylen, why,
+	    sizeof(why)) == -1) {
+		yconf_err(&p.y, 0, "verify_key", "%s: %s",
+		    conf->verify_key_file, why);
+		goto fail;
+	}
 	if (read_file(&p, conf->token_file, 1, TOKEN_MAX_LEN, &tok,
 	    &toklen) == -1)
 		goto fail;
@@ -576,7 +583,8 @@ config_load(const char *path, struct cbp2p_config *conf, time_t now,
 		goto fail;
 
 	freezero(tok, TOKEN_MAX_LEN + 1);
-	freezero(key, VERIFY_KEY_MAX_LEN + 1);
+	conf->verify_key = key;
+	conf->verify_key_len = keylen;
 	return (0);
 
 fail:
@@ -634,5 +642,7 @@ config_free(struct cbp2p_config *conf)
 	if (conf == NULL)
 		return;
 	token_free(&conf->tok);
+	if (conf->verify_key != NULL)
+		freezero(conf->verify_key, VERIFY_KEY_MAX_LEN + 1);
 	sodium_memzero(conf, sizeof(*conf));
 }

@@ -48,6 +48,12 @@ struct cbp2p_config {
 	char		 stun[HOSTPORT_MAX];
 	char		 relay[HOSTPORT_MAX];
 	char		 ca_file[PATH_MAX];
+	/*
+	 * The verification key as read (PEM or HS256 secret), kept so that
+	 * cbdiscod can check the registry tokens of its peers.
+	 */
+	unsigned char	*verify_key;
+	size_t		 verify_key_len;
 
 	struct token	 tok;
 };

@@ -120,6 +120,7 @@ enum imsg_type {
 	IMSG_CFG_DISCO,			/* struct disco_conf */
 	IMSG_CFG_DISCO_CA,		/* PEM bytes of the registry's CA */
 	IMSG_CFG_DISCO_TOKEN,		/* the registry token */
+	IMSG_CFG_DISCO_KEY,		/* the issuer's verification key */
 	IMSG_CFG_DISCO_ALLOWED,		/* keys of allowed_peers, a chunk */
 	IMSG_CFG_DISCO_DONE,		/* none */
 	IMSG_DISCO_STUN_RESULT,		/* struct sockaddr_storage */
@@ -219,6 +220,7 @@ enum imsg_type {
 #define DISCO_APPROVED_MAX	1024	/* operator approvals kept */
 #define DISCO_CA_MAX		(12 * 1024)
 #define DISCO_TOKEN_MAX		(8 * 1024)
+#define DISCO_KEY_MAX		(8 * 1024)	/* one imsg: a PEM or secret */
 #define DISCO_HOST_MAX		256
 #define DISCO_NAME_MAX		OPS_NAME_MAX	/* a peer's name: the
 					   registry's REG_HOSTNAME_MAX */
@@ -238,6 +240,13 @@ struct disco_conf {
 	struct sockaddr_storage	 endpoints[DISCO_ENDPOINTS_MAX];
 	uint16_t		 keepalive;	/* for discovered peers */
 	int			 token_expired;	/* why it is off, if it is */
+	/*
+	 * How peers' registry tokens are verified: as the node token is,
+	 * with the key of IMSG_CFG_DISCO_KEY ("" accepts any iss or aud).
+	 */
+	enum jwt_keyalg		 verify_alg;
+	char			 issuer[CFG_STR_MAX];
+	char			 audience[CFG_STR_MAX];
 };
 
 /*

@@ -47,6 +47,7 @@ struct reg_node {
 	size_t			 nallowed_ips;
 	uint64_t		 last_seen;		/* ms, monotonic */
 	int			 nat;	/* enum nat_mapping, as it said */
+	char			*token;	/* its registry token, for peers */
 };
 
 RB_HEAD(node_tree, reg_node);
@@ -151,6 +152,15 @@ registry_new(const struct reg_limits *limits, reg_change_cb cb, void *arg)
 	return (reg);
 }
 
+static void
+node_free(struct reg_node *n)
+{
+	if (n == NULL)
+		return;
+	free(n->token);
+	free(n);
+}
+
 void
 registry_free(struct registry *reg)
 {
@@ -162,7 +172,7 @@ registry_free(struct registry *reg)
 	RB_FOREACH_SAFE(m, mesh_tree, &reg->meshes, mn) {
 		RB_FOREACH_SAFE(n, node_tree, &m->nodes, nn) {
 			RB_REMOVE(node_tree, &m->nodes, n);
-			free(n);
+			node_free(n);
 		}
 		RB_REMOVE(mesh_tree, &reg->meshes, m);
 		free(m);
@@ -209,7 +219,7 @@ node_remove(struct registry *reg, struct reg_node *n)
 	TAILQ_REMOVE(&reg->age, n, age);
 	m->nnodes--;
 	reg->nnodes--;
-	free(n);
+	node_free(n);
 	if (m->nnodes > 0) {
 		mesh_bump(reg, m);
 		return;
@@ -346,50 +356,72 @@ load_body(const char *body, size_t len, char *err, size_t errlen)
 #define IPV4_HOST_PLEN		32
 #define IPV6_HOST_PLEN		128
 
+int
+reg_grants_address(const struct regtoken *tok, const struct cidr *addr)
+{
+	return (!tok->has_address || (addr->af == tok->address.af &&
+	    addr->plen == tok->address.plen &&
+	    memcmp(addr->addr, tok->address.addr, sizeof(addr->addr)) == 0));
+}
+
+int
+reg_grants_prefix(const struct regtoken *tok, const struct cidr *addr,
+    const struct cidr *c)
+{
+	struct cidr	 host;
+	size_t		 i;
+
+	if (!tok->has_allowed_ips) {
+		/*
+		 * Fail closed: without the claim the grant is the node's own
+		 * address as a host route, never "anything in the mesh".
+		 */
+		host = tok->has_address ? tok->address : *addr;
+		host.plen = host.af == AF_INET ? IPV4_HOST_PLEN :
+		    IPV6_HOST_PLEN;
+		return (cidr_contains(&host, c));
+	}
+	for (i = 0; i < tok->nallowed_ips; i++)
+		if (cidr_contains(&tok->allowed_ips[i], c))
+			return (1);
+	return (0);
+}
+
 /*
  * The issuer's word on what the node may claim: its registry token may
  * pin its tunnel address and bound its allowed IPs, so that no node can
  * route another's addresses to itself.
  */
 static enum reg_reason
-check_claims(const struct regtoken *tok, const struct reg_node *n,
-    char *err, size_t errlen)
+check_claims(const struct regtoken *tok, const struct cidr *addr,
+    const struct cidr *aips, size_t naips, char *err, size_t errlen)
 {
-	struct cidr	 host;
-	size_t	 i, j;
-	int	 inside;
+	size_t	 i;
 
-	if (tok->has_address && (n->address.af != tok->address.af ||
-	    n->address.plen != tok->address.plen ||
-	    memcmp(n->address.addr, tok->address.addr,
-	    sizeof(n->address.addr)) != 0))
+	if (!reg_grants_address(tok, addr))
 		return (refuse(REG_FORBIDDEN, err, errlen, "address: not the "
 		    "one the token grants"));
-	if (!tok->has_allowed_ips) {
-		/*
-		 * Fail closed: without the claim the grant is the node's own
-		 * address as a host route, never "anything in the mesh".
-		 */
-		host = tok->has_address ? tok->address : n->address;
-		host.plen = host.af == AF_INET ? IPV4_HOST_PLEN :
-		    IPV6_HOST_PLEN;
-		for (i = 0; i < n->nallowed_ips; i++)
-			if (!cidr_contains(&host, &n->allowed_ips[i]))
-				return (refuse(REG_FORBIDDEN, err, errlen,
-				    "allowed_ips[%zu]: the token grants only "
-				    "the node's address", i));
-		return (REG_OK);
-	}
-	for (i = 0; i < n->nallowed_ips; i++) {
-		for (inside = 0, j = 0; j < tok->nallowed_ips && !inside; j++)
-			inside = cidr_contains(&tok->allowed_ips[j],
-			    &n->allowed_ips[i]);
-		if (!inside)
+	for (i = 0; i < naips; i++)
+		if (!reg_grants_prefix(tok, addr, &aips[i]))
 			return (refuse(REG_FORBIDDEN, err, errlen,
-			    "allowed_ips[%zu]: outside what the token grants",
-			    i));
-	}
+			    "allowed_ips[%zu]: %s", i, tok->has_allowed_ips ?
+			    "outside what the token grants" :
+			    "the token grants only the node's address"));
 	return (REG_OK);
+}
+
+enum reg_reason
+reg_entry_check(const struct regtoken *tok, const char *mesh,
+    const uint8_t key[WG_KEY_LEN], const struct cidr *addr,
+    const struct cidr *aips, size_t naips, char *err, size_t errlen)
+{
+	if (memcmp(tok->public_key, key, WG_KEY_LEN) != 0)
+		return (refuse(REG_FORBIDDEN, err, errlen, "public_key: not "
+		    "the key of its token"));
+	if (strcmp(tok->mesh, mesh) != 0)
+		return (refuse(REG_FORBIDDEN, err, errlen, "its token is for "
+		    "another mesh"));
+	return (check_claims(tok, addr, aips, naips, err, errlen));
 }
 
 static enum reg_reason
@@ -464,7 +496,8 @@ parse_register(json_t *j, const struct regtoken *tok, struct reg_node *n,
 	if (!have_addr)
 		return (refuse(REG_BAD_REQUEST, err, errlen, "address: "
 		    "missing"));
-	return (check_claims(tok, n, err, errlen));
+	return (check_claims(tok, &n->address, n->allowed_ips,
+	    n->nallowed_ips, err, errlen));
 }
 
 /* What a peer sees of a node; 1 if a and b differ there. */
@@ -477,7 +510,8 @@ node_differs(const struct reg_node *a, const struct reg_node *b)
 	    a->listen_port != b->listen_port || a->nat != b->nat ||
 	    a->nendpoints != b->nendpoints ||
 	    a->nallowed_ips != b->nallowed_ips ||
-	    memcmp(&a->address, &b->address, sizeof(a->address)) != 0)
+	    memcmp(&a->address, &b->address, sizeof(a->address)) != 0 ||
+	    strcmp(a->token, b->token) != 0)
 		return (1);
 	for (i = 0; i < a->nendpoints; i++)
 		if (strcmp(a->endpoints[i], b->endpoints[i]) != 0)
@@ -503,8 +537,8 @@ reply_version(uint64_t version, uint32_t ttl)
 
 enum reg_reason
 registry_register(struct registry *reg, const struct regtoken *tok,
-    const char *body, size_t len, uint64_t now, json_t **reply, char *err,
-    size_t errlen)
+    const char *jwt, size_t jwtlen, const char *body, size_t len,
+    uint64_t now, json_t **reply, char *err, size_t errlen)
 {
 	struct reg_node	*n, *old = NULL;
 	struct reg_mesh	*m;
@@ -512,10 +546,19 @@ registry_register(struct registry *reg, const struct regtoken *tok,
 	enum reg_reason	 r;
 
 	*reply = NULL;
+	/* Its peers check the issuer's word in it: it goes with the entry. */
+	if (jwtlen == 0 || jwtlen > REG_TOKEN_MAX ||
+	    memchr(jwt, '\0', jwtlen) != NULL)
+		return (refuse(REG_BAD_TOKEN, err, errlen, "a registry token "
+		    "of 1..%d bytes is needed to register", REG_TOKEN_MAX));
 	if ((n = calloc(1, sizeof(*n))) == NULL)
 		return (refuse(REG_NO_MEMORY, err, errlen, "out of memory"));
-	if ((j = load_body(body, len, err, errlen)) == NULL) {
+	if ((n->token = strndup(jwt, jwtlen)) == NULL) {
 		free(n);
+		return (refuse(REG_NO_MEMORY, err, errlen, "out of memory"));
+	}
+	if ((j = load_body(body, len, err, errlen)) == NULL) {
+		node_free(n);
 		return (REG_BAD_REQUEST);
 	}
 	r = parse_register(j, tok, n, err, errlen);
@@ -558,10 +601,12 @@ registry_register(struct registry *reg, const struct regtoken *tok,
 			n->age = old->age;
 			n->mesh = m;
 			n->last_seen = now;
+			free(old->token);
 			memcpy(old, n, sizeof(*old));
+			n->token = NULL;
 			mesh_bump(reg, m);
 		}
-		free(n);
+		node_free(n);
 	} else {
 		n->mesh = m;
 		n->last_seen = now;
@@ -574,7 +619,7 @@ registry_register(struct registry *reg, const struct regtoken *tok,
 	*reply = reply_version(m->version, reg->limits.ttl);
 	return (REG_OK);
 fail:
-	free(n);
+	node_free(n);
 	return (r);
 }
 
@@ -682,11 +727,11 @@ node_json(const struct reg_node *n)
 	}
 	for (i = 0; i < n->nendpoints; i++)
 		json_array_append_new(eps, json_string(n->endpoints[i]));
-	o = json_pack("{s:s, s:s, s:i, s:o, s:s, s:o, s:s}",
+	o = json_pack("{s:s, s:s, s:i, s:o, s:s, s:o, s:s, s:s}",
 	    "public_key", key, "hostname", n->hostname,
 	    "listen_port", (int)n->listen_port, "endpoints", eps,
 	    "address", buf, "allowed_ips", aips,
-	    "nat", nat_mapping_name(n->nat));
+	    "nat", nat_mapping_name(n->nat), "registry_token", n->token);
 	if (o == NULL)
 		return (NULL);
 	for (i = 0; i < n->nallowed_ips; i++) {

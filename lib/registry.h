@@ -22,6 +22,11 @@
 #define REG_ENDPOINT_MAX	64	/* "[v6 address]:port", numeric */
 #define REG_WAIT_MAX		30	/* seconds of a long poll, protocol */
 #define REG_ERR_MAX		256
+/*
+ * Bytes of the registry token a registration keeps to show its peers:
+ * room for 64 IPv6 allowed_ips and an RSA-4096 signature.
+ */
+#define REG_TOKEN_MAX		8192
 
 /* Why a request was refused; each maps to one HTTP status. */
 enum reg_reason {
@@ -63,10 +68,13 @@ void		 registry_free(struct registry *);
 /*
  * The requests of one node, named by its verified registry token.  Each
  * returns REG_OK and sets *reply (NULL only when out of memory), or a
- * refusal with one line in err and the state untouched.
+ * refusal with one line in err and the state untouched.  A registration
+ * also keeps the token's compact form (at most REG_TOKEN_MAX bytes), which
+ * the node's peers get with its entry to check the issuer's word.
  */
 enum reg_reason	 registry_register(struct registry *, const struct regtoken *,
-		    const char *, size_t, uint64_t, json_t **, char *, size_t);
+		    const char *, size_t, const char *, size_t, uint64_t,
+		    json_t **, char *, size_t);
 enum reg_reason	 registry_heartbeat(struct registry *,
 		    const struct regtoken *, const char *, size_t, uint64_t,
 		    json_t **, char *, size_t);
@@ -88,5 +96,29 @@ size_t		 registry_expire(struct registry *, uint64_t);
 
 size_t		 registry_nodes(const struct registry *);
 size_t		 registry_meshes(const struct registry *);
+
+/*
+ * What the issuer grants a node in its registry token, the one rule the
+ * edge applies to a registration and a node to each peer entry: the
+ * token's address, when it has one, is the only address; every prefix
+ * lies inside one of the token's allowed_ips, or, without that claim, is
+ * the node's address as a host route (fail closed).  Each returns 1 if
+ * granted.
+ */
+int		 reg_grants_address(const struct regtoken *,
+		    const struct cidr *);
+int		 reg_grants_prefix(const struct regtoken *, const struct cidr *,
+		    const struct cidr *);
+
+/*
+ * A peer entry of GET /v1/peers against the registry token it carries,
+ * already verified with the issuer's key (regtoken_verify): the token
+ * must name the entry's public key and the node's own mesh, and grant the
+ * entry's address and each of its prefixes.  REG_OK, or REG_FORBIDDEN
+ * with one line in err.
+ */
+enum reg_reason	 reg_entry_check(const struct regtoken *, const char *,
+		    const uint8_t [WG_KEY_LEN], const struct cidr *,
+		    const struct cidr *, size_t, char *, size_t);
 
 #endif /* CBP2P_REGISTRY_H */

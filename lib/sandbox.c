@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -372,6 +373,17 @@ sandbox_check_dir(const char *dir, char *err, size_t errlen)
 	return (0);
 }
 
+int
+sandbox_nocore(void)
+{
+	struct rlimit	 rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
+	    setrlimit(RLIMIT_CORE, &rl) == -1)
+		return (-1);
+	return (0);
+}
+
 void
 sandbox_enter(const char *dir, const char *user,
     const struct sandbox_policy *p)
@@ -384,8 +396,8 @@ sandbox_enter(const char *dir, const char *user,
 	int		 rc;
 
 	/* No core file and no ptrace by our own user: memory holds keys. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		fatal("sandbox: dumpable");
+	if (sandbox_nocore() == -1)
+		fatal("sandbox: core dumps");
 	if ((pw = getpwnam(user)) == NULL)
 		fatalx("sandbox: unknown user %s", user);
 	uid = pw->pw_uid;

@@ -111,7 +111,14 @@ extern const struct sandbox_policy	sandbox_policy_engine;	/* cbp2pd -E */
 scmp_filter_ctx	 sandbox_filter(const struct sandbox_policy *, char *, size_t);
 
 /*
- * Enter the sandbox: not dumpable, chroot to dir, drop to user, set
+ * No core file, ever, for a process whose memory holds keys: not
+ * dumpable (also no ptrace by our own user) and RLIMIT_CORE 0, which
+ * the children it execs inherit.  -1 with errno.
+ */
+int		 sandbox_nocore(void);
+
+/*
+ * Enter the sandbox: not dumpable, no core, chroot to dir, drop to user, set
  * no_new_privs and load the policy's filter.  Fatal on any failure.
  */
 void		 sandbox_enter(const char *, const char *,

@@ -23,6 +23,9 @@
 
 #include <jansson.h>
 #include <jwt.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sodium.h>
 
 #include "token.h"
@@ -777,15 +780,58 @@ keyalg_jwt(enum jwt_keyalg a)
 	return (JWT_ALG_INVAL);
 }
 
+/*
+ * The bits of an RSA key in PEM (public or private), 0 when the bytes are
+ * not one: libjwt says what else is wrong with them.
+ */
+static int
+rsa_bits(const unsigned char *key, size_t keylen)
+{
+	EVP_PKEY	*pk = NULL;
+	BIO		*b;
+	int		 bits = 0;
+
+	if (keylen > VERIFY_KEY_MAX_LEN ||
+	    (b = BIO_new_mem_buf(key, (int)keylen)) == NULL)
+		return (0);
+	if ((pk = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL)) == NULL &&
+	    BIO_reset(b) == 1)
+		pk = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	if (pk != NULL && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA)
+		bits = EVP_PKEY_get_bits(pk);
+	EVP_PKEY_free(pk);
+	BIO_free(b);
+	return (bits);
+}
+
+int
+token_key_check(enum jwt_keyalg alg, const unsigned char *key,
+    size_t keylen, char *err, size_t errlen)
+{
+	int	 bits;
+
+	if (alg == KEYALG_RS256 && (bits = rsa_bits(key, keylen)) > 0 &&
+	    bits < RSA_KEY_BITS_MIN) {
+		snprintf(err, errlen, "an RSA key of %d bits; RS256 needs at "
+		    "least %d", bits, RSA_KEY_BITS_MIN);
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 check_key(struct vctx *v, enum jwt_keyalg alg, const unsigned char *key,
     size_t keylen)
 {
+	char	 why[CFG_ERR_MAX];
+
 	if (key == NULL || keylen == 0)
 		return (verr(v, NULL, "no verification key"));
 	if (keylen > VERIFY_KEY_MAX_LEN)
 		return (verr(v, NULL, "key longer than %d bytes",
 		    VERIFY_KEY_MAX_LEN));
+	if (token_key_check(alg, key, keylen, why, sizeof(why)) == -1)
+		return (verr(v, NULL, "%s", why));
 	if (alg != KEYALG_HS256)
 		return (0);
 	if (keylen < HS256_SECRET_MIN_LEN)
@@ -1059,6 +1105,7 @@ token_mint_hdr(const char *hdr_json, const char *claims_json,
 	struct vctx	 v = { err, errlen };
 	json_t		*j = NULL;
 	jwt_t		*jwt = NULL;
+	char		 why[CFG_ERR_MAX];
 	int		 rc;
 
 	*out = NULL;
@@ -1070,6 +1117,10 @@ token_mint_hdr(const char *hdr_json, const char *claims_json,
 	if (alg == KEYALG_HS256 && keylen < HS256_SECRET_MIN_LEN) {
 		verr(&v, NULL, "HS256 secret shorter than %d bytes",
 		    HS256_SECRET_MIN_LEN);
+		goto fail;
+	}
+	if (token_key_check(alg, key, keylen, why, sizeof(why)) == -1) {
+		verr(&v, NULL, "%s", why);
 		goto fail;
 	}
 	if ((j = json_loads(claims_json, JSON_REJECT_DUPLICATES, NULL)) ==

@@ -18,6 +18,7 @@
 #define TOKEN_MAX_LEN		(64 * 1024)	/* bytes of compact JWT */
 #define VERIFY_KEY_MAX_LEN	(16 * 1024)	/* PEM or HS256 secret */
 #define HS256_SECRET_MIN_LEN	32
+#define RSA_KEY_BITS_MIN	2048	/* RS256 keys, signing or verifying */
 #define CFG_MAX_ALLOWED_IPS	256	/* per peer or per node */
 #define CFG_MAX_STATIC_PEERS	1024
 #define CFG_MAX_WHITELIST	4096
@@ -141,6 +142,14 @@ struct regtoken {
 	struct cidr	 allowed_ips[REGTOKEN_AIPS_MAX];
 	size_t		 nallowed_ips;
 };
+
+/*
+ * An issuer key fit for its algorithm, checked where keys are loaded and
+ * before each use: an RSA key (PEM, public or private) of fewer than
+ * RSA_KEY_BITS_MIN bits is refused.  -1 with one line in err.
+ */
+int	 token_key_check(enum jwt_keyalg, const unsigned char *, size_t,
+	    char *, size_t);
 
 int	 regtoken_verify(const char *, size_t, enum jwt_keyalg,
 	    const unsigned char *, size_t, const char *, const char *, time_t,

@@ -502,6 +502,92 @@ uapi_set_free(struct uapi_set *set)
 	sodium_memzero(set, sizeof(*set));
 }
 
+/* Nodes one more prefix may add to the allowed-IPs trie: a leaf, a fork. */
+#define AIP_NODES_PER_PREFIX	2
+
+/*
+ * Whether the peer of section i exists when that section is applied:
+ * as the device has it (none after replace_peers), then as the earlier
+ * sections of the request left it.
+ */
+static int
+exists_at(const struct uapi_set *s, const struct uapi_device_view *v,
+    size_t i)
+{
+	const struct uapi_peer	*up = &s->peers[i];
+	size_t			 j;
+	int			 exists;
+
+	exists = !s->replace_peers && v->peer_exists(up->public_key, v->arg);
+	for (j = 0; j < i; j++) {
+		if (memcmp(s->peers[j].public_key, up->public_key,
+		    WG_KEY_LEN) != 0)
+			continue;
+		if (s->peers[j].remove)
+			exists = 0;
+		else if (!s->peers[j].update_only)
+			exists = 1;
+	}
+	return (exists);
+}
+
+int
+uapi_set_check(const struct uapi_set *s, const struct uapi_device_view *v,
+    char *err, size_t errlen)
+{
+	uint8_t		 own[WG_KEY_LEN];
+	size_t		 i, live, nodes;
+	int		 has_key, exists;
+
+	has_key = v->has_private_key;
+	memcpy(own, v->public_key, WG_KEY_LEN);
+	if (s->has_private_key) {
+		has_key = !uapi_key_is_zero(s->private_key);
+		if (has_key && wgkey_public(own, s->private_key) == -1) {
+			snprintf(err, errlen, "private key unusable");
+			return (EINVAL);
+		}
+	}
+	live = s->replace_peers ? 0 : v->npeers;
+	for (i = 0; i < s->npeers; i++) {
+		const struct uapi_peer	*up = &s->peers[i];
+
+		exists = exists_at(s, v, i);
+		if (up->remove) {
+			if (exists)
+				live--;
+			continue;
+		}
+		if (has_key && memcmp(up->public_key, own, WG_KEY_LEN) == 0) {
+			snprintf(err, errlen, "peer %zu: this node's own key",
+			    i + 1);
+			return (EINVAL);
+		}
+		if (exists || up->update_only)
+			continue;
+		if (live >= v->max_peers) {
+			snprintf(err, errlen, "peer %zu: more than %zu peers",
+			    i + 1, v->max_peers);
+			return (ENOSPC);
+		}
+		if (has_key && wgkey_low_order(up->public_key)) {
+			snprintf(err, errlen, "peer %zu: public key is not "
+			    "usable (a low-order point)", i + 1);
+			return (EINVAL);
+		}
+		live++;
+	}
+	nodes = s->replace_peers ? 0 : v->aip_nodes;
+	if (v->aip_nodes_max != 0 && (s->nallowed_ips > (v->aip_nodes_max -
+	    (nodes < v->aip_nodes_max ? nodes : v->aip_nodes_max)) /
+	    AIP_NODES_PER_PREFIX)) {
+		snprintf(err, errlen, "%zu allowed IPs: over the limit of the "
+		    "allowed-IPs table", s->nallowed_ips);
+		return (E2BIG);
+	}
+	return (0);
+}
+
 /*
  * Reply text
  */

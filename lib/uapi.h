@@ -173,6 +173,36 @@ int		 uapi_set_parse(const char *, size_t, struct uapi_set *, char *,
 		    size_t);
 void		 uapi_set_free(struct uapi_set *);	/* zeroes key material */
 
+/*
+ * The device as it stands, for uapi_set_check: what a set request's
+ * sections act on one after the other.
+ */
+struct uapi_device_view {
+	int		 has_private_key;
+	uint8_t		 public_key[WG_KEY_LEN];	/* when it has one */
+	size_t		 npeers;
+	size_t		 max_peers;
+	size_t		 aip_nodes;		/* allowed-IPs trie nodes now */
+	size_t		 aip_nodes_max;		/* 0: unlimited */
+	/* 1 if a peer with this public key exists now */
+	int		(*peer_exists)(const uint8_t *, void *);
+	void		*arg;
+};
+
+/*
+ * Everything in a parsed set request that could fail once applying has
+ * begun, checked against the device first, so that the request is
+ * applied whole or not at all: an unusable private key, a peer with the
+ * node's own key (the one in effect after the request) or a low-order
+ * key that would be made while a private key is set, a peer made past
+ * max_peers (removals earlier in the request count), and more
+ * allowed-IPs nodes than the trie may hold (each prefix may take two).
+ * Returns 0, or EINVAL, ENOSPC or E2BIG with one line in err naming the
+ * peer section (1 for the first).
+ */
+int		 uapi_set_check(const struct uapi_set *,
+		    const struct uapi_device_view *, char *, size_t);
+
 void		 uapi_buf_init(struct uapi_buf *, size_t);
 void		 uapi_buf_reset(struct uapi_buf *);	/* zeroes, keeps memory */
 void		 uapi_buf_free(struct uapi_buf *);	/* zeroes: held keys */

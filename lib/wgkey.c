@@ -10,6 +10,8 @@
 
 #include "wgkey.h"
 
+#define LOW_ORDER_PROBE		0x5a	/* any scalar will do, clamped */
+
 static void
 wgkey_clamp(uint8_t k[WG_KEY_LEN])
 {
@@ -41,6 +43,24 @@ wgkey_public(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN])
 	rc = crypto_scalarmult_base(pub, k);
 	sodium_memzero(k, sizeof(k));
 	return (rc == 0 ? 0 : -1);
+}
+
+/*
+ * X25519 of a low-order point is zero for every clamped scalar (a
+ * multiple of the cofactor), and never zero for any other point: one
+ * fixed scalar tells, with no private key at hand.
+ */
+int
+wgkey_low_order(const uint8_t pub[WG_KEY_LEN])
+{
+	uint8_t	 k[WG_KEY_LEN], out[WG_KEY_LEN];
+	int	 rc;
+
+	memset(k, LOW_ORDER_PROBE, sizeof(k));
+	wgkey_clamp(k);
+	rc = crypto_scalarmult(out, k, pub);
+	sodium_memzero(out, sizeof(out));
+	return (rc != 0);
 }
 
 /*

@@ -11,6 +11,8 @@
 
 void	 wgkey_generate(uint8_t [WG_KEY_LEN]);	/* clamped private key */
 int	 wgkey_public(uint8_t [WG_KEY_LEN], const uint8_t [WG_KEY_LEN]);
+/* 1 if a public key is a low-order point: no DH with it is possible. */
+int	 wgkey_low_order(const uint8_t [WG_KEY_LEN]);
 /*
  * Exactly 44 characters of standard base64 with padding that decode to
  * 32 bytes; the key is untouched on failure.

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """A hostile registry for cbdiscod's tests (stdlib only).
 
-usage: badreg.py ADDRESS PORT CERT KEY PEERKEY
+usage: badreg.py ADDRESS PORT CERT KEY PEERKEY PEERTOKEN
 
 Registration and heartbeats succeed; every peer-list request gets the
 next reply of a fixed sequence of malformed ones, and then, for good,
 a well-formed list naming PEERKEY (with one malformed entry beside it;
-PEERKEY's entry has a "nat" of a kind no client knows).
+PEERKEY's entry has a "nat" of a kind no client knows, and the registry
+token in the file PEERTOKEN, which the issuer signed for it).
 Prints "ready" once it listens.
 """
 import http.server
@@ -16,10 +17,13 @@ import ssl
 import sys
 import threading
 
-ADDR, PORT, CERT, KEY, PEER = sys.argv[1:6]
+ADDR, PORT, CERT, KEY, PEER, PEERTOKEN = sys.argv[1:7]
+with open(PEERTOKEN) as f:
+    TOKEN = f.read().strip()
 GOOD = {"public_key": PEER, "hostname": "good", "listen_port": 51820,
         "endpoints": ["203.0.113.99:51820"], "address": "10.99.0.9/24",
-        "allowed_ips": ["10.99.0.9/32"], "nat": "full-cone"}
+        "allowed_ips": ["10.99.0.9/32"], "nat": "full-cone",
+        "registry_token": TOKEN}
 BAD_REPLIES = [
     b"this is not json",
     b"[1, 2, 3]",

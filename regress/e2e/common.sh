@@ -115,6 +115,20 @@ cb_token()
 	chmod 600 "$name.jwt"
 }
 
+# cb_regtoken PUBKEY ADDRESS ALLOWED-IPS-JSON [MESH [KEY]]: print a
+# registry token (doc/registry.md) for a peer a test makes up, granting
+# that address and those prefixes in MESH (cb_claims' subnet names it by
+# default), signed by the ES256 issuer of keys/ (or the PEM in KEY),
+# valid for CB_REGTOK_LIFE seconds (an hour; negative: expired).
+cb_regtoken()
+{
+	printf '{"iss": "cbp2p-test", "sub": "peer", "exp": %s, "token_use": "registry", "public_key": "%s", "mesh": "%s", "address": "%s", "allowed_ips": %s}\n' \
+	    $(($(date +%s) + ${CB_REGTOK_LIFE:-3600})) "$1" \
+	    "${4:-10.99.0.0/24}" "$2" "$3" > regtok.claims
+	"$CBP2PCTL" token -a ES256 -k "${5:-keys/es256.key}" regtok.claims ||
+	    atf_fail "cannot mint a registry token"
+}
+
 # cb_config NAME ALG KEYDIR [EXTRA-YAML]: write NAME.yaml for a daemon
 # whose state lives in the work directory.
 cb_config()
@@ -224,6 +238,17 @@ cb_ctl()
 	name=$1
 	shift
 	"$CBP2PCTL" -s "$PWD/$name.sock" "$@"
+}
+
+# cb_nocore PID...: each process (they hold keys) may write no core
+# file: RLIMIT_CORE 0, soft and hard, in /proc/PID/limits.
+cb_nocore()
+{
+	for _nc_pid in "$@"; do
+		awk '/^Max core file size/ { found = 1; ok = $5 == 0 && $6 == 0 }
+		    END { exit !(found && ok) }' "/proc/$_nc_pid/limits" ||
+		    atf_fail "$(cat "/proc/$_nc_pid/cmdline" | tr '\0' ' ')(pid $_nc_pid) may dump core: $(grep core "/proc/$_nc_pid/limits")"
+	done
 }
 
 # Pids of a daemon's children.

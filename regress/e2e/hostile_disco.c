@@ -8,7 +8,7 @@
  * allowed, a token peer's key, malformed peers, names that are not
  * names, endpoints that are not unicast, a NAT mapping out of range,
  * descriptors, cbrelayd's presence reports, and more peers than
- * max_peers.
+ * max_peers, and its status line with terminal controls in it.
  *
  * From the environment (read before the sandbox):
  *	CBHOSTILE_OWNED		a token peer's prefix, e.g. 10.99.0.2/32
@@ -276,7 +276,9 @@ attack(struct child *c)
 		endpoint(&dp, HOSTILE_GOOD_EP, HOSTILE_PORT + i);
 		set(c, &dp);
 	}
-	snprintf(c->state, sizeof(c->state), "hostile: sent %u", h.sent);
+	/* The status line is ours to write: terminal controls in it too. */
+	snprintf(c->state, sizeof(c->state), "hostile: sent %u %s", h.sent,
+	    HOSTILE_BAD_NAME);
 	log_info("hostile: %u messages sent", h.sent);
 }
 
@@ -312,6 +314,7 @@ hostile_dispatch(struct child *c, struct imsg *imsg)
 		break;
 	case IMSG_CFG_DISCO_CA:
 	case IMSG_CFG_DISCO_TOKEN:
+	case IMSG_CFG_DISCO_KEY:
 	case IMSG_DISCO_STUN_RESULT:
 	case IMSG_DISCO_APPROVE:
 	case IMSG_DISCO_NAT:

@@ -204,8 +204,59 @@ foreign_token_cleanup()
 	cb_kill a
 }
 
+atf_test_case rsa_short
+rsa_short_head()
+{
+	atf_set descr "cbp2pd -n and cbedged -n refuse an RSA verify_key under 2048 bits, naming it"
+	atf_set require.user root
+	atf_set timeout 60
+}
+rsa_short_body()
+{
+	common
+	cb_user
+	cb_issuer_keys keys
+	openssl genrsa -out keys/rs1024.key 1024 2>/dev/null ||
+	    atf_fail "openssl genrsa"
+	openssl rsa -in keys/rs1024.key -pubout -out keys/rs1024.pub \
+	    2>/dev/null || atf_fail "openssl rsa -pubout"
+	cb_wgkeys a
+	cb_claims a server-server 10.99.0.1/24
+	cb_token a RS256 keys
+	cb_config a RS256 keys
+	atf_check -s exit:0 -e match:"configuration OK" \
+	    "$CBP2PD" -n -f "$PWD/a.yaml"
+	sed -i "s|^verify_key: .*|verify_key: $PWD/keys/rs1024.pub|" a.yaml
+	"$CBP2PD" -n -f "$PWD/a.yaml" 2> err && atf_fail "a 1024-bit key accepted"
+	cat err
+	grep -q "verify_key: $PWD/keys/rs1024.pub: an RSA key of 1024 bits; RS256 needs at least 2048$" err ||
+	    atf_fail "not the line expected"
+	[ "$(wc -l < err)" = 1 ] || atf_fail "more than one line"
+
+	cb_edge_certs
+	mkdir -p empty
+	chmod 755 empty
+	cat > edge.yaml <<YAML
+listen: 127.0.0.1:8443
+stun_listen: 127.0.0.1:3478
+certificate: $PWD/edge.crt
+key: $PWD/edge.key
+verify_key: $PWD/keys/rs1024.pub
+verify_alg: RS256
+user: _cbp2p
+chroot: $PWD/empty
+YAML
+	atf_check -s exit:1 \
+	    -e match:"verify_key: $PWD/keys/rs1024.pub: an RSA key of 1024 bits; RS256 needs at least 2048" \
+	    "$OBJ/cbedged" -n -f "$PWD/edge.yaml"
+	# The key minted with cbp2pctl: refused too.
+	atf_check -s exit:1 -e match:"RSA key of 1024 bits" \
+	    "$CBP2PCTL" token -a RS256 -k keys/rs1024.key a.claims
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case yaml_refused
 	atf_add_test_case foreign_token
+	atf_add_test_case rsa_short
 }

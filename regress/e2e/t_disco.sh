@@ -121,11 +121,13 @@ wrong_name_cleanup()
 	disco_cleanup
 }
 
-# peer_json KEY ADDRESS ALLOWED-IPS-JSON: one registry entry.
+# peer_json KEY ADDRESS ALLOWED-IPS-JSON: one registry entry, with a
+# registry token from the issuer that grants what it lists (in mesh
+# $REGMESH, or the subnet's): what a peer cbdiscod is to check.
 peer_json()
 {
-	printf '{"public_key": "%s", "hostname": "h", "listen_port": 51820, "endpoints": ["203.0.113.50:51820"], "address": "%s", "allowed_ips": %s}' \
-	    "$1" "$2" "$3"
+	printf '{"public_key": "%s", "hostname": "h", "listen_port": 51820, "endpoints": ["203.0.113.50:51820"], "address": "%s", "allowed_ips": %s, "registry_token": "%s"}' \
+	    "$1" "$2" "$3" "$(cb_regtoken "$1" "$2" "$3" ${REGMESH:-})"
 }
 
 # keys p1 ... : a public key for each name, in NAME.pub.
@@ -157,7 +159,8 @@ prefixes_subnet_body()
 	keys p1 p2 p3 p4 p5
 	# The mesh is 10.99.0.0/24 (cb_claims).  cbdiscod(8): a peer's
 	# allowed IPs are those it registered inside the subnet, or else its
-	# tunnel address alone; an entry with neither is skipped.
+	# tunnel address alone; an entry with neither is skipped.  The
+	# issuer granted each what it lists: the subnet alone decides here.
 	{
 		printf '{"version": 5, "peers": [\n'
 		peer_json "$(cat p1.pub)" 10.99.0.11/24 '["0.0.0.0/0"]'
@@ -215,6 +218,7 @@ prefixes_no_subnet_body()
 	common
 	lab_up n1:public
 	keys p1 p2 p3 p4 p5 p6 p7
+	REGMESH=no-subnet-mesh
 	# No network_config.subnet: the mesh is the network of the node's
 	# address, 10.99.0.0/24.  cbdiscod keeps the prefixes inside it (or
 	# else the peer's address as a host route, or skips the entry), and
@@ -302,8 +306,10 @@ names_body()
 	{
 		nj_member=
 		[ -z "$3" ] || nj_member="\"hostname\": $3, "
-		printf '{"public_key": "%s", %s"listen_port": 51820, "endpoints": ["203.0.113.50:51820"], "address": "10.99.0.%s/24", "allowed_ips": ["10.99.0.%s/32"]}' \
-		    "$(cat "$1")" "$nj_member" "$2" "$2"
+		printf '{"public_key": "%s", %s"listen_port": 51820, "endpoints": ["203.0.113.50:51820"], "address": "10.99.0.%s/24", "allowed_ips": ["10.99.0.%s/32"], "registry_token": "%s"}' \
+		    "$(cat "$1")" "$nj_member" "$2" "$2" \
+		    "$(cb_regtoken "$(cat "$1")" "10.99.0.$2/24" \
+		    "[\"10.99.0.$2/32\"]")"
 	}
 	{
 		printf '{"version": 5, "peers": [\n'
@@ -421,8 +427,9 @@ ep_b()
 list_b()
 {
 	printf '{"version": %s, "peers": [%s]}\n' "$1" \
-	    "$(printf '{"public_key": "%s", "hostname": "b", "listen_port": 51820, "endpoints": ["%s"], "address": "10.99.0.2/24", "allowed_ips": ["10.99.0.2/32"]}' \
-	    "$(cat b.pub)" "$2")" > peers.json.new
+	    "$(printf '{"public_key": "%s", "hostname": "b", "listen_port": 51820, "endpoints": ["%s"], "address": "10.99.0.2/24", "allowed_ips": ["10.99.0.2/32"], "registry_token": "%s"}' \
+	    "$(cat b.pub)" "$2" "$(cb_regtoken "$(cat b.pub)" 10.99.0.2/24 \
+	    '["10.99.0.2/32"]')")" > peers.json.new
 	mv peers.json.new peers.json
 }
 
@@ -493,6 +500,105 @@ new_endpoints_cleanup()
 	disco_cleanup
 }
 
+atf_test_case untrusted_entries cleanup
+untrusted_entries_head()
+{
+	atf_set descr "a hostile registry's entries that their registry tokens do not vouch for are refused and counted; the honest peer is kept and answers"
+	atf_set require.user root
+	atf_set require.progs "wireguard-go wg"
+	atf_set timeout 120
+}
+untrusted_entries_body()
+{
+	common
+	lab_up n1:public b:public
+	B=$("$NATLAB" -p "$LAB" ns b)
+	umask 077
+	wg genkey > b.priv
+	wg pubkey < b.priv > b.pub
+	umask 022
+	keys p1 p2 p3 p4 p5 p6
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+	    -out other.key 2>/dev/null || atf_fail "another issuer's key"
+	cb_mesh_node n1 10.99.0.1
+	cb_wggo "$B" "wgb$$" 10.99.0.2/24 51820 b.priv
+	wg set "wgb$$" peer "$(cat n1.pub)" allowed-ips 10.99.0.1/32 ||
+	    atf_fail "wg set peer"
+	# entry KEYFILE HOST ALLOWED-IPS [TOKEN]: a peer at 10.99.0.HOST in
+	# the tunnel and 203.0.113.HOST outside (B is natlab's node 2).
+	entry()
+	{
+		printf '{"public_key": "%s", "hostname": "h%s", "listen_port": 51820, "endpoints": ["203.0.113.%s:51820"], "address": "10.99.0.%s/24", "allowed_ips": %s%s}' \
+		    "$(cat "$1")" "$2" "$(($2 == 2 ? 12 : $2))" "$2" "$3" \
+		    "${4:+, \"registry_token\": \"$4\"}"
+	}
+	{
+		printf '{"version": 4, "peers": [\n'
+		# B, honest: what it lists is what the issuer granted.
+		entry b.pub 2 '["10.99.0.2/32"]' \
+		    "$(cb_regtoken "$(cat b.pub)" 10.99.0.2/24 '["10.99.0.2/32"]')"
+		printf ',\n'
+		# A prefix beyond the grant: the registry widens p1's routes.
+		entry p1.pub 11 '["10.99.0.11/32", "10.99.0.128/25"]' \
+		    "$(cb_regtoken "$(cat p1.pub)" 10.99.0.11/24 '["10.99.0.11/32"]')"
+		printf ',\n'
+		# Signed by another issuer, granting the whole mesh (an empty
+		# MESH argument is the default mesh).
+		entry p2.pub 21 '["10.99.0.0/24"]' \
+		    "$(cb_regtoken "$(cat p2.pub)" 10.99.0.21/24 '["10.99.0.0/24"]' "" other.key)"
+		printf ',\n'
+		# p4's token under p3's key.
+		entry p3.pub 14 '["10.99.0.14/32"]' \
+		    "$(cb_regtoken "$(cat p4.pub)" 10.99.0.14/24 '["10.99.0.14/32"]')"
+		printf ',\n'
+		# No token at all.
+		entry p4.pub 15 '["10.99.0.15/32"]'
+		printf ',\n'
+		# Another mesh's token.
+		entry p5.pub 16 '["10.99.0.16/32"]' \
+		    "$(cb_regtoken "$(cat p5.pub)" 10.99.0.16/24 '["10.99.0.16/32"]' other-mesh)"
+		printf ',\n'
+		# Expired an hour ago.
+		entry p6.pub 17 '["10.99.0.17/32"]' \
+		    "$(CB_REGTOK_LIFE=-3600 cb_regtoken "$(cat p6.pub)" 10.99.0.17/24 '["10.99.0.17/32"]')"
+		printf ']}\n'
+	} > peers.json
+	jq . peers.json > /dev/null || atf_fail "peers.json"
+	fakereg_start list
+	cb_start n1
+	N1=$(cat n1.ns)
+	cb_until 30 ip netns exec "$N1" ping -c 1 -W 1 10.99.0.2 ||
+	    atf_fail "n1 cannot reach B: $(disco_state n1)"
+	cb_ping "$N1" 10.99.0.2
+	disco_state n1
+	[ "$(cb_peer_keys n1)" = "$(cat b.pub)" ] ||
+	    atf_fail "n1's peers are not B alone: $(cb_peer_keys n1)"
+	wg show "cb$$n1" allowed-ips | tee aips
+	[ "$(allowed b.pub)" = 10.99.0.2/32 ] || atf_fail "B: $(allowed b.pub)"
+	grep -E '10\.99\.0\.(128|0/24|1[1-7])' aips &&
+	    atf_fail "a prefix no token grants was installed"
+	n=$(disco_state n1 | sed -n 's/.* \([0-9]*\) untrusted entries.*/\1/p')
+	[ -n "$n" ] && [ "$n" -ge 6 ] ||
+	    atf_fail "untrusted entries not counted: $(disco_state n1)"
+	disco_state n1 | grep -q ' 0 bad entries' ||
+	    atf_fail "counted as malformed: $(disco_state n1)"
+	# Each refusal logged once, saying why.
+	for why in "outside what its token grants" "signature" \
+	    "not the key of its token" "no registry token" \
+	    "another mesh" "exp: expired"; do
+		[ "$(grep -c "registry: peer .* refused: .*$why" n1.log)" = 1 ] ||
+		    atf_fail "not logged once: $why"
+	done
+	# Nothing untrusted reached the parent.
+	cb_ctl n1 -j status | jq -e '[.discovery.refused[]] | add == 0' ||
+	    atf_fail "the parent refused something: $(cb_ctl n1 -j status | jq -c .discovery)"
+	kill -0 "$(cat n1.pid)" || atf_fail "cbp2pd died"
+}
+untrusted_entries_cleanup()
+{
+	disco_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case wrong_name
@@ -501,4 +607,5 @@ atf_init_test_cases()
 	atf_add_test_case names
 	atf_add_test_case backoff
 	atf_add_test_case new_endpoints
+	atf_add_test_case untrusted_entries
 }

@@ -247,6 +247,53 @@ set_key_cleanup()
 	dropin_cleanup
 }
 
+atf_test_case set_atomic cleanup
+set_atomic_head()
+{
+	atf_set descr "a wg set whose third peer cannot be made changes nothing: not the port, not the first two peers"
+	atf_set require.user root
+	atf_set timeout 120
+}
+set_atomic_body()
+{
+	common
+	need_userspace
+	dropin_net
+	dropin_conf
+	quick up > up.log 2>&1 || { cat up.log; atf_fail "wg-quick up"; }
+	dropin_pids
+	cb_ping "$A" 10.99.0.2
+	wg show "$IFA" dump > before
+	wg genkey | wg pubkey > p1.pub
+	wg genkey | wg pubkey > p2.pub
+	# u = 1, a low-order point: no handshake is possible with it.
+	low=AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+	for third in "$low" "$(cat a.pub)"; do
+		wg set "$IFA" listen-port 51999 \
+		    peer "$(cat p1.pub)" allowed-ips 10.99.0.11/32 \
+		    peer "$(cat p2.pub)" allowed-ips 10.99.0.12/32 \
+		    peer "$third" allowed-ips 10.99.0.13/32 2> set.err &&
+		    atf_fail "wg set with $third as third peer accepted"
+		cat set.err
+		wg show "$IFA" dump > after
+		diff before after || atf_fail "a refused wg set changed the device"
+	done
+	cb_ping "$A" 10.99.0.2
+	# Without the third peer the same request is applied whole.
+	wg set "$IFA" listen-port 51999 \
+	    peer "$(cat p1.pub)" allowed-ips 10.99.0.11/32 \
+	    peer "$(cat p2.pub)" allowed-ips 10.99.0.12/32 ||
+	    atf_fail "the good part alone was refused"
+	[ "$(wg show "$IFA" listen-port)" = 51999 ] || atf_fail "port"
+	[ "$(wg show "$IFA" peers | wc -l)" = 3 ] || atf_fail "peers"
+	quick down > down.log 2>&1 || { cat down.log; atf_fail "wg-quick down"; }
+	wait_gone "$PARENT" || atf_fail "cbp2p-wg did not exit"
+}
+set_atomic_cleanup()
+{
+	dropin_cleanup
+}
+
 atf_test_case foreground cleanup
 foreground_head()
 {
@@ -311,5 +358,6 @@ atf_init_test_cases()
 {
 	atf_add_test_case wg_quick
 	atf_add_test_case set_key
+	atf_add_test_case set_atomic
 	atf_add_test_case foreground
 }

@@ -138,6 +138,15 @@ hostile_body()
 	cat a.log
 	fake_state | grep -q "^hostile: sent " ||
 	    atf_fail "the fake did not finish: $(fake_state)"
+	# Its status line came with a terminal title and a bell in it:
+	# cbp2pctl prints them encoded (JSON escapes them by itself).
+	cb_ctl a status > a.text || atf_fail "status"
+	grep -F 'hostile: sent ' a.text | grep -qF 'evil\033]0;owned\a' ||
+	    atf_fail "the fake's status not encoded: $(grep hostile a.text | cat -v)"
+	! grep -q "$(printf '[\001-\010\013-\037\177]')" a.text ||
+	    atf_fail "a control character in cbp2pctl's output: $(cat -v a.text)"
+	fake_state | grep -qF "$(printf 'evil\033]0;owned\007')" ||
+	    atf_fail "JSON lost the fake's bytes"
 	cb_ping "$A" 10.99.0.2
 	cb_wga allowed-ips > aips.after
 	cat aips.after

@@ -459,8 +459,10 @@ bad_registry_body()
 	cb_issuer_keys keys
 	cb_edge_certs
 	cb_wgkeys good
+	cb_regtoken "$(cat good.pub)" 10.99.0.9/24 '["10.99.0.9/32"]' \
+	    > good.regtok
 	ip netns exec "$LAB-edge" python3 "$(atf_get_srcdir)/badreg.py" \
-	    "$EDGE_IP" 8443 edge.crt edge.key "$(cat good.pub)" \
+	    "$EDGE_IP" 8443 edge.crt edge.key "$(cat good.pub)" good.regtok \
 	    > badreg.log 2>&1 < /dev/null &
 	echo $! > badreg.pid
 	cb_until $WAIT_SECS grep -qx ready badreg.log ||

@@ -311,6 +311,14 @@ edge_relay_body()
 	    atf_fail "the relay does not hold both nodes"
 	[ "$(jq -r .body health.json | jq '.relay.frames.forwarded')" -gt 0 ] ||
 	    atf_fail "the relay forwarded nothing"
+	# Every process that holds a key writes no core: cbp2pd, its engine
+	# and children (cbrelayd among them), cbedged and its relay worker.
+	kids=$(pgrep -P "$(cat n1.pid)")
+	[ "$(echo "$kids" | wc -w)" = 4 ] || atf_fail "n1's children: $kids"
+	worker=$(pgrep -P "$(cat edge.pid)")
+	[ -n "$worker" ] || atf_fail "no relay worker"
+	cb_nocore "$(cat n1.pid)" $kids "$(cat edge.pid)" $worker
+	echo "no core for:" "$(cat n1.pid)" $kids "$(cat edge.pid)" $worker
 }
 edge_relay_cleanup()
 {

@@ -34,6 +34,7 @@
 #define TTL_SEC		3
 #define MS_PER_SEC	1000
 #define WATCH_KEY_BYTE	0xee	/* no token has this key */
+#define FZ_JWT		"h.p.s"	/* what the registry keeps and lists */
 
 enum op {
 	OP_REGISTER,
@@ -249,8 +250,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err[0] = '\0';
 		switch (op) {
 		case OP_REGISTER:
-			r = registry_register(s.reg, &toks[t], body, blen, now,
-			    &reply, err, sizeof(err));
+			r = registry_register(s.reg, &toks[t], FZ_JWT,
+			    sizeof(FZ_JWT) - 1, body, blen, now, &reply, err,
+			    sizeof(err));
 			if (r == REG_MESH_FULL)
 				FZ_CHECK(!s.present[t] && mesh_count(&s,
 				    tok_mesh[t]) >= lim.max_peers_per_mesh);

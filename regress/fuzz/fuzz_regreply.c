@@ -7,7 +7,10 @@
  * address included when it is the fallback host route; an entry is
  * either taken or counted as bad; and with a subnet, what cbdiscod
  * would send the parent passes the parent's own check (peer_admit)
- * but for the refusals that are policy, not shape.
+ * but for the refusals that are policy, not shape.  Entries carry
+ * registry tokens (HS256 under the secret below, mesh FZ_MESH): an
+ * accepted one's token names its key and our mesh and grants each of
+ * its prefixes.
  *
  * Input: a subnet selector byte (none, IPv4, IPv6, or 17 bytes of the
  * input's own), then the body.
@@ -25,12 +28,15 @@
 #include "peeradmit.h"
 #include "cbdiscod.h"
 #include "fuzz.h"
+#include "registry.h"
 
 #define SUBNET_KINDS	4
 #define ADDR_BYTES	16
 #define MAX_PEERS_BIG	UINT32_MAX
 #define KEEPALIVE_SECS	25
 #define SELF_KEY_BYTE	0xee	/* our key: no registry entry has it */
+#define FZ_MESH		"fuzz-mesh"	/* mkcorpus.py's tokens name it */
+#define FZ_HS_SECRET	"0123456789abcdef0123456789abcdef-hs256-fuzz-secret"
 
 /* cbdiscod.c's side of the registry client: nothing to do here. */
 void
@@ -119,6 +125,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&d, 0, sizeof(d));
 	pick_subnet(&f, &d.conf.subnet);
 	d.conf.keepalive = KEEPALIVE_SECS;
+	d.conf.verify_alg = KEYALG_HS256;
+	d.key = (unsigned char *)FZ_HS_SECRET;
+	d.keylen = sizeof(FZ_HS_SECRET) - 1;
+	strlcpy(d.mesh, FZ_MESH, sizeof(d.mesh));
 	body = (char *)fz_dup(f.p, f.left);
 
 	if (reg_parse_peers(&d, body, f.left, &list, &n, &version) == -1) {
@@ -133,7 +143,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	j = json_loadb(body, f.left, JSON_REJECT_DUPLICATES, NULL);
 	FZ_CHECK(j != NULL);
 	FZ_CHECK(json_array_size(json_object_get(j, "peers")) ==
-	    n + d.bad_entries);
+	    n + d.bad_entries + d.untrusted);
+	FZ_CHECK(d.nrefused == d.untrusted);
 	json_decref(j);
 
 	memset(&pol, 0, sizeof(pol));
@@ -157,6 +168,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    dp->endpoints[k].ss_family == AF_INET6);
 		FZ_CHECK(dp->nallowed_ips >= 1 &&
 		    dp->nallowed_ips <= DISCO_AIPS_MAX);
+		/* The issuer vouched for it: key, mesh, each prefix. */
+		FZ_CHECK(memcmp(list[i].rt.public_key, dp->public_key,
+		    WG_KEY_LEN) == 0);
+		FZ_CHECK(strcmp(list[i].rt.mesh, FZ_MESH) == 0);
+		for (k = 0; k < dp->nallowed_ips; k++)
+			FZ_CHECK(!list[i].rt.has_allowed_ips ||
+			    reg_grants_prefix(&list[i].rt,
+			    &dp->allowed_ips[k], &dp->allowed_ips[k]));
 		for (k = 0; k < dp->nallowed_ips; k++) {
 			m = dp->allowed_ips[k];
 			cidr_mask(&m);
@@ -181,5 +200,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(list);
 	free(body);
+	free(d.refused);
 	return (0);
 }

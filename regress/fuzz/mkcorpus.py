@@ -390,10 +390,30 @@ def registry():
 
 # ---- regreply (cbdiscod) -----------------------------------------------
 
+# What fuzz_regreply.c's cbdiscod takes for its own mesh; tokens good
+# until 2100 (it reads the clock).
+REG_MESH = "fuzz-mesh"
+REG_EXP = 4102444800
+
+
+def regtoken(keybyte, grants=("0.0.0.0/0", "::/0"), mesh=REG_MESH):
+    """A registry token from the fuzz issuer (HS256) for a peer."""
+    claims = {"exp": REG_EXP, "token_use": "registry",
+              "public_key": key_b64(keybyte), "mesh": mesh}
+    if grants is not None:
+        claims["allowed_ips"] = list(grants)
+    return jwt({"alg": "HS256", "typ": "JWT"}, claims).decode()
+
+
 def regreply():
-    def entry(keybyte, addr, aips=None, eps=None, host=None, nat=None):
+    def entry(keybyte, addr, aips=None, eps=None, host=None, nat=None,
+              token=True):
         e = {"public_key": key_b64(keybyte), "address": addr,
              "listen_port": 51820}
+        if token is True:
+            e["registry_token"] = regtoken(keybyte)
+        elif token is not None:
+            e["registry_token"] = token
         if aips is not None:
             e["allowed_ips"] = aips
         if eps is not None:
@@ -416,6 +436,16 @@ def regreply():
         entry(6, "10.77.0.7/16", ["0.0.0.0/0"]),
         {"public_key": "not a key", "address": "10.77.0.9/16"},
         entry(7, "10.77.0.8/16", ["10.77.0.8"]),
+        # Refused for their tokens: a prefix not granted, none, another
+        # mesh's, another key's, no allowed_ips claim (a host route only).
+        entry(10, "10.77.0.10/16", ["10.77.0.0/16"],
+              token=regtoken(10, ["10.77.0.10/32"])),
+        entry(11, "10.77.0.11/16", ["10.77.0.11/32"], token=None),
+        entry(12, "10.77.0.12/16", ["10.77.0.12/32"],
+              token=regtoken(12, mesh="other-mesh")),
+        entry(13, "10.77.0.13/16", ["10.77.0.13/32"], token=regtoken(14)),
+        entry(15, "10.77.0.15/16", ["10.77.0.15/32"],
+              token=regtoken(15, None)),
     ]
     body = json.dumps({"version": 42, "peers": peers}).encode()
     write("regreply", "list-v4", b"\x01" + body)

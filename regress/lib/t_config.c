@@ -417,8 +417,38 @@ ATF_TC_BODY(dropin, tc)
 	free(c);
 }
 
+/* An RSA verify_key under 2048 bits: refused at load, naming the key. */
+ATF_TC_WITHOUT_HEAD(rsa_short_key);
+ATF_TC_BODY(rsa_short_key, tc)
+{
+	struct fixture		 f;
+	struct cbp2p_config	*c;
+	EVP_PKEY		*pk;
+	BIO			*b;
+	char			 err[CFG_ERR_MAX], *data;
+	char			 pub[PATH_MAX + 16];
+	long			 n;
+
+	ATF_REQUIRE((c = malloc(sizeof(*c))) != NULL);
+	fixture(&f, "token_file: node.jwt\nverify_key: rsa.pub\n");
+	ATF_REQUIRE((pk = EVP_RSA_gen(1024)) != NULL);
+	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
+	ATF_REQUIRE(PEM_write_bio_PUBKEY(b, pk) == 1);
+	n = BIO_get_mem_data(b, &data);
+	snprintf(pub, sizeof(pub), "%s/rsa.pub", f.dir);
+	write_file(pub, data, (size_t)n, 0644);
+	BIO_free(b);
+	EVP_PKEY_free(pk);
+	ATF_REQUIRE_EQ(config_load(f.conf, c, NOW, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "verify_key") != NULL &&
+	    strstr(err, "rsa.pub") != NULL &&
+	    strstr(err, "1024 bits") != NULL, "%s", err);
+	free(c);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, rsa_short_key);
 	ATF_TP_ADD_TC(tp, good);
 	ATF_TP_ADD_TC(tp, defaults_rs256);
 	ATF_TP_ADD_TC(tp, free_zeroes);

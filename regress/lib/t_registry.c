@@ -12,6 +12,9 @@
 
 #include <atf-c.h>
 #include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "token.h"
 #include "registry.h"
@@ -19,6 +22,8 @@
 #define TTL		90
 #define SEC		1000	/* ms */
 #define MESH		"10.99.0.0/24"
+/* The compact token a registration keeps; these tests never verify it. */
+#define JWT		"eyJhbGciOiJFUzI1NiJ9.e30.c2ln"
 
 #define BODY_A	"{\"hostname\": \"node-a\", \"listen_port\": 51820, " \
 		"\"endpoints\": [\"192.0.2.7:51820\", \"[2001:db8::7]:51820\"], " \
@@ -72,8 +77,8 @@ reg_ok(struct registry *reg, const struct regtoken *t, const char *body,
 	char		 err[REG_ERR_MAX];
 	uint64_t	 v;
 
-	if (registry_register(reg, t, body, strlen(body), now, &reply, err,
-	    sizeof(err)) != REG_OK)
+	if (registry_register(reg, t, JWT, strlen(JWT), body, strlen(body),
+	    now, &reply, err, sizeof(err)) != REG_OK)
 		atf_tc_fail("register: %s", err);
 	ATF_REQUIRE(reply != NULL);
 	ATF_CHECK_EQ(json_integer_value(json_object_get(reply, "ttl")), TTL);
@@ -267,14 +272,14 @@ ATF_TC_BODY(limits, tc)
 
 	reg_ok(reg, &a, BODY_A, 0);
 	reg_ok(reg, &b, BODY_B, 0);
-	ATF_CHECK_EQ(registry_register(reg, &d, BODY_B, strlen(BODY_B), 0,
-	    &reply, err, sizeof(err)), REG_MESH_FULL);
+	ATF_CHECK_EQ(registry_register(reg, &d, JWT, strlen(JWT), BODY_B,
+	    strlen(BODY_B), 0, &reply, err, sizeof(err)), REG_MESH_FULL);
 	ATF_CHECK_EQ(reply, NULL);
 	/* Replacing an entry needs no room. */
 	reg_ok(reg, &b, BODY_A, 0);
 	reg_ok(reg, &e, BODY_A, 0);
-	ATF_CHECK_EQ(registry_register(reg, &f, BODY_B, strlen(BODY_B), 0,
-	    &reply, err, sizeof(err)), REG_MESHES_FULL);
+	ATF_CHECK_EQ(registry_register(reg, &f, JWT, strlen(JWT), BODY_B,
+	    strlen(BODY_B), 0, &reply, err, sizeof(err)), REG_MESHES_FULL);
 	ATF_CHECK_EQ(registry_nodes(reg), 3);
 	ATF_CHECK_EQ(registry_meshes(reg), 2);
 	ATF_CHECK_EQ(reg_reason_status(REG_MESH_FULL), 409);
@@ -294,8 +299,8 @@ refused(struct registry *reg, const struct regtoken *t, const char *body,
 	enum reg_reason	 r;
 
 	before = peers_dump(reg, &b);
-	r = registry_register(reg, t, body, strlen(body), 5 * SEC, &reply,
-	    err, sizeof(err));
+	r = registry_register(reg, t, JWT, strlen(JWT), body, strlen(body),
+	    5 * SEC, &reply, err, sizeof(err));
 	ATF_CHECK_MSG(r == want, "%s: %s (%d), want %d", body, err, r, want);
 	ATF_CHECK(reply == NULL);
 	ATF_CHECK_MSG(err[0] != '\0' && strchr(err, '\n') == NULL,
@@ -525,6 +530,251 @@ ATF_TC_BODY(no_claim_fails_closed, tc)
 	registry_free(reg);
 }
 
+/* ---- a node checks each peer entry against its registry token ------ */
+
+#define NOW		((time_t)1700000000)
+#define HOUR		3600
+#define ISSUER		"cbp2p-test"
+
+struct issuer {
+	char	*priv;
+	char	*pub;
+};
+
+static char *
+pem_string(BIO *b)
+{
+	char	*data, *s;
+	long	 n;
+
+	ATF_REQUIRE((n = BIO_get_mem_data(b, &data)) > 0);
+	ATF_REQUIRE((s = calloc(1, (size_t)n + 1)) != NULL);
+	memcpy(s, data, (size_t)n);
+	BIO_free(b);
+	return (s);
+}
+
+/* An ES256 issuer, made for the test. */
+static void
+issuer_new(struct issuer *is)
+{
+	EVP_PKEY	*pk;
+	BIO		*b;
+
+	ATF_REQUIRE((pk = EVP_EC_gen("P-256")) != NULL);
+	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
+	ATF_REQUIRE(PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL,
+	    NULL) == 1);
+	is->priv = pem_string(b);
+	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
+	ATF_REQUIRE(PEM_write_bio_PUBKEY(b, pk) == 1);
+	is->pub = pem_string(b);
+	EVP_PKEY_free(pk);
+}
+
+static void
+issuer_free(struct issuer *is)
+{
+	free(is->priv);
+	free(is->pub);
+}
+
+/*
+ * A registry token for key byte id in mesh, signed by is, with exp and
+ * an allowed_ips claim (JSON text, or NULL for none); caller frees.
+ */
+static char *
+regtok_mint(const struct issuer *is, int id, const char *mesh, int64_t exp,
+    const char *aips)
+{
+	uint8_t	 key[WG_KEY_LEN];
+	char	 b64[WG_KEY_B64_LEN + 1], claims[1024], err[CFG_ERR_MAX];
+	char	*jwt;
+
+	memset(key, id, sizeof(key));
+	wgkey_to_b64(b64, key);
+	snprintf(claims, sizeof(claims), "{\"iss\": \"%s\", \"sub\": "
+	    "\"node-%d\", \"exp\": %lld, \"token_use\": \"registry\", "
+	    "\"public_key\": \"%s\", \"mesh\": \"%s\", "
+	    "\"address\": \"10.99.0.%d/24\"%s%s}", ISSUER, id,
+	    (long long)exp, b64, mesh, id, aips != NULL ?
+	    ", \"allowed_ips\": " : "", aips != NULL ? aips : "");
+	if (token_mint(claims, KEYALG_ES256, (const unsigned char *)is->priv,
+	    strlen(is->priv), &jwt, err, sizeof(err)) == -1)
+		atf_tc_fail("mint: %s", err);
+	return (jwt);
+}
+
+/* regtoken_verify with the node's key and issuer at NOW. */
+static int
+regtok_verify(const struct issuer *is, const char *jwt,
+    struct regtoken *rt, char *err, size_t errlen)
+{
+	return (regtoken_verify(jwt, strlen(jwt), KEYALG_ES256,
+	    (const unsigned char *)is->pub, strlen(is->pub), ISSUER, NULL,
+	    NOW, rt, err, errlen));
+}
+
+/*
+ * An entry for key byte id, address 10.99.0.<addr>/24 and the given
+ * prefixes, checked against rt as cbdiscod checks it.
+ */
+static enum reg_reason
+entry(const struct regtoken *rt, int id, int addr, const char *p1,
+    const char *p2, char *err, size_t errlen)
+{
+	uint8_t		 key[WG_KEY_LEN];
+	struct cidr	 a, aips[2];
+	char		 s[32];
+	size_t		 n = 0;
+
+	memset(key, id, sizeof(key));
+	snprintf(s, sizeof(s), "10.99.0.%d/24", addr);
+	ATF_REQUIRE(cidr_parse(s, &a) == 0);
+	if (p1 != NULL)
+		ATF_REQUIRE(cidr_parse(p1, &aips[n++]) == 0);
+	if (p2 != NULL)
+		ATF_REQUIRE(cidr_parse(p2, &aips[n++]) == 0);
+	return (reg_entry_check(rt, MESH, key, &a, aips, n, err, errlen));
+}
+
+ATF_TC_WITHOUT_HEAD(entry_token);
+ATF_TC_BODY(entry_token, tc)
+{
+	struct issuer	 is;
+	struct regtoken	 rt;
+	char		*jwt, err[CFG_ERR_MAX];
+
+	issuer_new(&is);
+	jwt = regtok_mint(&is, 3, MESH, NOW + HOUR,
+	    "[\"10.99.0.3/32\", \"10.99.0.128/25\"]");
+	if (regtok_verify(&is, jwt, &rt, err, sizeof(err)) == -1)
+		atf_tc_fail("honest token refused: %s", err);
+	free(jwt);
+
+	/* What the issuer granted, or less of it: trusted. */
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.3/32", "10.99.0.128/25", err,
+	    sizeof(err)), REG_OK);
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.200/29", NULL, err,
+	    sizeof(err)), REG_OK);
+	ATF_CHECK_EQ(entry(&rt, 3, 3, NULL, NULL, err, sizeof(err)), REG_OK);
+
+	/* A prefix it did not grant, even beside granted ones. */
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.3/32", "10.99.0.0/24", err,
+	    sizeof(err)), REG_FORBIDDEN);
+	ATF_CHECK_MSG(strstr(err, "allowed_ips[1]") != NULL, "%s", err);
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.4/32", NULL, err,
+	    sizeof(err)), REG_FORBIDDEN);
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "0.0.0.0/0", NULL, err, sizeof(err)),
+	    REG_FORBIDDEN);
+	/* Another address than the token's. */
+	ATF_CHECK_EQ(entry(&rt, 3, 4, "10.99.0.3/32", NULL, err,
+	    sizeof(err)), REG_FORBIDDEN);
+	ATF_CHECK_MSG(strstr(err, "address") != NULL, "%s", err);
+	/* The token of another key. */
+	ATF_CHECK_EQ(entry(&rt, 5, 3, "10.99.0.3/32", NULL, err,
+	    sizeof(err)), REG_FORBIDDEN);
+	ATF_CHECK_MSG(strstr(err, "public_key") != NULL, "%s", err);
+	/* A token for another mesh. */
+	strlcpy(rt.mesh, "other-mesh", sizeof(rt.mesh));
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.3/32", NULL, err,
+	    sizeof(err)), REG_FORBIDDEN);
+	ATF_CHECK_MSG(strstr(err, "mesh") != NULL, "%s", err);
+	issuer_free(&is);
+}
+
+/* Without allowed_ips the token grants the address as a host route. */
+ATF_TC_WITHOUT_HEAD(entry_token_no_claim);
+ATF_TC_BODY(entry_token_no_claim, tc)
+{
+	struct issuer	 is;
+	struct regtoken	 rt;
+	char		*jwt, err[CFG_ERR_MAX];
+
+	issuer_new(&is);
+	jwt = regtok_mint(&is, 3, MESH, NOW + HOUR, NULL);
+	ATF_REQUIRE(regtok_verify(&is, jwt, &rt, err, sizeof(err)) == 0);
+	free(jwt);
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.3/32", NULL, err,
+	    sizeof(err)), REG_OK);
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.2/31", NULL, err,
+	    sizeof(err)), REG_FORBIDDEN);
+	ATF_CHECK_EQ(entry(&rt, 3, 3, "10.99.0.0/24", NULL, err,
+	    sizeof(err)), REG_FORBIDDEN);
+	issuer_free(&is);
+}
+
+/* Forged, another issuer's, expired or altered: never verified. */
+ATF_TC_WITHOUT_HEAD(entry_token_forged);
+ATF_TC_BODY(entry_token_forged, tc)
+{
+	struct issuer	 is, other;
+	struct regtoken	 rt;
+	char		*jwt, *dot, err[CFG_ERR_MAX];
+
+	issuer_new(&is);
+	issuer_new(&other);
+	jwt = regtok_mint(&other, 3, MESH, NOW + HOUR, "[\"10.99.0.0/24\"]");
+	ATF_CHECK_EQ(regtok_verify(&is, jwt, &rt, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "signature") != NULL, "%s", err);
+	free(jwt);
+
+	jwt = regtok_mint(&is, 3, MESH, NOW - 1, "[\"10.99.0.3/32\"]");
+	ATF_CHECK_EQ(regtok_verify(&is, jwt, &rt, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "exp") != NULL, "%s", err);
+	free(jwt);
+
+	/* One character of the payload changed: the signature fails. */
+	jwt = regtok_mint(&is, 3, MESH, NOW + HOUR, "[\"10.99.0.3/32\"]");
+	ATF_REQUIRE((dot = strchr(jwt, '.')) != NULL);
+	dot[1] = dot[1] == 'e' ? 'f' : 'e';
+	ATF_CHECK_EQ(regtok_verify(&is, jwt, &rt, err, sizeof(err)), -1);
+	free(jwt);
+	issuer_free(&is);
+	issuer_free(&other);
+}
+
+/* Each entry carries the token its node registered with, the latest. */
+ATF_TC_WITHOUT_HEAD(lists_tokens);
+ATF_TC_BODY(lists_tokens, tc)
+{
+	struct changes	 c = { 0 };
+	struct registry	*reg = reg_new(16, 16, &c);
+	struct regtoken	 a = tok(MESH, 1), b = tok(MESH, 2);
+	json_t		*j, *reply;
+	char		 err[REG_ERR_MAX], big[REG_TOKEN_MAX + 2];
+	const char	*t2 = "eyJhbGciOiJFUzI1NiJ9.eyJ4IjoxfQ.c2ln";
+	uint64_t	 v;
+
+	reg_ok(reg, &a, BODY_A, 0);
+	v = reg_ok(reg, &b, BODY_B, 0);
+	ATF_REQUIRE((j = registry_peers(reg, &a)) != NULL);
+	ATF_CHECK_STREQ(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "peers"), 0), "registry_token")), JWT);
+	json_decref(j);
+
+	/* The same body with a new token: a new version, the new token. */
+	ATF_REQUIRE_EQ(registry_register(reg, &b, t2, strlen(t2), BODY_B,
+	    strlen(BODY_B), SEC, &reply, err, sizeof(err)), REG_OK);
+	json_decref(reply);
+	ATF_CHECK(registry_version(reg, MESH) > v);
+	ATF_REQUIRE((j = registry_peers(reg, &a)) != NULL);
+	ATF_CHECK_STREQ(json_string_value(json_object_get(json_array_get(
+	    json_object_get(j, "peers"), 0), "registry_token")), t2);
+	json_decref(j);
+
+	/* None, or one too large to list, is refused; nothing changes. */
+	v = registry_version(reg, MESH);
+	ATF_CHECK_EQ(registry_register(reg, &b, "", 0, BODY_B,
+	    strlen(BODY_B), SEC, &reply, err, sizeof(err)), REG_BAD_TOKEN);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ATF_CHECK_EQ(registry_register(reg, &b, big, strlen(big), BODY_B,
+	    strlen(BODY_B), SEC, &reply, err, sizeof(err)), REG_BAD_TOKEN);
+	ATF_CHECK_EQ(registry_version(reg, MESH), v);
+	registry_free(reg);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, no_claim_fails_closed);
@@ -535,5 +785,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, bad_bodies);
 	ATF_TP_ADD_TC(tp, nat);
 	ATF_TP_ADD_TC(tp, token_claims);
+	ATF_TP_ADD_TC(tp, entry_token);
+	ATF_TP_ADD_TC(tp, entry_token_no_claim);
+	ATF_TP_ADD_TC(tp, entry_token_forged);
+	ATF_TP_ADD_TC(tp, lists_tokens);
 	return (atf_no_error());
 }

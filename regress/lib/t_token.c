@@ -13,6 +13,7 @@
 
 #include <atf-c.h>
 #include <jansson.h>
+#include <jwt.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -1408,8 +1409,72 @@ ATF_TC_BODY(regtoken_other_key, tc)
 	json_decref(c);
 }
 
+/*
+ * An RSA issuer key under RSA_KEY_BITS_MIN bits: refused to sign with,
+ * to verify with, and by the check the configuration loaders use.
+ */
+ATF_TC_WITHOUT_HEAD(rsa_short_refused);
+ATF_TC_BODY(rsa_short_refused, tc)
+{
+	EVP_PKEY	*pk;
+	BIO		*b;
+	jwt_t		*jwt;
+	char		*priv, *pub, *tok, err[CFG_ERR_MAX];
+	size_t		 privlen, publen;
+	struct token	 t;
+	struct keypair	 ok;
+
+	ATF_REQUIRE((pk = EVP_RSA_gen(1024)) != NULL);
+	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
+	ATF_REQUIRE(PEM_write_bio_PrivateKey(b, pk, NULL, NULL, 0, NULL,
+	    NULL) == 1);
+	priv = bio_string(b, &privlen);
+	BIO_free(b);
+	ATF_REQUIRE((b = BIO_new(BIO_s_mem())) != NULL);
+	ATF_REQUIRE(PEM_write_bio_PUBKEY(b, pk) == 1);
+	pub = bio_string(b, &publen);
+	BIO_free(b);
+	EVP_PKEY_free(pk);
+
+	ATF_CHECK_EQ(token_key_check(KEYALG_RS256, (unsigned char *)pub,
+	    publen, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "1024 bits") != NULL &&
+	    strstr(err, "2048") != NULL, "%s", err);
+	ATF_CHECK_EQ(token_key_check(KEYALG_RS256, (unsigned char *)priv,
+	    privlen, err, sizeof(err)), -1);
+	ATF_CHECK_EQ(token_mint("{\"exp\": 1}", KEYALG_RS256,
+	    (unsigned char *)priv, privlen, &tok, err, sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "2048") != NULL, "%s", err);
+
+	/* A token libjwt signed with it is refused before its signature. */
+	ATF_REQUIRE(jwt_new(&jwt) == 0);
+	ATF_REQUIRE(jwt_add_grants_json(jwt, "{\"exp\": 1800000000}") == 0);
+	ATF_REQUIRE(jwt_set_alg(jwt, JWT_ALG_RS256, (unsigned char *)priv,
+	    (int)privlen) == 0);
+	ATF_REQUIRE((tok = jwt_encode_str(jwt)) != NULL);
+	jwt_free(jwt);
+	ATF_CHECK_EQ(token_verify(tok, strlen(tok), KEYALG_RS256,
+	    (unsigned char *)pub, publen, NULL, NULL, NOW, &t, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_MSG(strstr(err, "1024 bits") != NULL, "%s", err);
+	free(tok);
+
+	/* 2048 bits, and keys of other algorithms, pass the check. */
+	keypair_gen(&ok, KEYALG_RS256);
+	ATF_CHECK_EQ(token_key_check(KEYALG_RS256, (unsigned char *)ok.pub,
+	    ok.publen, err, sizeof(err)), 0);
+	keypair_free(&ok);
+	keypair_gen(&ok, KEYALG_ES256);
+	ATF_CHECK_EQ(token_key_check(KEYALG_ES256, (unsigned char *)ok.pub,
+	    ok.publen, err, sizeof(err)), 0);
+	keypair_free(&ok);
+	free(priv);
+	free(pub);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, rsa_short_refused);
 	ATF_TP_ADD_TC(tp, regtoken_accept);
 	ATF_TP_ADD_TC(tp, regtoken_mesh_longest);
 	ATF_TP_ADD_TC(tp, regtoken_node_token);

@@ -973,8 +973,136 @@ ATF_TC_BODY(round_trip, tc)
 	uapi_set_free(&set);
 }
 
+/* ---- uapi_set_check: the whole request against the device --------- */
+
+/* u = 1: a point of low order, a key no DH works with. */
+#define KEY_LOW	"0100000000000000000000000000000000000000000000000000000000000000"
+
+struct fake_dev {
+	uint8_t	 keys[4][WG_KEY_LEN];
+	size_t	 n;
+};
+
+static int
+fake_exists(const uint8_t *pub, void *arg)
+{
+	struct fake_dev	*d = arg;
+	size_t		 i;
+
+	for (i = 0; i < d->n; i++)
+		if (memcmp(d->keys[i], pub, WG_KEY_LEN) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * A device with private key KEY_A and the peer KEY_E, at most max
+ * peers; the request is parsed, then checked.
+ */
+static int
+check(const char *req, size_t max, size_t aip_max, char *err, size_t errlen)
+{
+	static struct fake_dev	 dev;
+	struct uapi_device_view	 v;
+	struct uapi_set		 set;
+	uint8_t			 priv[WG_KEY_LEN];
+	int			 r;
+
+	memset(&dev, 0, sizeof(dev));
+	unhex(dev.keys[0], WG_KEY_LEN, KEY_E);
+	dev.n = 1;
+	memset(&v, 0, sizeof(v));
+	v.has_private_key = 1;
+	unhex(priv, sizeof(priv), KEY_A);
+	ATF_REQUIRE(wgkey_public(v.public_key, priv) == 0);
+	v.npeers = dev.n;
+	v.max_peers = max;
+	v.aip_nodes = 10;
+	v.aip_nodes_max = aip_max;
+	v.peer_exists = fake_exists;
+	v.arg = &dev;
+	ATF_REQUIRE_EQ_MSG(parse(req, &set, err, errlen), 0, "%s", err);
+	err[0] = '\0';
+	r = uapi_set_check(&set, &v, err, errlen);
+	uapi_set_free(&set);
+	return (r);
+}
+
+static const char *
+hex_public(const char *priv_hex)
+{
+	static char	 hex[UAPI_KEY_HEX_LEN + 1];
+	uint8_t		 priv[WG_KEY_LEN], pub[WG_KEY_LEN];
+	size_t		 i;
+
+	unhex(priv, sizeof(priv), priv_hex);
+	ATF_REQUIRE(wgkey_public(pub, priv) == 0);
+	for (i = 0; i < WG_KEY_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", pub[i]);
+	return (hex);
+}
+
+ATF_TC_WITHOUT_HEAD(set_check_whole);
+ATF_TC_BODY(set_check_whole, tc)
+{
+	char	 err[UAPI_ERR_MAX], req[1024];
+
+	/* Two good peers, then one no DH works with: the third is named. */
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_B "\nallowed_ip=10.0.0.2/32"
+	    "\npublic_key=" KEY_C "\nallowed_ip=10.0.0.3/32"
+	    "\npublic_key=" KEY_LOW "\nallowed_ip=10.0.0.4/32\n\n", 16, 0,
+	    err, sizeof(err)), EINVAL);
+	ATF_CHECK_MSG(strstr(err, "peer 3") != NULL, "%s", err);
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_B "\npublic_key=" KEY_C
+	    "\npublic_key=" KEY_0 "\n\n", 16, 0, err, sizeof(err)), EINVAL);
+	/* Only a peer to be made is judged so: an update of none is not. */
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_LOW "\nupdate_only=true"
+	    "\n\n", 16, 0, err, sizeof(err)), 0);
+
+	/* The third peer past max_peers (KEY_E is there already). */
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_B "\npublic_key=" KEY_C
+	    "\npublic_key=" KEY_D "\n\n", 3, 0, err, sizeof(err)), ENOSPC);
+	ATF_CHECK_MSG(strstr(err, "peer 3") != NULL, "%s", err);
+	/* A removal before it makes room; one after it does not. */
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_E "\nremove=true"
+	    "\npublic_key=" KEY_B "\npublic_key=" KEY_C "\npublic_key=" KEY_D
+	    "\n\n", 3, 0, err, sizeof(err)), 0);
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_B "\npublic_key=" KEY_C
+	    "\npublic_key=" KEY_D "\npublic_key=" KEY_E "\nremove=true\n\n",
+	    3, 0, err, sizeof(err)), ENOSPC);
+	/* replace_peers starts from none; a key twice is one peer. */
+	ATF_CHECK_EQ(check("set=1\nreplace_peers=true\npublic_key=" KEY_B
+	    "\npublic_key=" KEY_C "\npublic_key=" KEY_D "\npublic_key=" KEY_B
+	    "\n\n", 3, 0, err, sizeof(err)), 0);
+
+	/* The node's own key, as the request leaves it, is no peer. */
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_B "\npublic_key=" KEY_C
+	    "\n\n", 16, 0, err, sizeof(err)), 0);
+	snprintf(req, sizeof(req), "set=1\nprivate_key=" KEY_D
+	    "\npublic_key=" KEY_B "\npublic_key=" KEY_C "\npublic_key=%s\n\n",
+	    hex_public(KEY_D));
+	ATF_CHECK_EQ(check(req, 16, 0, err, sizeof(err)), EINVAL);
+	ATF_CHECK_MSG(strstr(err, "peer 3: this node's own key") != NULL,
+	    "%s", err);
+	snprintf(req, sizeof(req), "set=1\npublic_key=%s\n\n",
+	    hex_public(KEY_A));
+	ATF_CHECK_EQ(check(req, 16, 0, err, sizeof(err)), EINVAL);
+	/* Without a private key a low-order peer is made, as before. */
+	ATF_CHECK_EQ(check("set=1\nprivate_key=" KEY_0 "\npublic_key="
+	    KEY_LOW "\n\n", 16, 0, err, sizeof(err)), 0);
+
+	/* More prefixes than the allowed-IPs table may take (10 + 2 x 3). */
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_B "\nallowed_ip=10.0.0.2/32"
+	    "\nallowed_ip=10.0.1.0/24\npublic_key=" KEY_C
+	    "\nallowed_ip=10.0.0.3/32\n\n", 16, 15, err, sizeof(err)), E2BIG);
+	ATF_CHECK_EQ(check("set=1\npublic_key=" KEY_B "\nallowed_ip=10.0.0.2/32"
+	    "\nallowed_ip=10.0.1.0/24\npublic_key=" KEY_C
+	    "\nallowed_ip=10.0.0.3/32\n\n", 16, 16, err, sizeof(err)), 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, set_check_whole);
 	ATF_TP_ADD_TC(tp, set_wg_setconf);
 	ATF_TP_ADD_TC(tp, set_semantics);
 	ATF_TP_ADD_TC(tp, set_device_key_after_peer);

@@ -161,6 +161,10 @@ node_metrics(struct evbuffer *b, const struct metrics_snap *s)
 	    "1 when tun TSO/GRO and UDP GSO/GRO are on.", m->offload);
 	prom_one(b, "cbp2p_offload_tso_split_total", PROM_COUNTER,
 	    "Super-packets read from the tun and cut.", m->tso_split);
+	prom_one(b, "cbp2p_offload_uso_enabled", PROM_GAUGE,
+	    "1 when the tun also hands UDP super-packets (USO).", m->uso);
+	prom_one(b, "cbp2p_offload_uso_split_total", PROM_COUNTER,
+	    "UDP super-packets read from the tun and cut.", m->uso_split);
 	prom_one(b, "cbp2p_offload_gso_sends_total", PROM_COUNTER,
 	    "Segmented UDP sends.", m->gso_sends);
 	prom_one(b, "cbp2p_offload_gso_refused", PROM_GAUGE,

@@ -158,9 +158,11 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		json_object_set_new(o, "peers", json_integer(m->npeers));
 		json_object_set_new(o, "cookies_sent",
 		    json_integer(m->cookies_sent));
-		json_object_set_new(o, "offload", json_pack("{s:b, s:I, s:I, "
-		    "s:b, s:I}", "enabled", m->offload,
+		json_object_set_new(o, "offload", json_pack("{s:b, s:I, s:b, "
+		    "s:I, s:I, s:b, s:I}", "enabled", m->offload,
 		    "tso_split", (json_int_t)m->tso_split,
+		    "uso", m->uso != 0,
+		    "uso_split", (json_int_t)m->uso_split,
 		    "gso_sends", (json_int_t)m->gso_sends,
 		    "gso_refused", m->gso_refused != 0,
 		    "gro_coalesced", (json_int_t)m->gro_coalesced));
@@ -261,9 +263,11 @@ show_status(const struct ctl_status_main *m, struct child_status *cs,
 		    (unsigned long long)m->nat_refused);
 	printf("\n");
 	if (m->offload)
-		printf("%-16s %llu super-packets cut, %llu segmented sends%s, "
-		    "%llu segments coalesced\n", "offload:",
-		    (unsigned long long)m->tso_split,
+		printf("%-16s %llu TCP and %llu UDP%s super-packets cut, "
+		    "%llu segmented sends%s, %llu segments coalesced\n",
+		    "offload:", (unsigned long long)m->tso_split,
+		    (unsigned long long)m->uso_split,
+		    m->uso ? "" : " (no USO)",
 		    (unsigned long long)m->gso_sends,
 		    m->gso_refused ? " (refused: off)" : "",
 		    (unsigned long long)m->gro_coalesced);

@@ -210,6 +210,7 @@ struct eng_counters {
 	uint64_t	 gso_sends;	/* segmented UDP sends */
 	uint64_t	 gso_refused;	/* 1 once the kernel refused them */
 	uint64_t	 crypt_parallel;	/* bursts sealed/opened by workers */
+	uint64_t	 uso_split;	/* UDP super-packets read and cut */
 	uint64_t	 crypt_workers;	/* worker threads taking work */
 };
 
@@ -310,6 +311,7 @@ struct dataplane {
 	uint16_t		 mtu_max;	/* the engine's buffers */
 	uint16_t		 port;
 	int			 offload;	/* as the tun took it */
+	int			 uso;	/* UDP super-packets too */
 	int			 bound;	/* the engine has sockets on port */
 	uint32_t		 fwmark;
 	struct wg_aip		 aip;	/* who owns which prefix */
@@ -494,7 +496,7 @@ int	 uapi_init(const char *);
 void	 uapi_cleanup(void);
 
 /* tun.c */
-int	 tun_open(const char *, unsigned int *, int *);
+int	 tun_open(const char *, unsigned int *, int *, int *);
 int	 tun_set_address(unsigned int, const struct cidr *);
 int	 tun_set_mtu_up(unsigned int, unsigned int);
 int	 tun_set_mtu(unsigned int, unsigned int);

@@ -282,6 +282,8 @@ control_fill_main(struct ctl_status_main *m)
 	m->gro_coalesced = env->dp.cnt.gro_coalesced;
 	m->crypt_workers = (uint32_t)env->dp.cnt.crypt_workers;
 	m->crypt_parallel = env->dp.cnt.crypt_parallel;
+	m->uso = env->dp.uso;
+	m->uso_split = env->dp.cnt.uso_split;
 	m->stun_seen = env->dp.cnt.stun_seen;
 	memcpy(m->drops, env->dp.cnt.drops, sizeof(m->drops));
 	memcpy(m->disco_admit, env->disco_admit, sizeof(m->disco_admit));

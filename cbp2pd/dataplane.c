@@ -269,7 +269,7 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 	dp->local.crypto = dp->crypto;
 	dp->offload = conf->offload;
 	if ((dp->tun = tun_open(conf->ifname, &dp->ifindex,
-	    &dp->offload)) == -1) {
+	    &dp->offload, &dp->uso)) == -1) {
 		snprintf(err, errlen, "cannot open tun %s", conf->ifname);
 		return (-1);
 	}

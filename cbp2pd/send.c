@@ -571,7 +571,10 @@ tun_read_offload(int fd, uint64_t now)
 		} else if ((nseg = tso_count(&h, pkt, len)) == -1)
 			eng->cnt.drops[DROP_INNER]++;
 		else {
-			eng->cnt.tso_split++;
+			if ((h.gso_type & ~VNET_GSO_ECN) == VNET_GSO_UDP_L4)
+				eng->cnt.uso_split++;
+			else
+				eng->cnt.tso_split++;
 			for (i = 0; i < nseg; i++) {
 				out = tx_next_buf() + ENGINE_HEADROOM;
 				if ((slen = tso_segment(&h, pkt, len, i, out,

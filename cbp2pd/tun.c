@@ -24,6 +24,13 @@
 #include "log.h"
 
 #define TUN_DEV			"/dev/net/tun"
+/* Linux 6.2's UDP segmentation offload; Debian 12's headers predate it. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4		0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6		0x40
+#endif
 #define NL_BUF_SIZE		4096
 #define NL_TIMEOUT_MS		2000
 
@@ -40,16 +47,20 @@ struct nl_req {
  * Open the tun device named ifname; no packet-information header.
  * With offload, every packet carries a virtio-net header and the kernel
  * may hand over TCP super-packets of up to 64 KiB (TSO) with their
- * checksums left to complete: the engine splits them (offload.c).
- * *offload says what the device took: 0 when it refused.  Returns the
+ * checksums left to complete, and UDP ones (USO) where it can: the
+ * engine splits them (offload.c).  *offload says what the device took,
+ * 0 when it refused, and *uso whether UDP came too.  Returns the
  * fd (non-blocking, close-on-exec) or -1.
  */
 int
-tun_open(const char *ifname, unsigned int *ifindex, int *offload)
+tun_open(const char *ifname, unsigned int *ifindex, int *offload,
+    int *uso)
 {
 	struct ifreq	 ifr;
 	unsigned int	 feat = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 	int		 fd, hdrlen = TUN_VNET_HDR_LEN;
+
+	*uso = 0;
 
 	if ((fd = open(TUN_DEV, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		log_warn("%s: %s", __func__, TUN_DEV);
@@ -68,7 +79,11 @@ tun_open(const char *ifname, unsigned int *ifindex, int *offload)
 		log_warn("%s: TUNSETIFF %s", __func__, ifname);
 		goto fail;
 	}
-	if (*offload && (ioctl(fd, TUNSETVNETHDRSZ, &hdrlen) == -1 ||
+	/* UDP super-packets too where the kernel has them (6.2 on). */
+	if (*offload && ioctl(fd, TUNSETVNETHDRSZ, &hdrlen) == 0 &&
+	    ioctl(fd, TUNSETOFFLOAD, feat | TUN_F_USO4 | TUN_F_USO6) == 0)
+		*uso = 1;
+	else if (*offload && (ioctl(fd, TUNSETVNETHDRSZ, &hdrlen) == -1 ||
 	    ioctl(fd, TUNSETOFFLOAD, feat) == -1)) {
 		/* The header stays; the kernel sends no super-packets. */
 		log_warn("%s: %s: TUNSETOFFLOAD", __func__, ifname);

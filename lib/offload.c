@@ -4,7 +4,8 @@
  * super-packet's headers, its own IP length, the next IPv4 ID and
  * sequence number, FIN and PSH only on the last segment, CWR only on
  * the first, and full checksums, since the peer's kernel reads them from
- * its tun as if they came off a wire.
+ * its tun as if they came off a wire.  A UDP super-packet (USO) is cut
+ * the same way into datagrams, each with its own UDP length and sum.
  */
 
 #include <sys/endian.h>
@@ -20,6 +21,11 @@
 #define IPV6_HDR_LEN		40
 #define TCP_HDR_MIN		20
 #define PROTO_TCP		6
+#define PROTO_UDP		17
+#define UDP_HDR_LEN		8
+#define UDP_OFF_LEN		4
+#define UDP_OFF_CSUM		6
+#define UDP_CSUM_ZERO		0xffff	/* a computed 0 goes out as this */
 #define IPV4_OFF_LEN		2
 #define IPV4_OFF_ID		4
 #define IPV4_OFF_CSUM		10
@@ -130,31 +136,44 @@ offload_csum(uint8_t *pkt, size_t len, const struct vnet_hdr *h)
 	return (0);
 }
 
-/* The super-packet's layout: transport offset, header length, payload. */
+/*
+ * The super-packet's layout: transport offset, header length and
+ * protocol.  TCP (TSO) or UDP (USO, gso_type UDP_L4: datagrams of
+ * gso_size bytes of payload each, the last shorter).
+ */
 static int
 tso_layout(const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
-    size_t *l4, size_t *hdrlen)
+    size_t *l4, size_t *hdrlen, int *proto)
 {
 	int	 type = h->gso_type & ~VNET_GSO_ECN;
 	size_t	 thl;
 
 	if (h->gso_size == 0)
 		return (-1);
-	if (type == VNET_GSO_TCPV4) {
+	if (type == VNET_GSO_TCPV4 || (type == VNET_GSO_UDP_L4 &&
+	    len >= IPV4_HDR_MIN && (pkt[0] >> 4) == 4)) {
+		*proto = type == VNET_GSO_TCPV4 ? PROTO_TCP : PROTO_UDP;
 		if (len < IPV4_HDR_MIN || (pkt[0] >> 4) != 4 ||
-		    pkt[9] != PROTO_TCP)
+		    pkt[9] != *proto)
 			return (-1);
 		*l4 = (size_t)(pkt[0] & 0x0f) * 4;
 		if (*l4 < IPV4_HDR_MIN)
 			return (-1);
-	} else if (type == VNET_GSO_TCPV6) {
-		/* No extension headers: the kernel's TSO puts none here. */
+	} else if (type == VNET_GSO_TCPV6 || type == VNET_GSO_UDP_L4) {
+		*proto = type == VNET_GSO_TCPV6 ? PROTO_TCP : PROTO_UDP;
+		/* No extension headers: the kernel's GSO puts none here. */
 		if (len < IPV6_HDR_LEN || (pkt[0] >> 4) != 6 ||
-		    pkt[IPV6_OFF_NEXT] != PROTO_TCP)
+		    pkt[IPV6_OFF_NEXT] != *proto)
 			return (-1);
 		*l4 = IPV6_HDR_LEN;
 	} else
 		return (-1);
+	if (*proto == PROTO_UDP) {
+		if (*l4 + UDP_HDR_LEN > len)
+			return (-1);
+		*hdrlen = *l4 + UDP_HDR_LEN;
+		return (0);
+	}
 	if (*l4 + TCP_HDR_MIN > len)
 		return (-1);
 	thl = (size_t)(pkt[*l4 + TCP_OFF_DOFF] >> 4) * 4;
@@ -164,29 +183,39 @@ tso_layout(const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
 	return (0);
 }
 
-int
-tso_count(const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
+static int
+seg_count(const struct vnet_hdr *h, size_t len, size_t hdrlen)
 {
-	size_t	 l4, hdrlen, payload;
+	size_t	 payload = len - hdrlen;
 
-	if (tso_layout(h, pkt, len, &l4, &hdrlen) == -1)
-		return (-1);
-	payload = len - hdrlen;
 	if (payload == 0)
 		return (1);
 	return ((int)((payload + h->gso_size - 1) / h->gso_size));
+}
+
+int
+tso_count(const struct vnet_hdr *h, const uint8_t *pkt, size_t len)
+{
+	size_t	 l4, hdrlen;
+	int	 proto;
+
+	if (tso_layout(h, pkt, len, &l4, &hdrlen, &proto) == -1)
+		return (-1);
+	return (seg_count(h, len, hdrlen));
 }
 
 size_t
 tso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, int i,
     uint8_t *out, size_t cap)
 {
-	size_t		 l4, hdrlen, payload, off, chunk, seglen, tcplen;
+	size_t		 l4, hdrlen, payload, off, chunk, seglen, l4len;
 	uint32_t	 sum;
-	int		 n, v4;
+	uint16_t	 c;
+	int		 n, v4, proto;
 
-	if ((n = tso_count(h, pkt, len)) == -1 || i < 0 || i >= n ||
-	    tso_layout(h, pkt, len, &l4, &hdrlen) == -1)
+	if (tso_layout(h, pkt, len, &l4, &hdrlen, &proto) == -1)
+		return (0);
+	if (i < 0 || i >= (n = seg_count(h, len, hdrlen)))
 		return (0);
 	payload = len - hdrlen;
 	off = (size_t)i * h->gso_size;
@@ -196,7 +225,7 @@ tso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, int i,
 		return (0);
 	memcpy(out, pkt, hdrlen);
 	memcpy(out + hdrlen, pkt + hdrlen + off, chunk);
-	tcplen = seglen - l4;
+	l4len = seglen - l4;
 	v4 = (pkt[0] >> 4) == 4;
 	if (v4) {
 		be16enc(out + IPV4_OFF_LEN, (uint16_t)seglen);
@@ -210,17 +239,25 @@ tso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, int i,
 		be16enc(out + IPV6_OFF_PLEN, (uint16_t)(seglen - IPV6_HDR_LEN));
 		sum = csum_partial(out + IPV6_OFF_SRC, IPV6_ADDRS_LEN, 0);
 	}
+	/* The pseudo-header: addresses, protocol, transport length. */
+	sum += (uint32_t)proto + (uint32_t)l4len;
+	if (proto == PROTO_UDP) {
+		be16enc(out + l4 + UDP_OFF_LEN, (uint16_t)l4len);
+		be16enc(out + l4 + UDP_OFF_CSUM, 0);
+		if ((c = csum_fold(csum_partial(out + l4, l4len, sum))) == 0)
+			c = UDP_CSUM_ZERO;
+		be16enc(out + l4 + UDP_OFF_CSUM, c);
+		return (seglen);
+	}
 	be32enc(out + l4 + TCP_OFF_SEQ, be32dec(pkt + l4 + TCP_OFF_SEQ) +
 	    (uint32_t)off);
 	if (i != n - 1)
 		out[l4 + TCP_OFF_FLAGS] &= ~(TCP_FIN | TCP_PSH);
 	if (i != 0)
 		out[l4 + TCP_OFF_FLAGS] &= ~TCP_CWR;
-	/* The pseudo-header: addresses, protocol, TCP length. */
-	sum += PROTO_TCP + (uint32_t)tcplen;
 	be16enc(out + l4 + TCP_OFF_CSUM, 0);
 	be16enc(out + l4 + TCP_OFF_CSUM, csum_fold(csum_partial(out + l4,
-	    tcplen, sum)));
+	    l4len, sum)));
 	return (seglen);
 }
 

@@ -17,6 +17,7 @@
 #define VNET_GSO_TCPV4		1
 #define VNET_GSO_UDP		3
 #define VNET_GSO_TCPV6		4
+#define VNET_GSO_UDP_L4		5	/* USO: UDP datagrams of gso_size */
 #define VNET_GSO_ECN		0x80
 #define OFFLOAD_SUPER_MAX	65535	/* the largest packet the tun hands */
 
@@ -44,11 +45,11 @@ uint16_t	 csum_fold(uint32_t);
 int		 offload_csum(uint8_t *, size_t, const struct vnet_hdr *);
 
 /*
- * A TCP super-packet (gso_type TCPV4 or TCPV6): tso_count() checks it
- * and says how many segments it makes, or -1; tso_segment() writes
- * segment i to out (at most cap bytes) with its own IP length, IPv4
- * ID, sequence number, flags and checksums, and returns its length,
- * or 0 on error.
+ * A TCP super-packet (gso_type TCPV4 or TCPV6) or a UDP one (UDP_L4):
+ * tso_count() checks it and says how many segments it makes, or -1;
+ * tso_segment() writes segment i to out (at most cap bytes) with its
+ * own IP length, IPv4 ID, sequence number and flags (TCP) or length
+ * (UDP), and checksums, and returns its length, or 0 on error.
  */
 int		 tso_count(const struct vnet_hdr *, const uint8_t *, size_t);
 size_t		 tso_segment(const struct vnet_hdr *, const uint8_t *, size_t,

@@ -358,6 +358,8 @@ struct ctl_status_main {
 	uint32_t	 crypt_workers;	/* threads taking work */
 	uint64_t	 crypt_parallel;	/* bursts they shared */
 	char		 dns[DNS_WAY_NAME_MAX];	/* how the mesh's DNS is on */
+	int		 uso;		/* the tun hands UDP super-packets */
+	uint64_t	 uso_split;	/* and the engine cut this many */
 };
 
 struct ctl_peer {

@@ -153,6 +153,111 @@ ATF_TC_BODY(split_v6, tc)
 	check_split(0);
 }
 
+#define UDP_SEG		1200	/* gso_size of the UDP super-packet */
+
+/* 1 when the UDP checksum of datagram d (l4 at off) verifies. */
+static int
+udp_ok(const uint8_t *d, size_t len, size_t l4, int v4)
+{
+	uint32_t	 sum = 17 + (uint32_t)(len - l4);
+
+	if (d[l4 + 6] == 0 && d[l4 + 7] == 0)
+		return (0);		/* we always fill it in */
+	if (v4)
+		sum += naive_sum(d + 12, 8, 0);
+	else
+		sum += naive_sum(d + 8, 32, 0);
+	return (naive_sum(d + l4, len - l4, sum) == 0xffff);
+}
+
+/*
+ * A UDP super-packet (USO, gso_type UDP_L4) as a UDP_SEGMENT sender's
+ * kernel hands it: cut into datagrams of UDP_SEG bytes, the last
+ * shorter, each with its IP length (and next IPv4 ID), UDP length and
+ * checksum, the payload in order.
+ */
+static void
+check_udp_split(int v4)
+{
+	static uint8_t		 pkt[OFFLOAD_SUPER_MAX], seg[SEG_MAX];
+	static uint8_t		 joined[PAYLOAD];
+	struct vnet_hdr		 h;
+	size_t			 l4 = v4 ? 20 : 40, hl = l4 + 8, len, sl;
+	size_t			 got = 0, i;
+	int			 n, k;
+
+	memset(pkt, 0, hl);
+	if (v4) {
+		pkt[0] = 0x45;
+		pkt[4] = 0xff;		/* ID 0xfffe: wraps */
+		pkt[5] = 0xfe;
+		pkt[8] = 64;
+		pkt[9] = 17;
+		memcpy(pkt + 12, "\x0a\x63\x00\x01\x0a\x63\x00\x02", 8);
+	} else {
+		pkt[0] = 0x60;
+		pkt[6] = 17;
+		pkt[7] = 64;
+		pkt[8] = 0xfd;
+		pkt[23] = 1;
+		pkt[24] = 0xfd;
+		pkt[39] = 2;
+	}
+	pkt[l4 + 1] = 53;
+	pkt[l4 + 3] = 54;
+	for (i = 0; i < PAYLOAD; i++)
+		pkt[hl + i] = (uint8_t)random();
+	len = hl + PAYLOAD;
+	memset(&h, 0, sizeof(h));
+	h.flags = VNET_F_NEEDS_CSUM;
+	h.gso_type = VNET_GSO_UDP_L4;
+	h.gso_size = UDP_SEG;
+	h.csum_start = l4;
+	h.csum_offset = 6;
+	n = tso_count(&h, pkt, len);
+	ATF_REQUIRE_EQ(n, (PAYLOAD + UDP_SEG - 1) / UDP_SEG);
+	for (k = 0; k < n; k++) {
+		sl = tso_segment(&h, pkt, len, k, seg, sizeof(seg));
+		ATF_REQUIRE(sl > hl);
+		ATF_CHECK_EQ(sl - hl, k < n - 1 ? UDP_SEG :
+		    PAYLOAD - UDP_SEG * (n - 1));
+		if (v4) {
+			ATF_CHECK_EQ((size_t)(seg[2] << 8 | seg[3]), sl);
+			ATF_CHECK_EQ(seg[4] << 8 | seg[5], (0xfffe + k) & 0xffff);
+			ATF_CHECK_EQ(naive_sum(seg, 20, 0), 0xffff);
+		} else
+			ATF_CHECK_EQ((size_t)(seg[4] << 8 | seg[5]), sl - 40);
+		ATF_CHECK_EQ((size_t)(seg[l4 + 4] << 8 | seg[l4 + 5]), sl - l4);
+		ATF_CHECK(memcmp(seg + l4, pkt + l4, 4) == 0);	/* ports */
+		ATF_CHECK_MSG(udp_ok(seg, sl, l4, v4), "datagram %d", k);
+		memcpy(joined + got, seg + hl, sl - hl);
+		got += sl - hl;
+	}
+	ATF_CHECK_EQ(got, PAYLOAD);
+	ATF_CHECK(memcmp(joined, pkt + hl, PAYLOAD) == 0);
+	/* A TCP packet called UDP, and the other way: refused. */
+	pkt[v4 ? 9 : 6] = 6;
+	ATF_CHECK_EQ(tso_count(&h, pkt, len), -1);
+	h.gso_type = v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+	pkt[v4 ? 9 : 6] = 17;
+	ATF_CHECK_EQ(tso_count(&h, pkt, len), -1);
+	/* Shorter than its UDP header. */
+	h.gso_type = VNET_GSO_UDP_L4;
+	ATF_CHECK_EQ(tso_count(&h, pkt, hl - 1), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(udp_split_v4);
+ATF_TC_BODY(udp_split_v4, tc)
+{
+	check_udp_split(1);
+}
+
+ATF_TC_WITHOUT_HEAD(udp_split_v6);
+ATF_TC_BODY(udp_split_v6, tc)
+{
+	check_udp_split(0);
+}
+
 ATF_TC_WITHOUT_HEAD(bad_super_packets);
 ATF_TC_BODY(bad_super_packets, tc)
 {
@@ -263,6 +368,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, split_v4);
 	ATF_TP_ADD_TC(tp, split_v6);
 	ATF_TP_ADD_TC(tp, bad_super_packets);
+	ATF_TP_ADD_TC(tp, udp_split_v4);
+	ATF_TP_ADD_TC(tp, udp_split_v6);
 	ATF_TP_ADD_TC(tp, complete_csum);
 	ATF_TP_ADD_TC(tp, csum_model);
 	ATF_TP_ADD_TC(tp, vnet_header);

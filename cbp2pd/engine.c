@@ -332,7 +332,7 @@ engine_init(struct child *c)
 	explicit_bzero(hashkey, sizeof(hashkey));
 	wg_aip_init(&eng->aip, AIP_NODES_MAX);
 	if ((eng->crypto = wg_crypto_new()) == NULL)
-		fatalx("engine: crypto initialisation failed");
+		fatalx("crypto initialisation failed");
 	eng->local.crypto = eng->crypto;
 	/* Threads before the sandbox: one for each other core. */
 	if ((ncpu = sysconf(_SC_NPROCESSORS_ONLN)) > 1)

@@ -64,9 +64,10 @@ DEB_STAMP	:= $(DEB_DIR)/built
 DEB_DEPS	:= Makefile $(wildcard lib/*.[ch] cbp2pd/* cbdiscod/* cbmeshd/* \
 		   cbrelayd/* cbp2pctl/* cbedged/* etc/* debian/* debian/source/*)
 # Debian packages the end-to-end tests install inside overlays in a
-# private mount namespace (t_dns: resolvconf), fetched once with their
-# dependencies this machine lacks.
-TESTDEBS	:= resolvconf
+# private mount namespace (t_dns: resolvconf, systemd-resolved), fetched
+# once, each into a folder of its own with its dependencies this machine
+# lacks.
+TESTDEBS	:= resolvconf systemd-resolved
 TESTDEB_DIR	:= $(OBJ)/testdebs
 TESTDEB_STAMP	:= $(TESTDEB_DIR)/fetched
 # cbp2pd called by another name: the drop-in for wireguard-go.

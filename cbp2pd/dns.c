@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <net/if.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -409,6 +411,15 @@ dns_restore(void)
 
 	switch (applied.way) {
 	case DNS_RESOLVED:
+		/*
+		 * resolved forgets a link's servers when the link goes (the
+		 * engine died with the tun): nothing is left to revert.
+		 */
+		if (if_nametoindex(applied.ifname) == 0 && errno == ENODEV) {
+			log_info("dns: %s: gone, and its mesh DNS with it "
+			    "(resolved)", applied.ifname);
+			break;
+		}
 		if (dns_resolved_revert(applied.prog, applied.ifname,
 		    &cmd) == 0)
 			rv = run(&cmd);

@@ -11,6 +11,8 @@
 #	make deb	the Debian package, built from a copy of the tree in
 #			obj/deb/src, into obj/deb/ (debian/)
 #	make fuzz	run each fuzz target for FUZZ_SECONDS (default 60)
+#	make testdebs	fetch the Debian packages end-to-end tests install in
+#			overlays (never on the machine) into obj/testdebs/
 
 PREFIX		?= /usr/local
 SBINDIR		?= $(PREFIX)/sbin
@@ -61,6 +63,13 @@ DEB_DIR		:= $(OBJ)/deb
 DEB_STAMP	:= $(DEB_DIR)/built
 DEB_DEPS	:= Makefile $(wildcard lib/*.[ch] cbp2pd/* cbdiscod/* cbmeshd/* \
 		   cbrelayd/* cbp2pctl/* cbedged/* etc/* debian/* debian/source/*)
+# Debian packages the end-to-end tests install inside overlays in a
+# private mount namespace (t_dns: resolvconf, systemd-resolved), fetched
+# once, each into a folder of its own with its dependencies this machine
+# lacks.
+TESTDEBS	:= resolvconf systemd-resolved
+TESTDEB_DIR	:= $(OBJ)/testdebs
+TESTDEB_STAMP	:= $(TESTDEB_DIR)/fetched
 # cbp2pd called by another name: the drop-in for wireguard-go.
 DROPIN		:= cbp2p-wg
 MAN8		:= $(wildcard */*.8)
@@ -102,7 +111,7 @@ FUZZ_LIBA	:= $(OBJ)/fuzz/libcbp2p.a
 FUZZ_DAEMON_OBJS := $(OBJ)/fuzz/cbdiscod/registry.o $(OBJ)/fuzz/cbedged/parse.o
 
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
-	lint fuzz progs deb
+	lint fuzz progs deb testdebs
 
 all: $(PROG_BINS) $(BIN)/$(DROPIN) $(UNITS) $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) $(E2E_BINS) \
 	$(E2E_HELPERS) $(FUZZ_BINS) regress/fuzz/t_fuzz_replay \
@@ -118,6 +127,7 @@ progs: $(PROG_BINS) $(BIN)/$(DROPIN) $(UNITS)
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory $(DEB_STAMP)
+	@$(MAKE) --no-print-directory $(TESTDEB_STAMP)
 	@$(MAKE) --no-print-directory test
 
 # Results go to one known file so .ci/run can summarise them.
@@ -283,6 +293,13 @@ deb: deps
 
 $(DEB_STAMP): $(DEB_DEPS)
 	@$(MAKE) --no-print-directory deb
+
+testdebs: deps
+	@$(MAKE) --no-print-directory $(TESTDEB_STAMP)
+
+$(TESTDEB_STAMP): scripts/fetch-debs.sh Makefile
+	./scripts/fetch-debs.sh $(TESTDEB_DIR) $(TESTDEBS)
+	touch $@
 
 uninstall:
 	rm -f $(SBIN_PROGS:%=$(DESTDIR)$(SBINDIR)/%) \

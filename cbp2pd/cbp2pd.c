@@ -310,6 +310,11 @@ parent_shutdown(int code)
 	int	 id;
 
 	env->exiting = 1;
+	/*
+	 * DNS first, while the engine still holds the tun open: resolvectl
+	 * reverts a link by name, and the link goes with the engine.
+	 */
+	dns_restore();
 	for (i = 0; i < nitems(procs); i++) {
 		id = procs[i].id;
 		if (env->children[id].pid > 0)
@@ -326,7 +331,6 @@ parent_shutdown(int code)
 	}
 	control_cleanup(env->conf.control_socket);
 	uapi_cleanup();
-	dns_restore();
 	dp_shutdown(&env->dp);
 	config_free(&env->conf);
 	log_info("%s", code == 0 ? "terminating" : "terminating on error");

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <net/if.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -48,6 +50,7 @@ static struct {
 	struct dns_conf	 dc;
 	char		 ifname[IFNAMSIZ];
 	char		 prog[PATH_MAX];
+	char		 rec[DNS_RESOLVCONF_REC_MAX];	/* resolvconf's */
 	int		 created;	/* resolv.conf was not there */
 	int		 atexit_set;
 } applied;
@@ -343,6 +346,38 @@ done:
 
 /* ---- the three ways ------------------------------------------------- */
 
+/*
+ * resolvconf's record for the interface, in applied.rec: named after
+ * Debian's interface-order(5), when that is the resolvconf installed
+ * (lib/dns.h).  systemd's resolvconf, resolvectl by another name, takes
+ * a record's name up to its first dot for a link, so it gets no prefix.
+ */
+static int
+resolvconf_record(const char *ifname)
+{
+	char		 rp[PATH_MAX], *buf = NULL, *base;
+	size_t		 len = 0;
+	struct stat	 sb;
+	int		 rv;
+
+	base = NULL;
+	if (realpath(applied.prog, rp) != NULL &&
+	    (base = strrchr(rp, '/')) != NULL)
+		base++;
+	if ((base == NULL || strcmp(base, "resolvectl") != 0) &&
+	    read_all(DNS_RESOLVCONF_ORDER, &buf, &len, &sb) == -1)
+		buf = NULL;
+	rv = dns_resolvconf_record(buf, len, ifname, applied.rec,
+	    sizeof(applied.rec));
+	free(buf);
+	if (rv == -1) {
+		log_warnx("dns: %s: no room for its resolvconf record name",
+		    ifname);
+		applied.rec[0] = '\0';
+	}
+	return (rv);
+}
+
 static int
 apply_way(enum dns_mode way, const char *ifname, const struct dns_conf *dc)
 {
@@ -356,7 +391,8 @@ apply_way(enum dns_mode way, const char *ifname, const struct dns_conf *dc)
 			return (-1);
 		return (0);
 	case DNS_RESOLVCONF:
-		if (dns_resolvconf_add(applied.prog, ifname, dc, &a) == -1 ||
+		if (resolvconf_record(ifname) == -1 ||
+		    dns_resolvconf_add(applied.prog, applied.rec, dc, &a) == -1 ||
 		    run(&a) == -1)
 			return (-1);
 		return (0);
@@ -375,13 +411,22 @@ dns_restore(void)
 
 	switch (applied.way) {
 	case DNS_RESOLVED:
+		/*
+		 * resolved forgets a link's servers when the link goes (the
+		 * engine died with the tun): nothing is left to revert.
+		 */
+		if (if_nametoindex(applied.ifname) == 0 && errno == ENODEV) {
+			log_info("dns: %s: gone, and its mesh DNS with it "
+			    "(resolved)", applied.ifname);
+			break;
+		}
 		if (dns_resolved_revert(applied.prog, applied.ifname,
 		    &cmd) == 0)
 			rv = run(&cmd);
 		break;
 	case DNS_RESOLVCONF:
-		if (dns_resolvconf_del(applied.prog, applied.ifname,
-		    &cmd) == 0)
+		if (applied.rec[0] != '\0' &&
+		    dns_resolvconf_del(applied.prog, applied.rec, &cmd) == 0)
 			rv = run(&cmd);
 		break;
 	case DNS_FILE:
@@ -461,8 +506,11 @@ dns_apply(const struct cbp2p_config *c)
 	if (apply_way(way, c->ifname, &dc) == -1) {
 		log_warnx("dns: %s: mesh DNS not applied (%s)", c->ifname,
 		    dns_mode_name(way));
-		/* Half a resolvectl is still something to take back. */
-		if (way == DNS_RESOLVED) {
+		/*
+		 * Half a resolvectl is still something to take back, and
+		 * so is a resolvconf record whose update failed.
+		 */
+		if (way == DNS_RESOLVED || way == DNS_RESOLVCONF) {
 			applied.way = way;
 			dns_restore();
 		}

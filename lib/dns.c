@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,19 +207,57 @@ dns_resolved_revert(const char *prog, const char *ifname,
 	return (0);
 }
 
-/* resolvconf's record for the interface: "cbp0.cbp2p". */
+/* NAME's length if the line at l (len bytes) is "NAME*", else 0. */
+static size_t
+order_prefix(const char *l, size_t len)
+{
+	size_t	 i;
+
+	while (len > 0 && (l[len - 1] == ' ' || l[len - 1] == '\t'))
+		len--;
+	if (len < 2 || l[len - 1] != '*')
+		return (0);
+	for (i = 0; i < len - 1; i++)
+		if (!isalnum((unsigned char)l[i]) && l[i] != '-')
+			return (0);
+	return (len - 1);
+}
+
+int
+dns_resolvconf_record(const char *order, size_t orderlen, const char *ifname,
+    char *rec, size_t reclen)
+{
+	const char	*l = NULL, *e, *end;
+	size_t		 n = 0;
+	int		 r;
+
+	if (order != NULL)
+		for (l = order, end = order + orderlen; l < end; l = e + 1) {
+			if ((e = memchr(l, '\n', end - l)) == NULL)
+				e = end;
+			while (l < e && (*l == ' ' || *l == '\t'))
+				l++;
+			if ((n = order_prefix(l, e - l)) > 0)
+				break;
+		}
+	if (n > DNS_RESOLVCONF_PREFIX_MAX)
+		n = 0;
+	if (n > 0)
+		r = snprintf(rec, reclen, "%.*s.%s%s", (int)n, l, ifname,
+		    DNS_RESOLVCONF_SUFFIX);
+	else
+		r = snprintf(rec, reclen, "%s%s", ifname,
+		    DNS_RESOLVCONF_SUFFIX);
+	return (r < 0 || (size_t)r >= reclen ? -1 : 0);
+}
+
 static int
-resolvconf_cmd(const char *prog, const char *flag, const char *ifname,
+resolvconf_cmd(const char *prog, const char *flag, const char *rec,
     struct dns_cmd *cmd)
 {
-	char	 rec[IFNAMSIZ + sizeof(DNS_RESOLVCONF_SUFFIX)];
 	size_t	 off = 0, argc = 0;
-	int	 n;
 
 	cmd_init(cmd);
-	n = snprintf(rec, sizeof(rec), "%s%s", ifname, DNS_RESOLVCONF_SUFFIX);
-	if (n < 0 || (size_t)n >= sizeof(rec))
-		return (-1);
 	if (cmd_arg(cmd, &off, &argc, prog) == -1 ||
 	    cmd_arg(cmd, &off, &argc, flag) == -1 ||
 	    cmd_arg(cmd, &off, &argc, rec) == -1)
@@ -227,10 +266,10 @@ resolvconf_cmd(const char *prog, const char *flag, const char *ifname,
 }
 
 int
-dns_resolvconf_add(const char *prog, const char *ifname,
+dns_resolvconf_add(const char *prog, const char *rec,
     const struct dns_conf *dc, struct dns_cmd *cmd)
 {
-	if (resolvconf_cmd(prog, "-a", ifname, cmd) == -1 ||
+	if (resolvconf_cmd(prog, "-a", rec, cmd) == -1 ||
 	    dns_resolv_text(dc, cmd->text, sizeof(cmd->text)) == -1)
 		return (-1);
 	cmd->has_text = 1;
@@ -238,10 +277,9 @@ dns_resolvconf_add(const char *prog, const char *ifname,
 }
 
 int
-dns_resolvconf_del(const char *prog, const char *ifname,
-    struct dns_cmd *cmd)
+dns_resolvconf_del(const char *prog, const char *rec, struct dns_cmd *cmd)
 {
-	return (resolvconf_cmd(prog, "-d", ifname, cmd));
+	return (resolvconf_cmd(prog, "-d", rec, cmd));
 }
 
 /* ---- the block in resolv.conf --------------------------------------- */

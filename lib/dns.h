@@ -36,6 +36,10 @@ enum dns_mode {
 #define DNS_RESOLV_CONF		"/etc/resolv.conf"
 #define DNS_RESOLVED_DIR	"/run/systemd/resolve"	/* resolved runs */
 #define DNS_RESOLVCONF_SUFFIX	".cbp2p"	/* resolvconf -a IF.cbp2p */
+#define DNS_RESOLVCONF_ORDER	"/etc/resolvconf/interface-order"
+#define DNS_RESOLVCONF_PREFIX_MAX 16	/* "tun" of a "tun*" pattern */
+#define DNS_RESOLVCONF_REC_MAX	(DNS_RESOLVCONF_PREFIX_MAX + 1 + IFNAMSIZ + \
+				    sizeof(DNS_RESOLVCONF_SUFFIX))
 #define DNS_FILE_MAX		(256 * 1024)	/* resolv.conf we edit */
 #define DNS_ARGV_MAX		(4 + CFG_MAX_DNS + CFG_MAX_DNS_SEARCH)
 #define DNS_ARGS_LEN		2048	/* the arguments' text */
@@ -68,10 +72,26 @@ int		 dns_mode_parse(const char *, enum dns_mode *);
 int		 dns_resolv_text(const struct dns_conf *, char *, size_t);
 
 /*
+ * The name of the interface's resolvconf record.  Debian's resolvconf
+ * sorts records by the patterns of its interface-order(5) file and puts
+ * at most three servers in resolv.conf: a name no pattern before the
+ * last "*" matches sorts after every DHCP client's record, and the
+ * mesh's servers would come last or not at all.  So, as wg-quick(8)
+ * does, the record takes the first plain "NAME*" pattern of that file
+ * (order, orderlen bytes) as its prefix: "tun.cbp0.cbp2p" in the stock
+ * file, where "tun*" comes before every network's.  order NULL (no such
+ * file: openresolv, systemd's resolvconf): "cbp0.cbp2p".  0, or -1 when
+ * it does not fit in rec (reclen bytes, DNS_RESOLVCONF_REC_MAX will do).
+ */
+int	 dns_resolvconf_record(const char *, size_t, const char *, char *,
+	    size_t);
+
+/*
  * The commands of each way, for the interface: resolvectl's "dns" and
  * "domain" (the second only with search domains: 0 or 1 in *n) and its
- * "revert"; resolvconf's -a (the servers on stdin) and -d.  prog is the
- * program's path.  0, or -1 when something does not fit.
+ * "revert"; resolvconf's -a (the servers on stdin) and -d of a record
+ * (dns_resolvconf_record).  prog is the program's path.  0, or -1 when
+ * something does not fit.
  */
 int	 dns_resolved_set(const char *, const char *,
 	    const struct dns_conf *, struct dns_cmd *, struct dns_cmd *,

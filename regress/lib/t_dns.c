@@ -94,17 +94,63 @@ ATF_TC_BODY(resolvconf_commands, tc)
 	char		 s[512];
 
 	conf(&dc, "10.99.0.53", "fd00::53", "mesh.example", NULL);
-	ATF_REQUIRE(dns_resolvconf_add("/sbin/resolvconf", "cbp0", &dc,
+	ATF_REQUIRE(dns_resolvconf_add("/sbin/resolvconf", "cbp0.cbp2p", &dc,
 	    &a) == 0);
 	ATF_CHECK_STREQ(joined(&a, s, sizeof(s)),
 	    "/sbin/resolvconf -a cbp0.cbp2p");
 	ATF_CHECK(a.has_text);
 	ATF_CHECK_STREQ(a.text, "nameserver 10.99.0.53\nnameserver fd00::53\n"
 	    "search mesh.example\n");
-	ATF_REQUIRE(dns_resolvconf_del("/sbin/resolvconf", "cbp0", &a) == 0);
+	ATF_REQUIRE(dns_resolvconf_del("/sbin/resolvconf", "cbp0.cbp2p",
+	    &a) == 0);
 	ATF_CHECK_STREQ(joined(&a, s, sizeof(s)),
 	    "/sbin/resolvconf -d cbp0.cbp2p");
 	ATF_CHECK(!a.has_text);
+}
+
+/* The record's name from interface-order(5), as wg-quick(8) makes it. */
+static const char *
+record(const char *order, const char *ifname, char *rec, size_t len)
+{
+	if (dns_resolvconf_record(order, order != NULL ? strlen(order) : 0,
+	    ifname, rec, len) == -1)
+		return ("(does not fit)");
+	return (rec);
+}
+
+ATF_TC_WITHOUT_HEAD(resolvconf_record);
+ATF_TC_BODY(resolvconf_record, tc)
+{
+	/* Debian 12's resolvconf 1.91, its first lines. */
+	const char	*stock = "# interface-order(5)\nlo.inet6\nlo.inet\n"
+			    "lo.@(dnsmasq|pdnsd)\nlo.!(pdns|pdns-recursor)\n"
+			    "lo\ntun*\ntap*\nhso*\nvpn*\n"
+			    "em+([0-9])?(_+([0-9]))*\n*\n";
+	char		 rec[DNS_RESOLVCONF_REC_MAX], small[8];
+
+	ATF_CHECK_STREQ(record(stock, "cbp0", rec, sizeof(rec)),
+	    "tun.cbp0.cbp2p");
+	/* No file (openresolv, systemd's resolvconf): the plain name. */
+	ATF_CHECK_STREQ(record(NULL, "cbp0", rec, sizeof(rec)), "cbp0.cbp2p");
+	ATF_CHECK_STREQ(record("", "cbp0", rec, sizeof(rec)), "cbp0.cbp2p");
+	/* Only a plain NAME* counts; spaces around it do not matter. */
+	ATF_CHECK_STREQ(record("lo\neth*([^.])\n*\n  vpn*\t\n", "cbp0", rec,
+	    sizeof(rec)), "vpn.cbp0.cbp2p");
+	ATF_CHECK_STREQ(record("lo\n*\n#tun*\n", "cbp0", rec, sizeof(rec)),
+	    "cbp0.cbp2p");
+	/* The last line needs no newline. */
+	ATF_CHECK_STREQ(record("lo\nwg-x*", "cbp0", rec, sizeof(rec)),
+	    "wg-x.cbp0.cbp2p");
+	/* A pattern too long for a prefix: none. */
+	ATF_CHECK_STREQ(record("abcdefghijklmnopq*\n", "cbp0", rec,
+	    sizeof(rec)), "cbp0.cbp2p");
+	ATF_CHECK_STREQ(record("abcdefghijklmnop*\n", "cbp0", rec,
+	    sizeof(rec)), "abcdefghijklmnop.cbp0.cbp2p");
+	/* The longest interface name with the longest prefix fits. */
+	ATF_CHECK_STREQ(record("abcdefghijklmnop*\n", "abcdefghijklmno", rec,
+	    sizeof(rec)), "abcdefghijklmnop.abcdefghijklmno.cbp2p");
+	ATF_CHECK(dns_resolvconf_record(stock, strlen(stock), "cbp0", small,
+	    sizeof(small)) == -1);
 }
 
 ATF_TC_WITHOUT_HEAD(file_block);
@@ -240,6 +286,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, resolved_commands);
 	ATF_TP_ADD_TC(tp, resolvconf_commands);
+	ATF_TP_ADD_TC(tp, resolvconf_record);
 	ATF_TP_ADD_TC(tp, file_block);
 	ATF_TP_ADD_TC(tp, file_edges);
 	ATF_TP_ADD_TC(tp, modes);

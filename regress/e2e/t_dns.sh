@@ -169,9 +169,11 @@ off_and_leftover_body()
 	sed -i 's/^dns: off$/dns: file/' n1.yaml
 	reload_ok
 	grep -q '^nameserver 10.99.0.53$' "$RC" || atf_fail "not applied"
-	# SIGKILL: nothing runs at exit, the block stays ...
-	for c in $(cb_children n1); do kill -9 "$c"; done
+	# SIGKILL: nothing runs at exit, the block stays ...  The parent
+	# first: one that outlives a child restores DNS as it shuts down.
+	kids=$(cb_children n1)
 	kill -9 "$(cat n1.pid)"
+	for c in $kids; do kill -9 "$c"; done
 	cb_wait_exit "$(cat n1.pid)" || atf_fail "still running"
 	grep -q '^nameserver 10.99.0.53$' "$RC" || atf_fail "block gone"
 	# ... and the next start replaces it.

@@ -129,9 +129,9 @@ done:
 	if (have_cl && cl > 0) {
 		if (!has_body(reqline, reqlen))
 			return (bad(h, "a body on a method without one"));
+		h->body = cl;
 		if (cl > lim->max_body)
 			return (HEAD_BODY_TOO_LARGE);
-		h->body = cl;
 	}
 	return (HEAD_OK);
 }

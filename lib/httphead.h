@@ -23,7 +23,7 @@ enum httphead_verdict {
 	HEAD_OK,		/* a whole head: see struct httphead */
 	HEAD_TOO_LARGE,		/* over max_bytes, complete or not */
 	HEAD_TOO_MANY,		/* over max_lines header lines */
-	HEAD_BODY_TOO_LARGE,	/* Content-Length over max_body */
+	HEAD_BODY_TOO_LARGE,	/* Content-Length over max_body: len, body */
 	HEAD_BAD		/* framing we will not guess at */
 };
 

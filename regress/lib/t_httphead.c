@@ -84,6 +84,9 @@ ATF_TC_BODY(limits, tc)
 	    &h), HEAD_OK);
 	ATF_CHECK_EQ(scan("POST / HTTP/1.1\r\nContent-Length: 1001\r\n\r\n",
 	    &h), HEAD_BODY_TOO_LARGE);
+	/* What to drop before answering: the head, then the body. */
+	ATF_CHECK_EQ(h.len, 41);
+	ATF_CHECK_EQ(h.body, 1001);
 	ATF_CHECK_EQ(scan("PUT / HTTP/1.1\r\nContent-Length: "
 	    "999999999999999999\r\n\r\n", &h), HEAD_BODY_TOO_LARGE);
 }

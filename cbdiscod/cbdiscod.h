@@ -20,7 +20,8 @@
 
 #define REG_TIMEOUT		10	/* seconds for a request */
 #define REG_POLL_WAIT		25	/* seconds a long poll may wait */
-#define REG_REPLY_MAX		(4 * 1024 * 1024)
+#define REG_REPLY_MAX		(4 * 1024 * 1024)	/* body of a reply */
+#define REG_REPLY_HEADERS_MAX	8192	/* status line and headers */
 #define REG_BODY_MAX		(16 * 1024)
 #define REG_BACKOFF_MIN		1	/* seconds */
 #define REG_BACKOFF_MAX		30
@@ -86,6 +87,8 @@ struct disco {
 	int			 nat;	/* our enum nat_mapping, the parent's */
 	int			 nat_told;	/* as the registry last heard */
 	uint64_t		 bad_nat;	/* peers' unknown "nat" */
+	uint64_t		 replies_oversized;	/* over a reply cap */
+	uint64_t		 replies_late;	/* past a request's deadline */
 };
 
 /* registry.c */

@@ -35,9 +35,18 @@ enum reg_kind {
 	REQ_POLL
 };
 
+/*
+ * A request in flight.  evhttp's timeout is one of inactivity, which a
+ * registry sending a byte at a time never trips: the deadline is the
+ * request's whole time, from sending to the last byte of the reply.
+ */
 struct reg_req {
-	struct disco	*d;
-	enum reg_kind	 kind;
+	struct disco		*d;
+	enum reg_kind		 kind;
+	struct evhttp_request	*req;
+	struct event		*deadline;
+	int			 late;		/* the deadline passed */
+	int			 oversized;	/* over a reply cap */
 };
 
 /* The registry's CA, from PEM bytes the parent read for us. */
@@ -103,6 +112,27 @@ nat_json(struct disco *d, json_t *b, int tell)
 
 static void	reg_done(struct evhttp_request *, void *);
 
+/* evhttp says why a request failed before it calls reg_done(NULL). */
+static void
+reg_error(enum evhttp_request_error err, void *arg)
+{
+	struct reg_req	*rr = arg;
+
+	if (err == EVREQ_HTTP_DATA_TOO_LONG)
+		rr->oversized = 1;
+}
+
+/* Cancelled, evhttp calls neither reg_error nor reg_done's callback. */
+static void
+reg_late(int fd, short ev, void *arg)
+{
+	struct reg_req	*rr = arg;
+
+	rr->late = 1;
+	evhttp_cancel_request(rr->req);
+	reg_done(NULL, rr);
+}
+
 static int
 reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
     const char *path, json_t *body, int timeout)
@@ -115,6 +145,7 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	char				 host[INET6_ADDRSTRLEN];
 	char				 auth[DISCO_TOKEN_MAX + 16];
 	char				*js = NULL;
+	struct timeval			 tv;
 	SSL				*ssl;
 	uint16_t			 port;
 	struct sockaddr_in		*sin = (void *)&d->conf.registry;
@@ -142,17 +173,23 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	evhttp_connection_set_timeout(evcon, timeout);
 	evhttp_connection_set_retries(evcon, 0);
 	evhttp_connection_set_max_body_size(evcon, REG_REPLY_MAX);
+	evhttp_connection_set_max_headers_size(evcon, REG_REPLY_HEADERS_MAX);
 	if ((rr = calloc(1, sizeof(*rr))) == NULL) {
 		evhttp_connection_free(evcon);
 		goto fail;
 	}
 	rr->d = d;
 	rr->kind = kind;
-	if ((req = evhttp_request_new(reg_done, rr)) == NULL) {
+	if ((rr->deadline = evtimer_new(d->c->base, reg_late, rr)) == NULL ||
+	    (req = evhttp_request_new(reg_done, rr)) == NULL) {
+		if (rr->deadline != NULL)
+			event_free(rr->deadline);
 		free(rr);
 		evhttp_connection_free(evcon);
 		goto fail;
 	}
+	rr->req = req;
+	evhttp_request_set_error_cb(req, reg_error);
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", d->conf.registry_host);
 	snprintf(auth, sizeof(auth), "Bearer %s", d->token);
@@ -171,11 +208,15 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 		free(js);
 	}
 	if (evhttp_make_request(evcon, req, cmd, path) == -1) {
+		event_free(rr->deadline);
 		free(rr);
 		evhttp_connection_free(evcon);
 		goto fail;
 	}
 	evhttp_connection_free_on_completion(evcon);
+	tv.tv_sec = timeout;
+	tv.tv_usec = 0;
+	evtimer_add(rr->deadline, &tv);
 	json_decref(body);
 	return (0);
 fail_ssl:
@@ -229,8 +270,9 @@ reg_done(struct evhttp_request *req, void *arg)
 	char		 err[64];
 	uint64_t	 version, ttl;
 	size_t		 n;
-	int		 code;
+	int		 code, late = rr->late, oversized = rr->oversized;
 
+	event_free(rr->deadline);
 	free(rr);
 	/* Stopped while it was in flight: the answer changes nothing. */
 	if (d->state == REG_OFF) {
@@ -239,6 +281,19 @@ reg_done(struct evhttp_request *req, void *arg)
 		return;
 	}
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	if (oversized) {
+		d->replies_oversized++;
+		snprintf(err, sizeof(err), "reply over %d bytes of headers or "
+		    "%d of body", REG_REPLY_HEADERS_MAX, REG_REPLY_MAX);
+		log_warnx("registry: %s: refused", err);
+		goto fail;
+	}
+	if (late) {
+		d->replies_late++;
+		snprintf(err, sizeof(err), "no whole reply in time");
+		log_warnx("registry: %s: gave up", err);
+		goto fail;
+	}
 	if (code == 0) {
 		/* No HTTP answer: connection, TLS or timeout. */
 		snprintf(err, sizeof(err), "no answer (connection, TLS or "

@@ -279,8 +279,10 @@ struct hconn {
 	uint64_t		 body_left;
 	enum hconn_in		 in;
 	int			 eoh;		/* of "\n\r\n" seen, draining */
-	int			 admitted;
-	int			 handshaking;
+	int			 checked;	/* by hconn_admit() */
+	int			 counted;	/* in hc_open */
+	int			 handshaking;	/* in hc_handshakes */
+	int			 closing;	/* freed when libevent is done */
 	int			 busy;		/* a request is being answered */
 	enum reg_reason		 refusal;	/* for EDGE_REFUSED_PATH */
 	char			 why[REG_ERR_MAX];

@@ -107,10 +107,27 @@ hconn_count(struct hconn *hc, enum hconn_ctr c, size_t n)
 		log_warnx("registry connection from %s %s", hc->addr, why);
 }
 
-/* Close as a peer's EOF would: evhttp frees it, and us with it. */
+/* Out of the counts: it goes, even if libevent frees it later. */
+static void
+hconn_uncount(struct hconn *hc)
+{
+	if (hc->counted)
+		hc->e->hc_open--;
+	if (hc->handshaking)
+		hc->e->hc_handshakes--;
+	hc->counted = hc->handshaking = 0;
+}
+
+/*
+ * Close as a peer's EOF would: evhttp frees it, and us with it, once
+ * libevent finalizes the bufferevents (in a later turn of the loop).
+ */
 static void
 hconn_close(struct hconn *hc)
 {
+	hc->closing = 1;
+	hconn_uncount(hc);
+	evtimer_del(hc->timer);
 	bufferevent_trigger_event(hc->bev, BEV_EVENT_EOF | BEV_EVENT_READING,
 	    0);
 }
@@ -130,6 +147,8 @@ hconn_timeout(int fd, short ev, void *arg)
 {
 	struct hconn	*hc = arg;
 
+	if (hc->closing)
+		return;
 	if (hc->handshaking)
 		hconn_count(hc, HCTR_HANDSHAKE_TIMEOUT,
 		    hc->e->conf.handshake_timeout);
@@ -150,7 +169,7 @@ hconn_ssl_info(const SSL *ssl, int where, int ret)
 
 	if ((where & SSL_CB_HANDSHAKE_DONE) == 0 ||
 	    (hc = SSL_get_ex_data(ssl, edge->hc_exidx)) == NULL ||
-	    !hc->handshaking)
+	    !hc->handshaking || hc->closing)
 		return;
 	hc->handshaking = 0;
 	hc->e->hc_handshakes--;
@@ -377,10 +396,7 @@ hconn_free(void *arg)
 	struct hconn	*hc = arg;
 	struct edge	*e = hc->e;
 
-	if (hc->admitted)
-		e->hc_open--;
-	if (hc->handshaking)
-		e->hc_handshakes--;
+	hconn_uncount(hc);
 	SSL_set_ex_data(hc->ssl, e->hc_exidx, NULL);
 	TAILQ_REMOVE(&e->hconns, hc, entry);
 	event_free(hc->timer);
@@ -459,7 +475,8 @@ hconn_check(struct edge *e, struct hconn *hc)
 	size_t			 same = 0;
 	int			 fd;
 
-	hc->admitted = 1;	/* looked at: not new any more */
+	hc->checked = 1;
+	hc->counted = 1;
 	e->hc_open++;
 	fd = bufferevent_getfd(hc->bev);
 	if (fd == -1 || getpeername(fd, (struct sockaddr *)&ss,
@@ -475,7 +492,7 @@ hconn_check(struct edge *e, struct hconn *hc)
 		return;
 	}
 	TAILQ_FOREACH(o, &e->hconns, entry)
-		if (o != hc && o->admitted && o->keylen == hc->keylen &&
+		if (o != hc && o->counted && o->keylen == hc->keylen &&
 		    memcmp(o->key, hc->key, hc->keylen) == 0)
 			same++;
 	if (same >= e->hc_per_source) {
@@ -506,7 +523,7 @@ hconn_admit(int fd, short ev, void *arg)
 
 	for (hc = TAILQ_FIRST(&e->hconns); hc != NULL; hc = next) {
 		next = TAILQ_NEXT(hc, entry);
-		if (!hc->admitted)
+		if (!hc->checked)
 			hconn_check(e, hc);
 	}
 }

@@ -84,11 +84,11 @@ disco_update_state(struct disco *d)
 			    sizeof(d->c->state) - strlen(d->c->state),
 			    ", %llu bad nat values",
 			    (unsigned long long)d->bad_nat);
-		if (d->replies_oversized > 0 || d->replies_late > 0)
+		if (d->replies_refused > 0 || d->replies_late > 0)
 			snprintf(d->c->state + strlen(d->c->state),
 			    sizeof(d->c->state) - strlen(d->c->state),
-			    ", %llu oversized replies, %llu late replies",
-			    (unsigned long long)d->replies_oversized,
+			    ", %llu refused replies, %llu late replies",
+			    (unsigned long long)d->replies_refused,
 			    (unsigned long long)d->replies_late);
 		break;
 	case REG_UNREACHABLE:

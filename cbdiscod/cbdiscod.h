@@ -87,7 +87,7 @@ struct disco {
 	int			 nat;	/* our enum nat_mapping, the parent's */
 	int			 nat_told;	/* as the registry last heard */
 	uint64_t		 bad_nat;	/* peers' unknown "nat" */
-	uint64_t		 replies_oversized;	/* over a reply cap */
+	uint64_t		 replies_refused;	/* malformed or over a cap */
 	uint64_t		 replies_late;	/* past a request's deadline */
 };
 

@@ -46,7 +46,8 @@ struct reg_req {
 	struct evhttp_request	*req;
 	struct event		*deadline;
 	int			 late;		/* the deadline passed */
-	int			 oversized;	/* over a reply cap */
+	enum evhttp_request_error error;	/* from evhttp, if any */
+	int			 failed;
 };
 
 /* The registry's CA, from PEM bytes the parent read for us. */
@@ -118,8 +119,8 @@ reg_error(enum evhttp_request_error err, void *arg)
 {
 	struct reg_req	*rr = arg;
 
-	if (err == EVREQ_HTTP_DATA_TOO_LONG)
-		rr->oversized = 1;
+	rr->error = err;
+	rr->failed = 1;
 }
 
 /* Cancelled, evhttp calls neither reg_error nor reg_done's callback. */
@@ -270,7 +271,8 @@ reg_done(struct evhttp_request *req, void *arg)
 	char		 err[64];
 	uint64_t	 version, ttl;
 	size_t		 n;
-	int		 code, late = rr->late, oversized = rr->oversized;
+	int		 code, late = rr->late, failed = rr->failed;
+	enum evhttp_request_error error = rr->error;
 
 	event_free(rr->deadline);
 	free(rr);
@@ -281,10 +283,19 @@ reg_done(struct evhttp_request *req, void *arg)
 		return;
 	}
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
-	if (oversized) {
-		d->replies_oversized++;
-		snprintf(err, sizeof(err), "reply over %d bytes of headers or "
-		    "%d of body", REG_REPLY_HEADERS_MAX, REG_REPLY_MAX);
+	/*
+	 * evhttp 2.1 reports headers over the cap as it reports malformed
+	 * ones, and a body over the cap as too long.
+	 */
+	if (failed && (error == EVREQ_HTTP_INVALID_HEADER ||
+	    error == EVREQ_HTTP_DATA_TOO_LONG)) {
+		d->replies_refused++;
+		if (error == EVREQ_HTTP_DATA_TOO_LONG)
+			snprintf(err, sizeof(err), "reply body over %d bytes",
+			    REG_REPLY_MAX);
+		else
+			snprintf(err, sizeof(err), "reply headers malformed or "
+			    "over %d bytes", REG_REPLY_HEADERS_MAX);
 		log_warnx("registry: %s: refused", err);
 		goto fail;
 	}

@@ -194,16 +194,32 @@ def cmd_polls(a):
 
     def read(s):
         s.settimeout(POLL_ANSWER)
+        data = b""
         try:
-            b = s.recv(65536)
-        except (OSError, ssl.SSLError):
+            while b"\r\n\r\n" not in data:
+                b = s.recv(65536)
+                if not b:
+                    return
+                data += b
+            head, body = data.split(b"\r\n\r\n", 1)
+            n = 0
+            for line in head.split(b"\r\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    n = int(v)
+            while len(body) < n:
+                b = s.recv(65536)
+                if not b:
+                    break
+                body += b
+        except (OSError, ssl.SSLError, ValueError):
             return
-        if b.startswith(b"HTTP/1.1 "):
-            r = b.split(b"\r\n\r\n", 1)
-            code = json.loads(r[1]).get("code", "ok") if len(r) > 1 \
-                and r[1].strip() else "?"
-            with lock:
-                codes[code] = codes.get(code, 0) + 1
+        try:
+            code = json.loads(body).get("code", "ok")
+        except ValueError:
+            code = "?"
+        with lock:
+            codes[code] = codes.get(code, 0) + 1
 
     th = [threading.Thread(target=read, args=(s,)) for s in socks]
     for t in th:

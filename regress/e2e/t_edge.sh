@@ -390,7 +390,7 @@ refusals_body()
 	expect 400 -t a.jwt -d '{"endpoints": "1.2.3.4:5"}' POST /v1/heartbeat
 	expect 413 -t a.jwt -z 20000 POST /v1/register
 	# Far over the limit too, before the HTTP layer reads it.
-	expect 413 -t a.jwt -z 2000000 POST /v1/register
+	expect 413 -t a.jwt -z 200000 POST /v1/register
 	# A body naming another node's key.
 	expect 403 -t a.jwt -d "$(reg_body a 2 | sed "s|^{|{\"public_key\": \
 \"$(cat b.pub)\", |")" POST /v1/register

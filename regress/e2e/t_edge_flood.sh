@@ -230,6 +230,17 @@ flood_body()
 	[ "${sent:-0}" -gt 0 ] && [ $((${got:-0} * 2)) -ge "$sent" ] ||
 	    { cat ping.out; atf_fail "pings through the flood"; }
 
+	# A long poll waits longer than request_timeout: it is not cut.
+	regtok n2
+	ip netns exec "$FL" env EDGE="$EDGE_IP:8443" EDGE_CA="$PWD/ca.crt" \
+	    python3 "$CLI" req -t n2.regtok GET /v1/peers > peers.json
+	v=$(jq .body.version peers.json)
+	ip netns exec "$FL" env EDGE="$EDGE_IP:8443" EDGE_CA="$PWD/ca.crt" \
+	    python3 "$CLI" req -t n2.regtok GET "/v1/peers?since=$v&wait=7" \
+	    > longpoll.json
+	check longpoll.json '.status == 200 and .elapsed >= 5' \
+	    "a long poll of 7 s with request_timeout 4 s"
+
 	# The edge never lost a registration.
 	kill "$(cat sampler.pid)"
 	[ "$(sort -n regs.during | head -1)" = 2 ] ||

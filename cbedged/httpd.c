@@ -227,21 +227,25 @@ refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
     const char *msg)
 {
 	char		 who[ADDR_STR_MAX], uri[URI_ECHO_MAX], why[REG_ERR_MAX];
+	const char	*u = evhttp_request_get_uri(req);
 	uint64_t	 skipped;
 
 	e->refused[r]++;
 	echo(msg, why, sizeof(why));
+	/* httpconn.c's stand-in names no path: the head had none we took. */
+	if (u != NULL && strcmp(u, EDGE_REFUSED_PATH) == 0)
+		strlcpy(uri, "a request head", sizeof(uri));
+	else
+		echo(u, uri, sizeof(uri));
 	/* Every one at debug; one a reason an interval otherwise. */
 	if (log_getverbose() == 0 && edge_lograte(&e->refused_log[r],
 	    edge_now_ms(), &skipped))
 		log_info("refused %s from %s: %d %s: %s (%llu more refused so "
 		    "since the last line)",
-		    echo(evhttp_request_get_uri(req), uri, sizeof(uri)),
-		    peer_name(req, who, sizeof(who)), reg_reason_status(r),
+		    uri, peer_name(req, who, sizeof(who)), reg_reason_status(r),
 		    reg_reason_name(r), why, (unsigned long long)skipped);
 	log_debug("refused %s from %s: %d %s: %s",
-	    echo(evhttp_request_get_uri(req), uri, sizeof(uri)),
-	    peer_name(req, who, sizeof(who)), reg_reason_status(r),
+	    uri, peer_name(req, who, sizeof(who)), reg_reason_status(r),
 	    reg_reason_name(r), why);
 	send_json(req, reg_reason_status(r), json_pack("{s:s, s:s}", "error",
 	    why, "code", reg_reason_name(r)));
@@ -509,7 +513,8 @@ httpd_request(struct evhttp_request *req, void *arg)
 	/* A head httpconn.c refused, in the stand-in it gave evhttp. */
 	if ((hc = hconn_of(req)) != NULL) {
 		hconn_request(hc, req);
-		if (hc->refusal != REG_OK && strcmp(evhttp_request_get_uri(req),
+		if (hc->refusal != REG_OK && evhttp_request_get_uri(req) !=
+		    NULL && strcmp(evhttp_request_get_uri(req),
 		    EDGE_REFUSED_PATH) == 0) {
 			refuse(e, req, hc->refusal, hc->why);
 			return;

@@ -89,6 +89,12 @@ disco_update_state(struct disco *d)
 			    sizeof(d->c->state) - strlen(d->c->state),
 			    ", %llu untrusted entries",
 			    (unsigned long long)d->untrusted);
+		if (d->replies_refused > 0 || d->replies_late > 0)
+			snprintf(d->c->state + strlen(d->c->state),
+			    sizeof(d->c->state) - strlen(d->c->state),
+			    ", %llu refused replies, %llu late replies",
+			    (unsigned long long)d->replies_refused,
+			    (unsigned long long)d->replies_late);
 		break;
 	case REG_UNREACHABLE:
 		gmtime_r(&d->unreachable_since, &tm);

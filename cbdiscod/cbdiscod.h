@@ -24,7 +24,8 @@
 #define REG_TIMEOUT		10	/* seconds for a request */
 #define REG_POLL_WAIT		25	/* seconds a long poll may wait */
 /* REG_PEERS_MAX entries with their registry tokens (about 1 KB each) */
-#define REG_REPLY_MAX		(8 * 1024 * 1024)
+#define REG_REPLY_MAX		(8 * 1024 * 1024)	/* body of a reply */
+#define REG_REPLY_HEADERS_MAX	8192	/* status line and headers */
 #define REG_BODY_MAX		(16 * 1024)
 #define REG_BACKOFF_MIN		1	/* seconds */
 #define REG_BACKOFF_MAX		30
@@ -119,6 +120,8 @@ struct disco {
 	uint64_t		 untrusted;	/* entries their token refutes */
 	struct reg_refused	*refused;	/* of the last list */
 	size_t			 nrefused;
+	uint64_t		 replies_refused;	/* malformed or over a cap */
+	uint64_t		 replies_late;	/* past a request's deadline */
 };
 
 /* registry.c */

@@ -38,10 +38,28 @@ enum reg_kind {
 	REQ_POLL
 };
 
+/*
+ * A request in flight.  evhttp's timeout is one of inactivity, which a
+ * registry sending a byte at a time never trips: the deadline is the
+ * request's whole time, from sending to the last byte of the reply.
+ */
 struct reg_req {
-	struct disco	*d;
-	enum reg_kind	 kind;
-	struct timespec	 sent;	/* monotonic: the round trip's start */
+	struct disco		*d;
+	enum reg_kind		 kind;
+	struct timespec		 sent;	/* monotonic: the round trip's start */
+	struct evhttp_request	*req;
+	struct event		*deadline;
+	int			 late;		/* the deadline passed */
+	enum evhttp_request_error error;	/* from evhttp, if any */
+	int			 failed;
+};
+
+/* How a request ended, for reg_done_kind(). */
+struct reg_end {
+	struct timespec		 sent;
+	int			 late;
+	int			 failed;
+	enum evhttp_request_error error;
 };
 
 #define USEC_PER_SEC		1000000
@@ -120,6 +138,27 @@ nat_json(struct disco *d, json_t *b, int tell)
 
 static void	reg_done(struct evhttp_request *, void *);
 
+/* evhttp says why a request failed before it calls reg_done(NULL). */
+static void
+reg_error(enum evhttp_request_error err, void *arg)
+{
+	struct reg_req	*rr = arg;
+
+	rr->error = err;
+	rr->failed = 1;
+}
+
+/* Cancelled, evhttp calls neither reg_error nor reg_done's callback. */
+static void
+reg_late(int fd, short ev, void *arg)
+{
+	struct reg_req	*rr = arg;
+
+	rr->late = 1;
+	evhttp_cancel_request(rr->req);
+	reg_done(NULL, rr);
+}
+
 static int
 reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
     const char *path, json_t *body, int timeout)
@@ -132,6 +171,7 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	char				 host[INET6_ADDRSTRLEN];
 	char				 auth[DISCO_TOKEN_MAX + 16];
 	char				*js = NULL;
+	struct timeval			 tv;
 	SSL				*ssl;
 	uint16_t			 port;
 	struct sockaddr_in		*sin = (void *)&d->conf.registry;
@@ -159,6 +199,7 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	evhttp_connection_set_timeout(evcon, timeout);
 	evhttp_connection_set_retries(evcon, 0);
 	evhttp_connection_set_max_body_size(evcon, REG_REPLY_MAX);
+	evhttp_connection_set_max_headers_size(evcon, REG_REPLY_HEADERS_MAX);
 	if ((rr = calloc(1, sizeof(*rr))) == NULL) {
 		evhttp_connection_free(evcon);
 		goto fail;
@@ -166,11 +207,16 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 	rr->d = d;
 	rr->kind = kind;
 	clock_gettime(CLOCK_MONOTONIC, &rr->sent);
-	if ((req = evhttp_request_new(reg_done, rr)) == NULL) {
+	if ((rr->deadline = evtimer_new(d->c->base, reg_late, rr)) == NULL ||
+	    (req = evhttp_request_new(reg_done, rr)) == NULL) {
+		if (rr->deadline != NULL)
+			event_free(rr->deadline);
 		free(rr);
 		evhttp_connection_free(evcon);
 		goto fail;
 	}
+	rr->req = req;
+	evhttp_request_set_error_cb(req, reg_error);
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Host", d->conf.registry_host);
 	snprintf(auth, sizeof(auth), "Bearer %s", d->token);
@@ -189,11 +235,15 @@ reg_send(struct disco *d, enum reg_kind kind, enum evhttp_cmd_type cmd,
 		free(js);
 	}
 	if (evhttp_make_request(evcon, req, cmd, path) == -1) {
+		event_free(rr->deadline);
 		free(rr);
 		evhttp_connection_free(evcon);
 		goto fail;
 	}
 	evhttp_connection_free_on_completion(evcon);
+	tv.tv_sec = timeout;
+	tv.tv_usec = 0;
+	evtimer_add(rr->deadline, &tv);
 	json_decref(body);
 	return (0);
 fail_ssl:
@@ -250,7 +300,7 @@ reg_measured(struct disco *d, enum reg_kind kind, const struct timespec *sent)
 }
 
 static void	reg_done_kind(struct evhttp_request *, struct disco *,
-		    enum reg_kind, const struct timespec *);
+		    enum reg_kind, const struct reg_end *);
 
 static void
 reg_done(struct evhttp_request *req, void *arg)
@@ -258,10 +308,15 @@ reg_done(struct evhttp_request *req, void *arg)
 	struct reg_req	*rr = arg;
 	struct disco	*d = rr->d;
 	enum reg_kind	 kind = rr->kind;
-	struct timespec	 sent = rr->sent;
+	struct reg_end	 end;
 
+	end.sent = rr->sent;
+	end.late = rr->late;
+	end.failed = rr->failed;
+	end.error = rr->error;
+	event_free(rr->deadline);
 	free(rr);
-	reg_done_kind(req, d, kind, &sent);
+	reg_done_kind(req, d, kind, &end);
 	if (kind != REQ_POLL) {
 		disco_report(d, 0, 0);
 		disco_check_done(d);
@@ -270,7 +325,7 @@ reg_done(struct evhttp_request *req, void *arg)
 
 static void
 reg_done_kind(struct evhttp_request *req, struct disco *d, enum reg_kind kind,
-    const struct timespec *sent)
+    const struct reg_end *end)
 {
 	struct reg_peer	*list;
 	json_t		*j = NULL;
@@ -287,6 +342,30 @@ reg_done_kind(struct evhttp_request *req, struct disco *d, enum reg_kind kind,
 		return;
 	}
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	/*
+	 * evhttp 2.1 reports headers over the cap as it reports malformed
+	 * ones, and a body over the cap as too long.
+	 */
+	if (end->failed && (end->error == EVREQ_HTTP_INVALID_HEADER ||
+	    end->error == EVREQ_HTTP_DATA_TOO_LONG)) {
+		d->replies_refused++;
+		ekind = REGC_ERR_REPLY;
+		if (end->error == EVREQ_HTTP_DATA_TOO_LONG)
+			snprintf(err, sizeof(err), "reply body over %d bytes",
+			    REG_REPLY_MAX);
+		else
+			snprintf(err, sizeof(err), "reply headers malformed or "
+			    "over %d bytes", REG_REPLY_HEADERS_MAX);
+		log_warnx("registry: %s: refused", err);
+		goto fail;
+	}
+	if (end->late) {
+		d->replies_late++;
+		ekind = REGC_ERR_CONNECT;
+		snprintf(err, sizeof(err), "no whole reply in time");
+		log_warnx("registry: %s: gave up", err);
+		goto fail;
+	}
 	if (code == 0) {
 		/* No HTTP answer: connection, TLS or timeout. */
 		snprintf(err, sizeof(err), "no answer (connection, TLS or "
@@ -294,7 +373,7 @@ reg_done_kind(struct evhttp_request *req, struct disco *d, enum reg_kind kind,
 		ekind = REGC_ERR_CONNECT;
 		goto fail;
 	}
-	reg_measured(d, kind, sent);
+	reg_measured(d, kind, &end->sent);
 	if (kind == REQ_HEARTBEAT && code == HTTP_NOT_FOUND) {
 		d->errors[REGC_ERR_EXPIRED]++;
 		disco_not_registered(d);

@@ -57,8 +57,23 @@
 #define EDGE_HTTP_BACKLOG	128
 #define EDGE_HTTP_TIMEOUT	(REG_WAIT_MAX + 30)	/* > a long poll */
 #define EDGE_HEADERS_MAX	(TOKEN_MAX_LEN + 8192)
-#define EDGE_BODY_SLACK		4	/* evhttp's own cap: 4 x max_body */
+#define EDGE_HEADERS_MIN	1024
+#define EDGE_HEADER_LINES	32	/* header lines of a request */
+#define EDGE_HEADER_LINES_MIN	4
+#define EDGE_HEADER_LINES_MAX	1024
+#define EDGE_HEAD_SLACK		2	/* evhttp's own caps: 2 x ours */
 #define EDGE_POLLS_MAX		8192	/* long polls waiting, at most */
+#define EDGE_POLLS_PER_TOKEN	2	/* a reconnecting node may hold two */
+#define EDGE_POLLS_PER_TOKEN_MAX 64
+#define EDGE_CONNS		1024	/* registry connections open */
+#define EDGE_CONNS_MAX		65535
+#define EDGE_CONNS_PER_SOURCE	64	/* from one address (IPv6: /64) */
+#define EDGE_HANDSHAKES		64	/* TLS handshakes in progress */
+#define EDGE_HANDSHAKE_SECS	5	/* accept to the end of TLS */
+#define EDGE_REQUEST_SECS	10	/* to send a whole request */
+#define EDGE_TIMEOUT_SECS_MAX	(REG_WAIT_MAX + 30)
+#define EDGE_REFUSED_PATH	"/.refused"	/* httpconn.c's stand-in */
+#define EDGE_LOG_INTERVAL_MS	10000	/* one line a cause, at most */
 #define EDGE_SWEEP_MS		1000	/* expiry sweep period */
 
 /* Replies counted by status code: 100 to 599. */
@@ -195,6 +210,14 @@ struct edge_conf {
 	uint32_t	 rate;
 	uint32_t	 burst;
 	uint32_t	 long_poll_max;
+	uint32_t	 long_polls_per_token;
+	uint32_t	 max_conns;
+	uint32_t	 max_conns_per_source;
+	uint32_t	 max_handshakes;
+	uint32_t	 handshake_timeout;		/* seconds */
+	uint32_t	 request_timeout;		/* seconds */
+	uint32_t	 max_header_bytes;
+	uint32_t	 max_header_lines;
 	char		 relay_listen[HOSTPORT_MAX];	/* "": no relay */
 	uint32_t	 relay_max_conns;
 	uint32_t	 relay_max_handshakes;
@@ -209,6 +232,70 @@ struct edge_conf {
 
 	unsigned char	*verify_key;			/* file contents */
 	size_t		 verify_key_len;
+};
+
+/*
+ * A registry connection (httpconn.c), from accept to close: admitted or
+ * refused at once, given a short time for its TLS handshake and then for
+ * each whole request, its request heads checked before evhttp reads
+ * them.  Every connection is closed for at most one HCTR_ reason.
+ */
+enum hconn_ctr {
+	HCTR_ACCEPTED,			/* admitted */
+	HCTR_REFUSED_CONNS,		/* closed at accept: connection cap */
+	HCTR_REFUSED_SOURCE,		/* closed at accept: per-source cap */
+	HCTR_REFUSED_HANDSHAKES,	/* closed at accept: handshake cap */
+	HCTR_HANDSHAKE_TIMEOUT,		/* TLS not done in handshake_timeout */
+	HCTR_REQUEST_TIMEOUT,		/* no whole request in request_timeout */
+	HCTR_MAX
+};
+
+struct hconn_ctr_info {
+	const char	*group;		/* NULL: at the top of "connections" */
+	const char	*name;
+};
+
+extern const struct hconn_ctr_info hconn_ctr_info[HCTR_MAX];
+
+enum hconn_in {
+	HI_HEAD,		/* reading a request head */
+	HI_BODY,		/* passing its body to evhttp */
+	HI_DRAIN_HEAD,		/* refused: dropping the rest of the head */
+	HI_DRAIN_BODY,		/* refused: dropping the body announced */
+	HI_DISCARD		/* answered: nothing more reaches evhttp */
+};
+
+struct hconn {
+	TAILQ_ENTRY(hconn)	 entry;
+	struct edge		*e;
+	struct bufferevent	*bev;		/* the filter evhttp reads */
+	SSL			*ssl;
+	struct event		*timer;
+	struct event		*flush_ev;	/* evhttp wrote to bev */
+	struct event		*wrote_ev;	/* TLS wrote it all */
+	struct bufferevent	*tls;		/* under bev */
+	int			 writing;	/* an answer is going out */
+	uint64_t		 accepted_ms;
+	uint64_t		 body_left;
+	enum hconn_in		 in;
+	int			 eoh;		/* of "\n\r\n" seen, draining */
+	int			 checked;	/* by hconn_admit() */
+	int			 counted;	/* in hc_open */
+	int			 handshaking;	/* in hc_handshakes */
+	int			 closing;	/* freed when libevent is done */
+	int			 busy;		/* a request is being answered */
+	enum reg_reason		 refusal;	/* for EDGE_REFUSED_PATH */
+	char			 why[REG_ERR_MAX];
+	uint8_t			 key[RATELIMIT_KEY_MAX];
+	size_t			 keylen;
+	char			 addr[HOSTPORT_MAX];
+};
+TAILQ_HEAD(hconn_list, hconn);
+
+/* A line logged at most once an interval, with what it left out. */
+struct lograte {
+	uint64_t	 last_ms;
+	uint64_t	 suppressed;
 };
 
 /* A GET /v1/peers waiting for its mesh to change. */
@@ -239,6 +326,19 @@ struct edge {
 	uint64_t		 refused[REG_REASON_MAX];
 	uint64_t		 stun_answered;
 	uint64_t		 stun_refused;
+
+	/* Registry connections (httpconn.c). */
+	struct hconn_list	 hconns;
+	struct event		*hc_admit_ev;	/* new connections to check */
+	size_t			 hc_open;	/* admitted, not yet freed */
+	size_t			 hc_handshakes;	/* TLS handshakes going on */
+	size_t			 hc_per_source;	/* the caps in effect */
+	size_t			 hc_handshake_max;
+	int			 hc_exidx;	/* SSL ex_data: the hconn */
+	uint64_t		 hc_ctr[HCTR_MAX];
+	struct lograte		 hc_log[HCTR_MAX];
+	struct lograte		 refused_log[REG_REASON_MAX];
+
 	int			 foreground;
 	int			 verbose;	/* -v given */
 	int			 exiting;
@@ -286,6 +386,15 @@ void	 httpd_start(struct edge *);
 void	 httpd_shutdown(struct edge *);
 void	 httpd_mesh_changed(const char *, uint64_t, void *);
 uint64_t edge_now_ms(void);
+
+/* httpconn.c */
+int	 hconn_init(struct edge *, char *, size_t);
+void	 hconn_shutdown(struct edge *);
+struct bufferevent *hconn_bev(struct event_base *, void *);
+struct hconn *hconn_of(struct evhttp_request *);
+void	 hconn_request(struct hconn *, struct evhttp_request *);
+json_t	*hconn_health(struct edge *);
+int	 edge_lograte(struct lograte *, uint64_t, uint64_t *);
 
 /* stund.c */
 int	 stund_init(struct edge *, char *, size_t);

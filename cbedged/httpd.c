@@ -40,7 +40,6 @@
 #define ADDR_STR_MAX	64
 #define URI_ECHO_MAX	128	/* of a request's URI in a log line */
 #define KEY_PREFIX	8	/* characters of a key in log lines */
-#define POLLS_PER_PEER	2	/* a reconnecting node may hold two */
 
 enum route_id {
 	R_REGISTER,
@@ -139,27 +138,6 @@ fail:
 	return (NULL);
 }
 
-/*
- * One TLS bufferevent per connection.  evhttp would fall back to a plain
- * one if we returned NULL, so a failure here is fatal: never serve the
- * registry in clear text.
- */
-static struct bufferevent *
-httpd_bevcb(struct event_base *base, void *arg)
-{
-	struct edge		*e = arg;
-	struct bufferevent	*bev;
-	SSL			*ssl;
-
-	if ((ssl = SSL_new(e->ssl_ctx)) == NULL)
-		fatalx("%s: SSL_new: %s", __func__, edge_ssl_error());
-	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
-		fatalx("%s: cannot make a TLS bufferevent", __func__);
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return (bev);
-}
-
 static const char *
 peer_name(struct evhttp_request *req, char *buf, size_t len)
 {
@@ -198,6 +176,8 @@ status_phrase(int status)
 		return ("Payload Too Large");
 	case 429:
 		return ("Too Many Requests");
+	case 431:
+		return ("Request Header Fields Too Large");
 	default:
 		return ("Service Unavailable");
 	}
@@ -246,13 +226,26 @@ static void
 refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
     const char *msg)
 {
-	char	 who[ADDR_STR_MAX], uri[URI_ECHO_MAX], why[REG_ERR_MAX];
+	char		 who[ADDR_STR_MAX], uri[URI_ECHO_MAX], why[REG_ERR_MAX];
+	const char	*u = evhttp_request_get_uri(req);
+	uint64_t	 skipped;
 
 	e->refused[r]++;
 	echo(msg, why, sizeof(why));
+	/* httpconn.c's stand-in names no path: the head had none we took. */
+	if (u != NULL && strcmp(u, EDGE_REFUSED_PATH) == 0)
+		strlcpy(uri, "a request head", sizeof(uri));
+	else
+		echo(u, uri, sizeof(uri));
+	/* Every one at debug; one a reason an interval otherwise. */
+	if (log_getverbose() == 0 && edge_lograte(&e->refused_log[r],
+	    edge_now_ms(), &skipped))
+		log_info("refused %s from %s: %d %s: %s (%llu more refused so "
+		    "since the last line)",
+		    uri, peer_name(req, who, sizeof(who)), reg_reason_status(r),
+		    reg_reason_name(r), why, (unsigned long long)skipped);
 	log_debug("refused %s from %s: %d %s: %s",
-	    echo(evhttp_request_get_uri(req), uri, sizeof(uri)),
-	    peer_name(req, who, sizeof(who)), reg_reason_status(r),
+	    uri, peer_name(req, who, sizeof(who)), reg_reason_status(r),
 	    reg_reason_name(r), why);
 	send_json(req, reg_reason_status(r), json_pack("{s:s, s:s}", "error",
 	    why, "code", reg_reason_name(r)));
@@ -329,20 +322,26 @@ key_prefix(const struct regtoken *tok, char *buf)
 static void
 health(struct edge *e, struct evhttp_request *req)
 {
-	json_t	*refused, *j;
+	json_t	*refused, *j, *conns;
 	int	 r;
 
 	if ((refused = json_object()) == NULL) {
 		send_json(req, 503, NULL);
 		return;
 	}
+	if ((conns = hconn_health(e)) == NULL) {
+		json_decref(refused);
+		send_json(req, 503, NULL);
+		return;
+	}
 	for (r = REG_OK + 1; r < REG_REASON_MAX; r++)
 		json_object_set_new(refused, reg_reason_name(r),
 		    json_integer((json_int_t)e->refused[r]));
-	j = json_pack("{s:I, s:I, s:o, s:{s:I, s:I, s:I}, s:I}",
+	j = json_pack("{s:I, s:I, s:o, s:o, s:{s:I, s:I, s:I}, s:I}",
 	    "registrations", (json_int_t)registry_nodes(e->reg),
 	    "meshes", (json_int_t)registry_meshes(e->reg),
 	    "refused", refused,
+	    "connections", conns,
 	    "stun", "answered", (json_int_t)e->stun_answered,
 	    "refused", (json_int_t)e->stun_refused,
 	    "alt_port", (json_int_t)e->conf.stun_alt_port,
@@ -416,8 +415,9 @@ peers(struct edge *e, struct evhttp_request *req, const struct regtoken *tok)
 	struct poll		*p;
 	const char		*query;
 	uint64_t		 since = 0, wait = 0, version;
+	char			 msg[REG_ERR_MAX];
 	struct timeval		 tv;
-	size_t			 inmesh = 0;
+	size_t			 inmesh = 0, mine = 0;
 	int			 have_since = 0, have_wait = 0;
 
 	TAILQ_INIT(&q);
@@ -457,11 +457,22 @@ peers(struct edge *e, struct evhttp_request *req, const struct regtoken *tok)
 		goto done;
 	}
 
-	TAILQ_FOREACH(p, &e->polls, entry)
-		if (strcmp(p->tok.mesh, tok->mesh) == 0)
-			inmesh++;
+	TAILQ_FOREACH(p, &e->polls, entry) {
+		if (strcmp(p->tok.mesh, tok->mesh) != 0)
+			continue;
+		inmesh++;
+		if (memcmp(p->tok.public_key, tok->public_key,
+		    sizeof(tok->public_key)) == 0)
+			mine++;
+	}
+	if (mine >= e->conf.long_polls_per_token) {
+		snprintf(msg, sizeof(msg), "%u long polls of this token "
+		    "waiting already", e->conf.long_polls_per_token);
+		refuse(e, req, REG_TOKEN_POLLS, msg);
+		goto done;
+	}
 	if (e->npolls >= e->polls_max || inmesh >=
-	    (size_t)e->conf.max_peers_per_mesh * POLLS_PER_PEER) {
+	    (size_t)e->conf.max_peers_per_mesh * e->conf.long_polls_per_token) {
 		refuse(e, req, REG_POLL_LIMIT, "too many long polls waiting; "
 		    "poll again later");
 		goto done;
@@ -490,6 +501,7 @@ httpd_request(struct evhttp_request *req, void *arg)
 {
 	struct edge		*e = arg;
 	struct evhttp_connection *evcon;
+	struct hconn		*hc;
 	const struct evhttp_uri	*uri;
 	const struct route	*rt = NULL;
 	struct evbuffer		*in;
@@ -502,6 +514,16 @@ httpd_request(struct evhttp_request *req, void *arg)
 	size_t			 i, keylen, len;
 	enum reg_reason		 r;
 
+	/* A head httpconn.c refused, in the stand-in it gave evhttp. */
+	if ((hc = hconn_of(req)) != NULL) {
+		hconn_request(hc, req);
+		if (hc->refusal != REG_OK && evhttp_request_get_uri(req) !=
+		    NULL && strcmp(evhttp_request_get_uri(req),
+		    EDGE_REFUSED_PATH) == 0) {
+			refuse(e, req, hc->refusal, hc->why);
+			return;
+		}
+	}
 	evcon = evhttp_request_get_connection(req);
 	keylen = ratelimit_key_sa(evcon != NULL ?
 	    evhttp_connection_get_addr(evcon) : NULL, key);
@@ -599,7 +621,9 @@ httpd_init(struct edge *e, char *err, size_t errlen)
 		snprintf(err, errlen, "evhttp_new failed");
 		return (-1);
 	}
-	evhttp_set_bevcb(e->http, httpd_bevcb, e);
+	if (hconn_init(e, err, errlen) == -1)
+		return (-1);
+	evhttp_set_bevcb(e->http, hconn_bev, e);
 	evhttp_set_gencb(e->http, httpd_request, e);
 	/* Every method reaches us, so a wrong one gets our JSON 405. */
 	evhttp_set_allowed_methods(e->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -607,15 +631,14 @@ httpd_init(struct edge *e, char *err, size_t errlen)
 	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
 	    EVHTTP_REQ_PATCH);
 	/*
-	 * evhttp's own cap is a few times ours: up to it a body too large
-	 * gets our JSON 413; beyond it evhttp answers 413 itself (its own
-	 * HTML body, not counted), reading and dropping the rest of the
-	 * body first so that the client sees the answer.
+	 * httpconn.c refuses a head or a body over our caps before evhttp
+	 * reads it, with our JSON; evhttp's own caps stay behind ours as
+	 * a second line that never trips first.
 	 */
-	evhttp_set_max_body_size(e->http,
-	    (ev_ssize_t)e->conf.max_body * EDGE_BODY_SLACK);
+	evhttp_set_max_body_size(e->http, (ev_ssize_t)e->conf.max_body);
 	evhttp_set_flags(e->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_max_headers_size(e->http, EDGE_HEADERS_MAX);
+	evhttp_set_max_headers_size(e->http,
+	    (ev_ssize_t)e->conf.max_header_bytes * EDGE_HEAD_SLACK);
 	evhttp_set_timeout(e->http, EDGE_HTTP_TIMEOUT);
 	evhttp_set_default_content_type(e->http, "application/json");
 	if (evhttp_accept_socket(e->http, e->http_fd) == -1) {
@@ -650,6 +673,7 @@ httpd_shutdown(struct edge *e)
 		event_free(e->sweep_ev);
 	if (e->http != NULL)
 		evhttp_free(e->http);
+	hconn_shutdown(e);
 	if (e->ssl_ctx != NULL)
 		SSL_CTX_free(e->ssl_ctx);
 	e->sweep_ev = NULL;

@@ -91,6 +91,43 @@ relay_metrics(struct evbuffer *b, const struct edge *e)
 		    (edge_now_ms() - e->relay_stats_ms) / MS_PER_SEC);
 }
 
+/* Registry connections (httpconn.c): gauges, refusals, closes. */
+static void
+conn_metrics(struct evbuffer *b, const struct edge *e)
+{
+	static const struct {
+		const char	*group;
+		const char	*name;
+		const char	*help;
+	} fam[] = {
+		{ "refused", "cbp2p_edge_connections_refused_total",
+		    "Registry connections closed at accept, by cap." },
+		{ "closed", "cbp2p_edge_connections_closed_total",
+		    "Registry connections closed for a timeout, by reason." },
+	};
+	struct prom_label	 l;
+	size_t			 f;
+	int			 i;
+
+	prom_one(b, "cbp2p_edge_connections", PROM_GAUGE,
+	    "Registry connections open.", e->hc_open);
+	prom_one(b, "cbp2p_edge_tls_handshakes", PROM_GAUGE,
+	    "Registry TLS handshakes in progress.", e->hc_handshakes);
+	prom_one(b, "cbp2p_edge_connections_accepted_total", PROM_COUNTER,
+	    "Registry connections admitted.", e->hc_ctr[HCTR_ACCEPTED]);
+	l.name = "reason";
+	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		prom_family(b, fam[f].name, PROM_COUNTER, fam[f].help);
+		for (i = 0; i < HCTR_MAX; i++) {
+			if (hconn_ctr_info[i].group == NULL ||
+			    strcmp(hconn_ctr_info[i].group, fam[f].group) != 0)
+				continue;
+			l.value = hconn_ctr_info[i].name;
+			prom_u64(b, fam[f].name, &l, 1, e->hc_ctr[i]);
+		}
+	}
+}
+
 static void
 edge_metrics(struct evbuffer *b, struct edge *e)
 {
@@ -110,6 +147,7 @@ edge_metrics(struct evbuffer *b, struct edge *e)
 	    "Nodes registered now.", registry_nodes(e->reg));
 	prom_one(b, "cbp2p_edge_meshes", PROM_GAUGE,
 	    "Meshes with a registered node.", registry_meshes(e->reg));
+	conn_metrics(b, e);
 	prom_one(b, "cbp2p_edge_long_polls", PROM_GAUGE,
 	    "GET /v1/peers long polls waiting.", e->npolls);
 	prom_one(b, "cbp2p_edge_long_polls_total", PROM_COUNTER,

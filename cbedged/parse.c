@@ -76,6 +76,20 @@ static const struct keydef keytab[] = {
 	{ "rate",		T_UINT,	N(rate), 1, EDGE_RATE_MAX },
 	{ "burst",		T_UINT,	N(burst), 1, EDGE_RATE_MAX },
 	{ "long_poll_max",	T_UINT,	N(long_poll_max), 0, REG_WAIT_MAX },
+	{ "long_polls_per_token", T_UINT, N(long_polls_per_token), 1,
+	    EDGE_POLLS_PER_TOKEN_MAX },
+	{ "max_connections",	T_UINT,	N(max_conns), 1, EDGE_CONNS_MAX },
+	{ "max_connections_per_source", T_UINT, N(max_conns_per_source), 1,
+	    EDGE_CONNS_MAX },
+	{ "max_handshakes",	T_UINT,	N(max_handshakes), 1, EDGE_CONNS_MAX },
+	{ "handshake_timeout",	T_UINT,	N(handshake_timeout), 1,
+	    EDGE_TIMEOUT_SECS_MAX },
+	{ "request_timeout",	T_UINT,	N(request_timeout), 1,
+	    EDGE_TIMEOUT_SECS_MAX },
+	{ "max_header_bytes",	T_UINT,	N(max_header_bytes), EDGE_HEADERS_MIN,
+	    EDGE_HEADERS_MAX },
+	{ "max_header_lines",	T_UINT,	N(max_header_lines),
+	    EDGE_HEADER_LINES_MIN, EDGE_HEADER_LINES_MAX },
 	{ "relay_listen",	T_ADDR,	S(relay_listen), 0, 0 },
 	{ "relay_max_connections", T_UINT, N(relay_max_conns), 1,
 	    EDGE_RELAY_CONNS_MAX },
@@ -415,6 +429,14 @@ set_defaults(struct edge_conf *c)
 	c->rate = EDGE_DEFAULT_RATE;
 	c->burst = EDGE_DEFAULT_BURST;
 	c->long_poll_max = EDGE_DEFAULT_POLL;
+	c->long_polls_per_token = EDGE_POLLS_PER_TOKEN;
+	c->max_conns = EDGE_CONNS;
+	c->max_conns_per_source = EDGE_CONNS_PER_SOURCE;
+	c->max_handshakes = EDGE_HANDSHAKES;
+	c->handshake_timeout = EDGE_HANDSHAKE_SECS;
+	c->request_timeout = EDGE_REQUEST_SECS;
+	c->max_header_bytes = EDGE_HEADERS_MAX;
+	c->max_header_lines = EDGE_HEADER_LINES;
 	c->relay_max_conns = EDGE_RELAY_CONNS;
 	c->relay_max_handshakes = EDGE_RELAY_HANDSHAKES;
 	c->relay_queue = EDGE_RELAY_QUEUE;

@@ -107,6 +107,9 @@ static const struct {
 	[REG_POLL_LIMIT] =	{ "poll_limit", 429 },
 	[REG_NO_MEMORY] =	{ "no_memory", 503 },
 	[REG_TOKEN_EXPIRED] =	{ "token_expired", 401 },
+	[REG_HEADERS_TOO_LARGE] = { "headers_too_large", 431 },
+	[REG_TOO_MANY_HEADERS] = { "too_many_headers", 431 },
+	[REG_TOKEN_POLLS] =	{ "token_poll_limit", 429 },
 };
 
 const char *

@@ -44,6 +44,9 @@ enum reg_reason {
 	REG_POLL_LIMIT,		/* 429 too many long polls waiting */
 	REG_NO_MEMORY,		/* 503 */
 	REG_TOKEN_EXPIRED,	/* 401 a good token past its exp */
+	REG_HEADERS_TOO_LARGE,	/* 431 request head over its bytes */
+	REG_TOO_MANY_HEADERS,	/* 431 request head over its lines */
+	REG_TOKEN_POLLS,	/* 429 long polls of one token waiting */
 	REG_REASON_MAX
 };
 

@@ -154,14 +154,16 @@ const struct sandbox_policy sandbox_policy_engine = {
 
 /*
  * cbedged, found with strace -f over the end-to-end tests: evconnlistener
- * accepts with accept4, and evhttp shuts a connection down before it
- * closes it; wait4 reaps the relay worker.  Plain HTTP on
+ * accepts with accept4, getpeername names a new connection for the
+ * per-source cap, and evhttp shuts a connection down before it closes
+ * it; wait4 reaps the relay worker.  Plain HTTP on
  * metrics_address reads with FIONREAD first (the registry's TLS does
  * not).  Its sockets are bound before the sandbox: socket(2) and
  * connect(2) stay refused.
  */
 static const struct sandbox_rule sandbox_rules_edge[] = {
 	SANDBOX_RULE(accept4, SANDBOX_ALLOW),
+	SANDBOX_RULE(getpeername, SANDBOX_ALLOW),
 	SANDBOX_RULE(shutdown, SANDBOX_ALLOW),
 	SANDBOX_RULE(wait4, SANDBOX_ALLOW),
 	{ .syscall = SCMP_SYS(ioctl), .action = SANDBOX_ALLOW, .cmp = {

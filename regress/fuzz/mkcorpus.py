@@ -643,12 +643,37 @@ def wg_cookie():
           bytes([RAW_CHECK, 148]) + bytes(148) + bytes([6]))
 
 
+# ---- httphead ----------------------------------------------------------
+
+def httphead():
+    """Layout of fuzz_httphead: be16 bytes, u8 lines, be32 body limits."""
+    lim = be16(8192) + bytes([32]) + be32(16384)
+    tok = b"Authorization: Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig\r\n"
+    write("httphead", "get-poll", lim + b"GET /v1/peers?since=3&wait=25 "
+          b"HTTP/1.1\r\nHost: 203.0.113.1\r\n" + tok + b"\r\n")
+    write("httphead", "post-body", lim + b"POST /v1/register HTTP/1.1\r\n"
+          + tok + b"Content-Type: application/json\r\n"
+          b"Content-Length: 12\r\n\r\n{\"a\": true}")
+    write("httphead", "pipelined", lim + b"GET /v1/health HTTP/1.1\n\n"
+          b"DELETE /v1/peers/self HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    write("httphead", "partial", lim + b"GET /v1/health HTTP/1.1\r\nX-A")
+    write("httphead", "chunked", lim + b"POST / HTTP/1.1\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+    write("httphead", "two-lengths", lim + b"PUT / HTTP/1.1\r\n"
+          b"Content-Length: 1\r\ncontent-length: 2\r\n\r\nab")
+    write("httphead", "folded", lim + b"GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n")
+    write("httphead", "big-body", lim + b"POST / HTTP/1.1\r\n"
+          b"Content-Length: 99999999\r\n\r\n")
+    write("httphead", "many-lines", be16(512) + bytes([4]) + be32(0) +
+          b"GET / HTTP/1.1\r\n" + b"X: 1\r\n" * 8 + b"\r\n")
+
+
 def main():
     global TOP
     if len(sys.argv) > 1:
         TOP = sys.argv[1]
     for f in (replay, aip, relay, stun, uapi, imsg, offload, registry,
-              regreply, token, yaml, wg, wg_cookie):
+              regreply, token, yaml, wg, wg_cookie, httphead):
         f()
 
 

@@ -4,7 +4,7 @@
 usage: bigreg.py ADDRESS PORT CERT KEY
 
 The first registrations are answered, in turn, with 64 KiB of headers,
-with a 6 MiB body, and with headers sent one byte a second; the next
+with a 12 MiB body, and with headers sent one byte a second; the next
 ones, heartbeats and peer lists are well formed (a peer list after two
 seconds, so that a node's polls do not spin).  Every request is logged
 as one line: the path and the kind of answer.  Prints "ready" once it
@@ -20,7 +20,7 @@ import time
 ADDR, PORT, CERT, KEY = sys.argv[1:5]
 ABUSE = ["headers", "body", "slow"]
 HEADERS_BYTES = 64 * 1024
-BODY_BYTES = 6 * 1024 * 1024
+BODY_BYTES = 12 * 1024 * 1024	# over cbdiscod's 8 MiB REG_REPLY_MAX
 SLOW_SECS = 30
 POLL_DELAY = 2
 lock = threading.Lock()

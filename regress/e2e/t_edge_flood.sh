@@ -300,7 +300,7 @@ reply_caps_body()
 	echo "$st" | grep -q " 2 refused replies, 1 late replies" ||
 	    atf_fail "counts: $st"
 	grep -q "reply headers malformed or over 8192 bytes: refused" n1.log &&
-	    grep -q "reply body over 4194304 bytes: refused" n1.log ||
+	    grep -q "reply body over 8388608 bytes: refused" n1.log ||
 	    atf_fail "not logged"
 	[ "$(grep -c '^/v1/register' bigreg.log)" -eq 4 ] ||
 	    { cat bigreg.log; atf_fail "registrations"; }

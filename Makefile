@@ -130,11 +130,18 @@ check: deps
 	@$(MAKE) --no-print-directory $(TESTDEB_STAMP)
 	@$(MAKE) --no-print-directory test
 
-# Results go to one known file so .ci/run can summarise them.
+# Results go to one known file so .ci/run can summarise them.  Two
+# test programs run at once (TEST_JOBS): the end-to-end tests spend most
+# of their time waiting on timers in namespaces of their own, and each
+# names its namespaces, links and sockets after its own pid.  The user
+# the daemons run as is made first, not by two tests at once.
+TEST_JOBS	?= 2
 test:
 	@mkdir -p $(OBJ)
 	rm -f $(OBJ)/kyua-results.db
-	cd regress && kyua test --kyuafile Kyuafile \
+	./scripts/mkuser.sh $(CBP2P_USER)
+	cd regress && kyua -v parallelism=$(TEST_JOBS) test \
+	    --kyuafile Kyuafile \
 	    --results-file=$(CURDIR)/$(OBJ)/kyua-results.db
 
 unit: $(UNIT_BINS) $(SAN_BINS) $(CANARY_BINS) regress/lib/Kyuafile \

@@ -55,6 +55,7 @@ static _Atomic uint32_t	 ndone;
 static _Atomic uint32_t	 generation;	/* a new burst: workers' futex */
 static _Atomic uint32_t	 sleepers;	/* workers asleep on generation */
 static _Atomic uint32_t	 waiting;	/* the engine asleep on ndone */
+static _Atomic uint32_t	 ready;		/* workers with their contexts */
 
 static long
 futex(_Atomic uint32_t *addr, int op, uint32_t val)
@@ -104,8 +105,8 @@ crypt_take(void)
 		end = i + CRYPT_CHUNK < n ? i + CRYPT_CHUNK : n;
 		for (k = i; k < end; k++)
 			crypt_one(&jobs[k]);
-		if (atomic_fetch_add_explicit(&ndone, end - i,
-		    memory_order_release) + (end - i) == n &&
+		/* Sequentially consistent: against the engine's waiting. */
+		if (atomic_fetch_add(&ndone, end - i) + (end - i) == n &&
 		    atomic_load(&waiting))
 			futex(&ndone, FUTEX_WAKE_PRIVATE, 1);
 	}
@@ -120,6 +121,9 @@ crypt_worker(void *arg)
 	if (wg_aead_thread_init() == -1)
 		log_warnx("crypto worker: no OpenSSL context, using "
 		    "libsodium");
+	/* Before the sandbox: crypt_init() waits for this. */
+	atomic_fetch_add(&ready, 1);
+	futex(&ready, FUTEX_WAKE_PRIVATE, 1);
 	for (;;) {
 		spins = 0;
 		while ((g = atomic_load(&generation)) == seen) {
@@ -150,6 +154,7 @@ crypt_init(unsigned int want)
 {
 	sigset_t	 all, old;
 	unsigned int	 i;
+	uint32_t	 r;
 	int		 rc;
 
 	if (want > CRYPT_WORKERS_MAX)
@@ -168,6 +173,9 @@ crypt_init(unsigned int want)
 	}
 	if ((rc = pthread_sigmask(SIG_SETMASK, &old, NULL)) != 0)
 		fatalx("crypto workers: sigmask: %s", strerror(rc));
+	/* Their contexts are made before the sandbox, as the engine's. */
+	while ((r = atomic_load(&ready)) < nworkers)
+		futex(&ready, FUTEX_WAIT_PRIVATE, r);
 	nactive = nworkers;
 }
 

@@ -156,6 +156,31 @@ $extra
 YAML
 }
 
+# cb_static_pair [EXTRA-YAML]: cbp2pd a (namespace $A, 10.99.0.1, UDP
+# 51821) and b ($B, 10.99.0.2, 51822) over a veth (10.200.0.1 and .2),
+# each the other's static server-server peer, started.
+cb_static_pair()
+{
+	cb_user
+	cb_issuer_keys keys
+	A=$(cb_ns a)
+	B=$(cb_ns b)
+	echo "$A" > a.ns
+	echo "$B" > b.ns
+	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	cb_wgkeys a
+	cb_wgkeys b
+	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
+	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51822 10.99.0.2/32)"
+	PORT=51822 cb_claims b server-server 10.99.0.2/24 \
+	    "$(cb_peer_json "$(cat a.pub)" 10.200.0.1:51821 10.99.0.1/32)"
+	for n in a b; do
+		cb_token "$n" ES256 keys
+		cb_config "$n" ES256 keys "${1:-}"
+		cb_start "$n"
+	done
+}
+
 # cb_ns NAME: a network namespace of this test, lo up; its name is
 # printed and remembered in netns.list for cleanup.
 cb_ns()

@@ -41,31 +41,6 @@ ping_via()
 	    atf_fail "$1: no summary of three pongs"
 }
 
-# A pair of cbp2pd with static server-server peers over a veth:
-# a (10.99.0.1, port 51821) and b (10.99.0.2, port 51822).
-static_pair()
-{
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	echo "$B" > b.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
-	cb_wgkeys a
-	cb_wgkeys b
-	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
-	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51822 10.99.0.2/32)"
-	PORT=51822 cb_claims b server-server 10.99.0.2/24 \
-	    "$(cb_peer_json "$(cat a.pub)" 10.200.0.1:51821 10.99.0.1/32)"
-	for n in a b; do
-		cb_token $n ES256 keys
-		cb_config $n ES256 keys
-	done
-	cb_start a
-	cb_start b
-}
-
 atf_test_case static_peers cleanup
 static_peers_head()
 {
@@ -76,7 +51,7 @@ static_peers_head()
 static_peers_body()
 {
 	common
-	static_pair
+	cb_static_pair
 	monitor_start a mon
 	monitor_start a monj -j
 	cb_ping "$A" 10.99.0.2

@@ -18,24 +18,7 @@ common()
 # pair EXTRA-YAML: nodes a (A, 10.99.0.1, fd00:99::1) and b (B, .2).
 pair()
 {
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	echo "$B" > b.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
-	cb_wgkeys a
-	cb_wgkeys b
-	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
-	    "$(cb_peer_json "$(cat b.pub)" 10.200.0.2:51822 10.99.0.2/32)"
-	PORT=51822 cb_claims b server-server 10.99.0.2/24 \
-	    "$(cb_peer_json "$(cat a.pub)" 10.200.0.1:51821 10.99.0.1/32)"
-	for n in a b; do
-		cb_token "$n" ES256 keys
-		cb_config "$n" ES256 keys "$1"
-		cb_start "$n"
-	done
+	cb_static_pair "$1"
 	cb_until 20 ip netns exec "$A" ping -c 1 -W 1 10.99.0.2 ||
 	    atf_fail "no tunnel"
 	# IPv6 inside as well: an address each, the peer's as allowed.

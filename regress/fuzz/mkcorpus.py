@@ -613,12 +613,54 @@ def wg_cookie():
           bytes([RAW_CHECK, 148]) + bytes(148) + bytes([6]))
 
 
+# ---- inner -------------------------------------------------------------
+
+def inner():
+    RAW, V4, V6 = range(3)
+
+    def prefix(peer, v6, sel, cidr):
+        return bytes([peer << 1 | (1 if v6 else 0), sel, cidr])
+
+    def pkt(peer, how, rest):
+        return bytes([how << 2 | peer]) + rest
+
+    def hdr(sel, payload, pad, tweak=0, field=None):
+        b = bytes([sel | (0x80 if field is not None else 0), payload,
+                   pad]) + bytes(payload) + bytes([tweak])
+        return b + (be16(field) if field is not None else b"")
+
+    # Peer 0 owns 10.0.0.0/16, peer 1 the longer 10.0.1.0/24 inside it,
+    # peer 2 fd00::/64 and peer 3 the host fd00::1:0:0:0:2.
+    table = (bytes([4]) + prefix(0, False, 0, 16) + prefix(1, False, 1, 24) +
+             prefix(2, True, 0, 64) + prefix(3, True, 1, 128))
+    write("inner", "v4-own", table + pkt(0, V4, hdr(0, 8, 0)))
+    write("inner", "v4-padded", table + pkt(0, V4, hdr(0, 36, 12)))
+    write("inner", "v4-longer-prefix-of-another", table +
+          pkt(0, V4, hdr(1, 8, 0)) + pkt(1, V4, hdr(1, 8, 0)))
+    write("inner", "v4-outside", table + pkt(0, V4, hdr(3, 8, 0)))
+    write("inner", "v4-tweaked-source", table +
+          pkt(1, V4, hdr(1, 8, 0, tweak=0x80)))
+    write("inner", "v4-length-lies", table +
+          pkt(0, V4, hdr(0, 8, 4, field=40)) +
+          pkt(0, V4, hdr(0, 8, 0, field=19)) +
+          pkt(0, V4, hdr(0, 8, 0, field=0xffff)))
+    write("inner", "v6-own", table + pkt(2, V6, hdr(0, 16, 8)) +
+          pkt(3, V6, hdr(1, 0, 0)))
+    write("inner", "v6-length-lies", table +
+          pkt(2, V6, hdr(0, 16, 0, field=17)) +
+          pkt(2, V6, hdr(0, 16, 0, field=0)))
+    write("inner", "raw", table + pkt(0, RAW, bytes([20, 0x45]) + bytes(19)) +
+          pkt(2, RAW, bytes([1, 0x60])) + pkt(1, RAW, bytes([0])))
+    write("inner", "empty-table", bytes([0]) + pkt(0, V4, hdr(0, 8, 0)) +
+          pkt(0, V6, hdr(0, 8, 0)))
+
+
 def main():
     global TOP
     if len(sys.argv) > 1:
         TOP = sys.argv[1]
     for f in (replay, aip, relay, stun, uapi, imsg, offload, registry,
-              regreply, token, yaml, wg, wg_cookie):
+              regreply, token, yaml, wg, wg_cookie, inner):
         f()
 
 

@@ -158,6 +158,38 @@ def relay():
     write("relay", "short-key", chunked(frame("auth_ok", k1[:31])))
 
 
+def relayconn():
+    """fuzz_relayconn: stop byte, clock byte, then fuzz_relay's layout."""
+    NEVER = 0xff
+    k1, k2 = bytes([1]) * 32, bytes([2]) * 32
+    wg = bytes([4, 0, 0, 0]) + bytes(28)
+    session = (frame("auth_ok", k1) + frame("present", k2) +
+               frame("recv", k2 + wg) + frame("keepalive", b"") +
+               frame("gone", k2 + b"\x00") +
+               frame("restarting", be32(1000) + be32(60000)) +
+               frame("error", b"replaced by a newer connection"))
+    big = frame("recv", k2 + bytes(65536))
+
+    def w(name, stream, sizes=(), stop=NEVER, clock=1):
+        write("relayconn", name, bytes([stop, clock]) +
+              chunked(stream, sizes))
+
+    w("session", session)
+    w("session-bytewise", session, (1,))
+    w("session-chunks", session, (3, 70, 5))
+    w("stop-at-third", session, (40,), stop=2)
+    w("largest-frame", big + frame("keepalive", b""), (1400,))
+    w("restarting-asks-too-much", frame("restarting", be32(0xffffffff) +
+                                        be32(0xffffffff)), clock=0xff)
+    w("restarting-now", frame("restarting", be32(0) + be32(0)))
+    w("error-binary", frame("error", bytes(range(256))))
+    w("bad-header-after-frames", frame("keepalive", b"") +
+      b"\x0a\x00\x00\x00\x00" + frame("keepalive", b""), (2,))
+    w("too-big", frame("keepalive", b"") + bytes([4]) + be32(32 + 65537))
+    w("short-key", frame("present", k2) + frame("auth_ok", k1[:31]), (9,))
+    w("cut-short", session[:-3])
+
+
 # ---- stun --------------------------------------------------------------
 
 COOKIE = 0x2112A442
@@ -660,7 +692,7 @@ def main():
     if len(sys.argv) > 1:
         TOP = sys.argv[1]
     for f in (replay, aip, relay, stun, uapi, imsg, offload, registry,
-              regreply, token, yaml, wg, wg_cookie, inner):
+              regreply, token, yaml, wg, wg_cookie, inner, relayconn):
         f()
 
 

@@ -190,6 +190,33 @@ def relayconn():
     w("cut-short", session[:-3])
 
 
+# ---- httpreq -----------------------------------------------------------
+
+def httpreq():
+    """fuzz_httpreq: echo size, request-URI, newline, Authorization."""
+    jwt = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"
+
+    def w(name, uri, auth=None, size=128):
+        write("httpreq", name, bytes([size - 1]) + uri +
+              (b"\n" + auth if auth is not None else b""))
+
+    w("register", b"/v1/register", b"Bearer " + jwt)
+    w("peers-long-poll", b"/v1/peers?since=42&wait=30", b"Bearer " + jwt)
+    w("peers-since-only", b"/v1/peers?since=18446744073709551615",
+      b"bearer   " + jwt)
+    w("peers-wait-too-long", b"/v1/peers?wait=31", b"BEARER " + jwt)
+    w("peers-repeated", b"/v1/peers?since=1&since=2")
+    w("peers-unknown", b"/v1/peers?since=1&debug=1")
+    w("peers-encoded", b"/v1/peers?%73ince=0%31&wait=+5")
+    w("peers-overflow", b"/v1/peers?since=18446744073709551616")
+    w("peers-malformed", b"/v1/peers?since", b"Basic dXNlcjpwYXNz")
+    w("leave", b"/v1/peers/self", b"Bearer")
+    w("absolute-uri", b"https://edge.example:8443/v1/heartbeat?x#frag",
+      b"Bearer " + jwt)
+    w("path-near-miss", b"/v1/peers/", b"Bearer  ")
+    w("control-bytes", b"/v1/health\x1b[2J\x7f", b"Bearer \x01", size=4)
+
+
 # ---- stun --------------------------------------------------------------
 
 COOKIE = 0x2112A442
@@ -692,7 +719,8 @@ def main():
     if len(sys.argv) > 1:
         TOP = sys.argv[1]
     for f in (replay, aip, relay, stun, uapi, imsg, offload, registry,
-              regreply, token, yaml, wg, wg_cookie, inner, relayconn):
+              regreply, token, yaml, wg, wg_cookie, inner, relayconn,
+              httpreq):
         f()
 
 

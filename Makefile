@@ -195,6 +195,8 @@ regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LIBA)
 
 regress/fuzz/fuzz_regreply: $(OBJ)/fuzz/cbdiscod/registry.o
 regress/fuzz/fuzz_regreply: FUZZ_INC := -Icbdiscod
+regress/fuzz/fuzz_regack: $(OBJ)/fuzz/cbdiscod/registry.o
+regress/fuzz/fuzz_regack: FUZZ_INC := -Icbdiscod
 regress/fuzz/fuzz_yaml: $(OBJ)/fuzz/cbedged/parse.o
 regress/fuzz/fuzz_yaml: FUZZ_INC := -Icbedged
 regress/fuzz/fuzz_httpreq: $(OBJ)/fuzz/cbedged/request.o

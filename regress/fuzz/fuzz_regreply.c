@@ -24,6 +24,7 @@
 #include "addr.h"
 #include "peeradmit.h"
 #include "cbdiscod.h"
+#include "disco_stubs.h"
 #include "fuzz.h"
 
 #define SUBNET_KINDS	4
@@ -31,34 +32,6 @@
 #define MAX_PEERS_BIG	UINT32_MAX
 #define KEEPALIVE_SECS	25
 #define SELF_KEY_BYTE	0xee	/* our key: no registry entry has it */
-
-/* cbdiscod.c's side of the registry client: nothing to do here. */
-void
-disco_registered(struct disco *d, uint64_t version, unsigned int ttl)
-{
-}
-
-void
-disco_failed(struct disco *d, const char *why)
-{
-}
-
-void
-disco_not_registered(struct disco *d)
-{
-}
-
-void
-disco_list(struct disco *d, struct reg_peer *list, size_t n,
-    uint64_t version)
-{
-	free(list);
-}
-
-void
-disco_poll_failed(struct disco *d)
-{
-}
 
 static void
 pick_subnet(struct fz *f, struct cidr *c)

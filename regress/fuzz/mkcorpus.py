@@ -490,6 +490,27 @@ def regreply():
                                         for p in range(1, 10)])]}).encode())
 
 
+def regack():
+    """fuzz_regack: a register or heartbeat reply body."""
+    def w(name, body):
+        write("regack", name, body if isinstance(body, bytes) else
+              json.dumps(body).encode())
+
+    w("register", {"version": 7, "ttl": 90})
+    w("heartbeat-no-ttl", {"version": 8})
+    w("ttl-too-short", {"version": 1, "ttl": 2})
+    w("ttl-too-long", {"version": 1, "ttl": 86401})
+    w("ttl-not-integer", {"version": 1, "ttl": 30.5})
+    w("version-largest", {"version": 2 ** 63 - 1, "ttl": 3})
+    w("version-too-big", b'{"version": 9223372036854775808}')
+    w("version-negative", {"version": -1})
+    w("version-string", {"version": "7"})
+    w("duplicate-keys", b'{"version": 1, "version": 2}')
+    w("not-an-object", [{"version": 1}])
+    w("empty", b"")
+    w("trailing-bytes", b'{"version": 1} x')
+
+
 # ---- token -------------------------------------------------------------
 
 def b64url(b):
@@ -720,7 +741,7 @@ def main():
         TOP = sys.argv[1]
     for f in (replay, aip, relay, stun, uapi, imsg, offload, registry,
               regreply, token, yaml, wg, wg_cookie, inner, relayconn,
-              httpreq):
+              httpreq, regack):
         f()
 
 

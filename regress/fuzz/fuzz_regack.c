@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "cbdiscod.h"
-#include "disco_stubs.h"
+#include "disco_hooks.h"
 #include "fuzz.h"
 
 #define UNSET		UINT64_C(0x5eed5eed5eed5eed)

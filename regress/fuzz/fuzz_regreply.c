@@ -1,6 +1,6 @@
 /*
  * The registry's peer list as cbdiscod reads it (reg_parse_peers in
- * cbdiscod/registry.c, compiled in with stubs for the daemon's own
+ * cbdiscod/registry.c, compiled in with empty versions of the daemon's own
  * callbacks): an arbitrary reply body under a mesh subnet the input
  * picks.  Whatever is accepted is bounded and well formed, and every
  * prefix of every accepted peer lies inside the subnet, its own
@@ -24,7 +24,7 @@
 #include "addr.h"
 #include "peeradmit.h"
 #include "cbdiscod.h"
-#include "disco_stubs.h"
+#include "disco_hooks.h"
 #include "fuzz.h"
 
 #define SUBNET_KINDS	4

@@ -2,8 +2,8 @@
  * What cbdiscod/registry.c calls in cbdiscod.c, for the targets that
  * compile it in (fuzz_regreply, fuzz_regack): nothing to do here.
  */
-#ifndef CBP2P_DISCO_STUBS_H
-#define CBP2P_DISCO_STUBS_H
+#ifndef CBP2P_DISCO_HOOKS_H
+#define CBP2P_DISCO_HOOKS_H
 
 #include <stdlib.h>
 
@@ -36,4 +36,4 @@ disco_poll_failed(struct disco *d)
 {
 }
 
-#endif /* CBP2P_DISCO_STUBS_H */
+#endif /* CBP2P_DISCO_HOOKS_H */

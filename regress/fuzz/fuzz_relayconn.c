@@ -8,8 +8,9 @@
  * It must hand over exactly the frames that relay_decode() finds in the
  * whole stream, each with its own bytes, in order, and end the same way
  * (waiting, or a broken stream exactly where the whole-buffer decoder
- * refuses, known from the header alone); once its callback says stop it touches nothing; waiting, it
- * holds less than one largest frame, so the high-water mark never stalls.
+ * refuses, known from the header alone); once its callback says stop
+ * it touches nothing; waiting, it holds less than one largest frame, so
+ * the high-water mark never stalls.
  * ERROR text comes out printable and bounded; a RESTARTING frame's window
  * stays within the client's bounds whatever the relay asks and whatever
  * the random draw.

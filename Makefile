@@ -108,7 +108,8 @@ FUZZ_TARGETS	?= $(FUZZ_NAMES)
 FUZZ_LIB_OBJS	:= $(LIB_SRCS:%.c=$(OBJ)/fuzz/%.o)
 FUZZ_LIBA	:= $(OBJ)/fuzz/libcbp2p.a
 # Daemon files a target compiles in: parsers that live outside lib/.
-FUZZ_DAEMON_OBJS := $(OBJ)/fuzz/cbdiscod/registry.o $(OBJ)/fuzz/cbedged/parse.o
+FUZZ_DAEMON_OBJS := $(OBJ)/fuzz/cbdiscod/registry.o $(OBJ)/fuzz/cbedged/parse.o \
+		    $(OBJ)/fuzz/cbedged/request.o
 
 .PHONY: all deps check test unit install uninstall clean demo demo-down bench \
 	lint fuzz progs deb testdebs
@@ -224,8 +225,12 @@ regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LIBA)
 
 regress/fuzz/fuzz_regreply: $(OBJ)/fuzz/cbdiscod/registry.o
 regress/fuzz/fuzz_regreply: FUZZ_INC := -Icbdiscod
+regress/fuzz/fuzz_regack: $(OBJ)/fuzz/cbdiscod/registry.o
+regress/fuzz/fuzz_regack: FUZZ_INC := -Icbdiscod
 regress/fuzz/fuzz_yaml: $(OBJ)/fuzz/cbedged/parse.o
 regress/fuzz/fuzz_yaml: FUZZ_INC := -Icbedged
+regress/fuzz/fuzz_httpreq: $(OBJ)/fuzz/cbedged/request.o
+regress/fuzz/fuzz_httpreq: FUZZ_INC := -Icbedged
 
 regress/fuzz/t_fuzz_replay: regress/fuzz/t_fuzz_replay.sh
 	install -m 0755 $< $@

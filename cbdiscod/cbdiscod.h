@@ -29,7 +29,10 @@
 #define REG_BODY_MAX		(16 * 1024)
 #define REG_BACKOFF_MIN		1	/* seconds */
 #define REG_BACKOFF_MAX		30
-#define REG_TTL_DEFAULT		90
+#define REG_TTL_DEFAULT		90	/* when the registry names none */
+#define REG_TTL_MIN		3	/* seconds: a TTL taken from a reply */
+#define REG_TTL_MAX		86400
+#define REG_VERSION_MAX		(UINT64_MAX >> 1)	/* JSON's integers */
 #define REG_PEERS_MAX		4096	/* entries of a list we accept */
 #define STUN_REFRESH		20	/* seconds: keeps the NAT mapping */
 #define STUN_RETRY		2
@@ -131,6 +134,13 @@ void	 reg_heartbeat(struct disco *);
 void	 reg_poll(struct disco *);
 int	 reg_parse_peers(struct disco *, const char *, size_t,
 	    struct reg_peer **, size_t *, uint64_t *);
+/*
+ * A register or heartbeat reply: "" with its mesh version and the TTL
+ * it asks for (REG_TTL_DEFAULT when absent or out of range), or why it
+ * is refused, with nothing set.
+ */
+const char *reg_parse_ack(const char *, size_t, uint64_t *,
+	    unsigned int *);
 
 /* cbdiscod.c */
 void	 disco_registered(struct disco *, uint64_t, unsigned int);

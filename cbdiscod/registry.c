@@ -253,19 +253,17 @@ fail:
 	return (-1);
 }
 
-/* "" when the reply is a JSON object, else why not; *out owned by caller */
+/* "" when buf is a JSON object, else why not; *out owned by the caller. */
 static const char *
-reply_json(struct evhttp_request *req, json_t **out)
+reply_json(const char *buf, size_t len, json_t **out)
 {
-	struct evbuffer	*b = evhttp_request_get_input_buffer(req);
-	size_t		 len = evbuffer_get_length(b);
-	json_t		*j;
+	json_t	*j;
 
 	*out = NULL;
-	if (len == 0 || len > REG_REPLY_MAX)
+	if (buf == NULL || len == 0 || len > REG_REPLY_MAX)
 		return ("empty or oversized reply");
-	if ((j = json_loadb((const char *)evbuffer_pullup(b, len), len,
-	    JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(j)) {
+	if ((j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_object(j)) {
 		json_decref(j);
 		return ("reply is not a JSON object");
 	}
@@ -302,6 +300,28 @@ reg_measured(struct disco *d, enum reg_kind kind, const struct timespec *sent)
 static void	reg_done_kind(struct evhttp_request *, struct disco *,
 		    enum reg_kind, const struct reg_end *);
 
+const char *
+reg_parse_ack(const char *buf, size_t len, uint64_t *version,
+    unsigned int *ttl)
+{
+	json_t		*j;
+	const char	*why;
+	uint64_t	 v, t;
+
+	if (*(why = reply_json(buf, len, &j)) != '\0')
+		return (why);
+	if (get_uint(j, "version", REG_VERSION_MAX, &v) == -1) {
+		json_decref(j);
+		return ("reply without version");
+	}
+	if (get_uint(j, "ttl", REG_TTL_MAX, &t) == -1 || t < REG_TTL_MIN)
+		t = REG_TTL_DEFAULT;
+	json_decref(j);
+	*version = v;
+	*ttl = (unsigned int)t;
+	return ("");
+}
+
 static void
 reg_done(struct evhttp_request *req, void *arg)
 {
@@ -328,10 +348,12 @@ reg_done_kind(struct evhttp_request *req, struct disco *d, enum reg_kind kind,
     const struct reg_end *end)
 {
 	struct reg_peer	*list;
+	struct evbuffer	*in;
 	json_t		*j = NULL;
-	const char	*why;
+	const char	*why, *body;
 	char		 err[OPS_TEXT_MAX];
-	uint64_t	 version, ttl;
+	uint64_t	 version;
+	unsigned int	 ttl;
 	size_t		 n;
 	int		 code, ekind;
 
@@ -385,42 +407,35 @@ reg_done_kind(struct evhttp_request *req, struct disco *d, enum reg_kind kind,
 		goto fail;
 	}
 	ekind = REGC_ERR_REPLY;
-	if (*(why = reply_json(req, &j)) != '\0') {
-		d->bad_replies++;
-		snprintf(err, sizeof(err), "%s", why);
-		goto fail;
-	}
-	switch (kind) {
-	case REQ_REGISTER:
-	case REQ_HEARTBEAT:
-		if (get_uint(j, "version", UINT64_MAX >> 1, &version) == -1) {
+	in = evhttp_request_get_input_buffer(req);
+	n = evbuffer_get_length(in);
+	body = n > 0 ? (const char *)evbuffer_pullup(in, n) : NULL;
+	if (kind != REQ_POLL) {
+		if (*(why = reg_parse_ack(body, n, &version, &ttl)) != '\0') {
 			d->bad_replies++;
-			snprintf(err, sizeof(err), "reply without version");
+			snprintf(err, sizeof(err), "%s", why);
 			goto fail;
 		}
-		if (get_uint(j, "ttl", 86400, &ttl) == -1 || ttl < 3)
-			ttl = REG_TTL_DEFAULT;
-		json_decref(j);
 		if (kind == REQ_REGISTER)
 			disco_registered(d, version, ttl);
 		else
 			d->failures = 0;
 		return;
-	case REQ_POLL:
-		json_decref(j);
-		n = evbuffer_get_length(evhttp_request_get_input_buffer(req));
-		if (reg_parse_peers(d, (const char *)evbuffer_pullup(
-		    evhttp_request_get_input_buffer(req), n), n, &list, &n,
-		    &version) == -1) {
-			d->bad_replies++;
-			snprintf(err, sizeof(err), "malformed peer list");
-			goto fail;
-		}
-		disco_list(d, list, n, version);
-		return;
 	}
-fail:
+	if (*(why = reply_json(body, n, &j)) != '\0') {
+		d->bad_replies++;
+		snprintf(err, sizeof(err), "%s", why);
+		goto fail;
+	}
 	json_decref(j);
+	if (reg_parse_peers(d, body, n, &list, &n, &version) == -1) {
+		d->bad_replies++;
+		snprintf(err, sizeof(err), "malformed peer list");
+		goto fail;
+	}
+	disco_list(d, list, n, version);
+	return;
+fail:
 	d->errors[ekind]++;
 	if (kind == REQ_POLL) {
 		log_debug("registry: peer list: %s", err);
@@ -728,7 +743,7 @@ reg_parse_peers(struct disco *d, const char *buf, size_t len,
 	*nout = 0;
 	if ((j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
 		return (-1);
-	if (!json_is_object(j) || get_uint(j, "version", UINT64_MAX >> 1,
+	if (!json_is_object(j) || get_uint(j, "version", REG_VERSION_MAX,
 	    version) == -1 || !json_is_array(peers = json_object_get(j,
 	    "peers")) || json_array_size(peers) > REG_PEERS_MAX) {
 		json_decref(j);

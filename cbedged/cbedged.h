@@ -395,6 +395,38 @@ struct hconn *hconn_of(struct evhttp_request *);
 void	 hconn_request(struct hconn *, struct evhttp_request *);
 json_t	*hconn_health(struct edge *);
 int	 edge_lograte(struct lograte *, uint64_t, uint64_t *);
+/* request.c: what httpd.c reads of a request, evhttp aside */
+enum route_id {
+	R_REGISTER,
+	R_HEARTBEAT,
+	R_PEERS,
+	R_LEAVE,
+	R_HEALTH
+};
+
+struct route {
+	const char	*path;
+	enum route_id	 id;
+	int		 method;	/* the one EVHTTP_REQ_* it takes */
+	const char	*allow;		/* its Allow header */
+};
+
+/* GET /v1/peers?since=VERSION&wait=SECONDS, each at most once. */
+struct peers_query {
+	uint64_t	 since;
+	uint64_t	 wait;		/* at most REG_WAIT_MAX */
+	int		 have_since;
+	int		 have_wait;
+};
+
+/* The route of a path exactly, or NULL. */
+const struct route *req_route(const char *);
+/* "Bearer TOKEN" (any case, spaces before TOKEN): TOKEN, else NULL. */
+const char *req_bearer(const char *);
+/* 0, or -1 with *why (a 400's text) and *pq zeroed. */
+int	 req_peers_query(const char *, struct peers_query *, const char **);
+/* s in buf (len > 0): printable ASCII, '?' for the rest, cut to fit. */
+const char *req_echo(const char *, char *, size_t);
 
 /* stund.c */
 int	 stund_init(struct edge *, char *, size_t);

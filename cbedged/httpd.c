@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,31 +35,9 @@
 #include "cbedged.h"
 #include "log.h"
 
-#define BEARER		"Bearer "
 #define ADDR_STR_MAX	64
 #define URI_ECHO_MAX	128	/* of a request's URI in a log line */
 #define KEY_PREFIX	8	/* characters of a key in log lines */
-
-enum route_id {
-	R_REGISTER,
-	R_HEARTBEAT,
-	R_PEERS,
-	R_LEAVE,
-	R_HEALTH
-};
-
-static const struct route {
-	const char	*path;
-	enum route_id	 id;
-	int		 method;
-	const char	*allow;
-} routes[] = {
-	{ "/v1/register",	R_REGISTER,	EVHTTP_REQ_POST,	"POST" },
-	{ "/v1/heartbeat",	R_HEARTBEAT,	EVHTTP_REQ_POST,	"POST" },
-	{ "/v1/peers",		R_PEERS,	EVHTTP_REQ_GET,		"GET" },
-	{ "/v1/peers/self",	R_LEAVE,	EVHTTP_REQ_DELETE,	"DELETE" },
-	{ "/v1/health",		R_HEALTH,	EVHTTP_REQ_GET,		"GET" },
-};
 
 static void	 poll_answer(struct edge *, struct poll *);
 
@@ -210,18 +187,6 @@ send_json(struct evhttp_request *req, int status, json_t *j)
 	evhttp_send_reply(req, status, status_phrase(status), NULL);
 }
 
-/* Bytes from the request, safe for a log line: printable, bounded. */
-static const char *
-echo(const char *s, char *buf, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; s != NULL && s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	buf[i] = '\0';
-	return (buf);
-}
-
 static void
 refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
     const char *msg)
@@ -231,12 +196,12 @@ refuse(struct edge *e, struct evhttp_request *req, enum reg_reason r,
 	uint64_t	 skipped;
 
 	e->refused[r]++;
-	echo(msg, why, sizeof(why));
+	req_echo(msg, why, sizeof(why));
 	/* httpconn.c's stand-in names no path: the head had none we took. */
 	if (u != NULL && strcmp(u, EDGE_REFUSED_PATH) == 0)
 		strlcpy(uri, "a request head", sizeof(uri));
 	else
-		echo(u, uri, sizeof(uri));
+		req_echo(u, uri, sizeof(uri));
 	/* Every one at debug; one a reason an interval otherwise. */
 	if (log_getverbose() == 0 && edge_lograte(&e->refused_log[r],
 	    edge_now_ms(), &skipped))
@@ -296,15 +261,11 @@ authorize(struct edge *e, struct evhttp_request *req, struct regtoken *tok,
 {
 	const char	*h;
 
-	h = evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization");
-	if (h == NULL || strncasecmp(h, BEARER, sizeof(BEARER) - 1) != 0) {
+	if ((h = req_bearer(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Authorization"))) == NULL) {
 		snprintf(err, errlen, "missing Authorization: Bearer token");
 		return (REG_BAD_TOKEN);
 	}
-	h += sizeof(BEARER) - 1;
-	while (*h == ' ')
-		h++;
 	*bearer = h;
 	return (edge_token_check(&e->conf, h, strlen(h), tok, err, errlen));
 }
@@ -355,22 +316,6 @@ health(struct edge *e, struct evhttp_request *req)
 	send_json(req, 200, j);
 }
 
-static int
-parse_u64(const char *s, uint64_t *v)
-{
-	char		*end;
-	uintmax_t	 n;
-
-	if (s[0] < '0' || s[0] > '9')
-		return (-1);
-	errno = 0;
-	n = strtoumax(s, &end, 10);
-	if (*end != '\0' || errno != 0 || n > UINT64_MAX)
-		return (-1);
-	*v = (uint64_t)n;
-	return (0);
-}
-
 static void
 poll_free(struct edge *e, struct poll *p)
 {
@@ -410,51 +355,27 @@ httpd_mesh_changed(const char *mesh, uint64_t version, void *arg)
 static void
 peers(struct edge *e, struct evhttp_request *req, const struct regtoken *tok)
 {
-	struct evkeyvalq	 q;
-	struct evkeyval		*kv;
+	struct peers_query	 pq;
 	struct poll		*p;
-	const char		*query;
-	uint64_t		 since = 0, wait = 0, version;
+	const char		*why;
+	uint64_t		 wait, version;
 	char			 msg[REG_ERR_MAX];
 	struct timeval		 tv;
 	size_t			 inmesh = 0, mine = 0;
-	int			 have_since = 0, have_wait = 0;
 
-	TAILQ_INIT(&q);
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query != NULL && evhttp_parse_query_str(query, &q) == -1) {
-		refuse(e, req, REG_BAD_REQUEST, "malformed query string");
-		goto done;
-	}
-	TAILQ_FOREACH(kv, &q, next) {
-		if (strcmp(kv->key, "since") == 0 && !have_since) {
-			if (parse_u64(kv->value, &since) == -1) {
-				refuse(e, req, REG_BAD_REQUEST, "since: must "
-				    "be a version number");
-				goto done;
-			}
-			have_since = 1;
-		} else if (strcmp(kv->key, "wait") == 0 && !have_wait) {
-			if (parse_u64(kv->value, &wait) == -1 ||
-			    wait > REG_WAIT_MAX) {
-				refuse(e, req, REG_BAD_REQUEST, "wait: must "
-				    "be 0..30 seconds");
-				goto done;
-			}
-			have_wait = 1;
-		} else {
-			refuse(e, req, REG_BAD_REQUEST, "unknown or repeated "
-			    "query parameter");
-			goto done;
-		}
+	if (req_peers_query(evhttp_uri_get_query(
+	    evhttp_request_get_evhttp_uri(req)), &pq, &why) == -1) {
+		refuse(e, req, REG_BAD_REQUEST, why);
+		return;
 	}
 	/* Our own bound may be shorter than the protocol's. */
+	wait = pq.wait;
 	if (wait > e->conf.long_poll_max)
 		wait = e->conf.long_poll_max;
 	version = registry_version(e->reg, tok->mesh);
-	if (!have_since || wait == 0 || since != version) {
+	if (!pq.have_since || wait == 0 || pq.since != version) {
 		send_json(req, 200, registry_peers(e->reg, tok));
-		goto done;
+		return;
 	}
 
 	TAILQ_FOREACH(p, &e->polls, entry) {
@@ -469,31 +390,29 @@ peers(struct edge *e, struct evhttp_request *req, const struct regtoken *tok)
 		snprintf(msg, sizeof(msg), "%u long polls of this token "
 		    "waiting already", e->conf.long_polls_per_token);
 		refuse(e, req, REG_TOKEN_POLLS, msg);
-		goto done;
+		return;
 	}
 	if (e->npolls >= e->polls_max || inmesh >=
 	    (size_t)e->conf.max_peers_per_mesh * e->conf.long_polls_per_token) {
 		refuse(e, req, REG_POLL_LIMIT, "too many long polls waiting; "
 		    "poll again later");
-		goto done;
+		return;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->timer = evtimer_new(e->base, poll_timeout, p)) == NULL) {
 		free(p);
 		send_json(req, 503, NULL);
-		goto done;
+		return;
 	}
 	p->req = req;
 	p->tok = *tok;
-	p->since = since;
+	p->since = pq.since;
 	tv.tv_sec = (time_t)wait;
 	tv.tv_usec = 0;
 	evtimer_add(p->timer, &tv);
 	TAILQ_INSERT_TAIL(&e->polls, p, entry);
 	e->npolls++;
 	e->polls_total++;
-done:
-	evhttp_clear_headers(&q);
 }
 
 static void
@@ -503,15 +422,15 @@ httpd_request(struct evhttp_request *req, void *arg)
 	struct evhttp_connection *evcon;
 	struct hconn		*hc;
 	const struct evhttp_uri	*uri;
-	const struct route	*rt = NULL;
+	const struct route	*rt;
 	struct evbuffer		*in;
 	struct regtoken		 tok;
 	json_t			*reply = NULL;
-	const char		*path, *body, *bearer = NULL;
+	const char		*body, *bearer = NULL;
 	char			 err[REG_ERR_MAX], msg[REG_ERR_MAX];
 	char			 kp[KEY_PREFIX + 1];
 	uint8_t			 key[RATELIMIT_KEY_MAX];
-	size_t			 i, keylen, len;
+	size_t			 keylen, len;
 	enum reg_reason		 r;
 
 	/* A head httpconn.c refused, in the stand-in it gave evhttp. */
@@ -536,12 +455,8 @@ httpd_request(struct evhttp_request *req, void *arg)
 	}
 
 	uri = evhttp_request_get_evhttp_uri(req);
-	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	for (i = 0; path != NULL && i < sizeof(routes) / sizeof(routes[0]);
-	    i++)
-		if (strcmp(path, routes[i].path) == 0)
-			rt = &routes[i];
-	if (rt == NULL) {
+	if ((rt = req_route(uri != NULL ? evhttp_uri_get_path(uri) :
+	    NULL)) == NULL) {
 		refuse(e, req, REG_NOT_FOUND, "unknown path");
 		return;
 	}

@@ -56,6 +56,7 @@
 #include "cbedged.h"
 #include "log.h"
 #include "proc.h"
+#include "relayconn.h"
 #include "relaylimit.h"
 #include "relayproto.h"
 #include "sandbox.h"
@@ -495,6 +496,16 @@ conn_tls_up(struct relay *r, struct rconn *c)
 	r->st.handshakes--;
 }
 
+/* relay_read()'s callback: 0 while c still reads, -1 once it closes. */
+static int
+conn_read_frame(void *arg, const struct relay_frame *f)
+{
+	struct rconn	*c = arg;
+
+	conn_frame(&relay_env, c, f);
+	return (c->state == CS_AUTH || c->state == CS_BOUND ? 0 : -1);
+}
+
 /*
  * Every complete frame buffered, each checked from its header first:
  * a header the codec refuses closes the connection before its payload
@@ -504,40 +515,26 @@ conn_tls_up(struct relay *r, struct rconn *c)
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
-	struct rconn		*c = arg;
-	struct relay		*r = &relay_env;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct relay_frame	 f;
-	uint8_t			 hdr[RELAY_HDR_LEN];
-	const uint8_t		*p;
-	size_t			 avail, need, used;
+	struct rconn	*c = arg;
+	struct relay	*r = &relay_env;
 
 	conn_tls_up(r, c);
-	while (c->state == CS_AUTH || c->state == CS_BOUND) {
-		if ((avail = evbuffer_get_length(in)) < RELAY_HDR_LEN)
-			return;
-		evbuffer_copyout(in, hdr, sizeof(hdr));
-		if (relay_decode(hdr, sizeof(hdr), &f, &used) == RELAY_BAD) {
-			conn_error(r, c, RCTR_CLOSE_MALFORMED, "malformed "
-			    "frame header");
-			return;
-		}
-		need = RELAY_HDR_LEN + ((size_t)hdr[1] << 24 |
-		    (size_t)hdr[2] << 16 | (size_t)hdr[3] << 8 | hdr[4]);
-		if (avail < need)
-			return;
-		if ((p = evbuffer_pullup(in, (ev_ssize_t)need)) == NULL) {
-			conn_close(r, c, RCTR_CLOSE_NO_MEMORY, 0);
-			return;
-		}
-		if (relay_decode(p, need, &f, &used) != RELAY_FRAME ||
-		    used != need) {
-			conn_error(r, c, RCTR_CLOSE_MALFORMED, "malformed "
-			    "frame");
-			return;
-		}
-		conn_frame(r, c, &f);
-		evbuffer_drain(in, used);
+	if (c->state != CS_AUTH && c->state != CS_BOUND)
+		return;
+	switch (relay_read(bufferevent_get_input(bev), conn_read_frame, c)) {
+	case RELAY_READ_WAIT:
+	case RELAY_READ_STOPPED:
+		break;
+	case RELAY_READ_BAD_HEADER:
+		conn_error(r, c, RCTR_CLOSE_MALFORMED, "malformed frame "
+		    "header");
+		break;
+	case RELAY_READ_BAD_FRAME:
+		conn_error(r, c, RCTR_CLOSE_MALFORMED, "malformed frame");
+		break;
+	case RELAY_READ_NO_MEMORY:
+		conn_close(r, c, RCTR_CLOSE_NO_MEMORY, 0);
+		break;
 	}
 }
 

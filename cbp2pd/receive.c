@@ -11,13 +11,10 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/ip6.h>
 #include <netinet/udp.h>
 
 #include <errno.h>
 #include <event.h>
-#include <stddef.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -25,8 +22,6 @@
 #include "engine.h"
 #include "log.h"
 
-#define IPV4_HEADER_MIN		20
-#define IPV6_HEADER_LEN		40
 #define COOKIE_SRC_PORT_LEN	2
 #define COOKIE_SRC_KEY_LEN	16	/* of a relayed source's key */
 
@@ -214,29 +209,6 @@ handle_cookie(struct rxpkt *in, uint64_t now)
 		eng->cnt.drops[DROP_HANDSHAKE]++;
 }
 
-/* The inner packet's length from its own header, after padding. */
-static int
-inner_check(const uint8_t *pkt, size_t plen, size_t *len, int *af,
-    const uint8_t **src)
-{
-	size_t	 l;
-
-	if (plen >= IPV4_HEADER_MIN && (pkt[0] >> 4) == 4) {
-		l = (size_t)pkt[2] << 8 | pkt[3];
-		*af = AF_INET;
-		*src = pkt + offsetof(struct ip, ip_src);
-	} else if (plen >= IPV6_HEADER_LEN && (pkt[0] >> 4) == 6) {
-		l = IPV6_HEADER_LEN + ((size_t)pkt[4] << 8 | pkt[5]);
-		*af = AF_INET6;
-		*src = pkt + offsetof(struct ip6_hdr, ip6_src);
-	} else
-		return (-1);
-	if (l > plen || l < IPV4_HEADER_MIN)
-		return (-1);
-	*len = l;
-	return (0);
-}
-
 /*
  * One inner packet to the tun.  With offload each carries a virtio-net
  * header, zero (nothing left to do) for a packet alone; it goes in the
@@ -401,11 +373,10 @@ data_finish(struct rxpkt *in, const struct cjob *j, uint64_t now)
 {
 	struct wg_keypair	*kp;
 	struct peer		*p;
-	const uint8_t		*src;
 	uint8_t			*plain;
 	uint32_t		 idx = wg_msg_receiver_index(in->buf, in->len);
 	size_t			 len, plen = j->plen;
-	int			 af, drop, confirming;
+	int			 drop, confirming;
 
 	/* An earlier packet of the burst may have rotated it out. */
 	if ((p = index_lookup(idx)) == NULL ||
@@ -445,12 +416,17 @@ data_finish(struct rxpkt *in, const struct cjob *j, uint64_t now)
 		;	/* a path probe, answered or taken */
 	else if (plen > 0) {
 		p->last_data = now;
-		if (inner_check(plain, plen, &len, &af, &src) == -1)
-			eng->cnt.drops[DROP_INNER]++;
-		else if (wg_aip_lookup(&eng->aip, af, src) != p)
-			eng->cnt.drops[DROP_ALLOWED_IPS]++;
-		else
+		switch (wg_inner_check(&eng->aip, p, plain, plen, &len)) {
+		case WG_INNER_OK:
 			tun_write(plain, len);
+			break;
+		case WG_INNER_MALFORMED:
+			eng->cnt.drops[DROP_INNER]++;
+			break;
+		case WG_INNER_NOT_ALLOWED:
+			eng->cnt.drops[DROP_ALLOWED_IPS]++;
+			break;
+		}
 	}
 	peer_kick(p, now);
 }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "proc.h"
+#include "relayconn.h"
 #include "relayproto.h"
 
 #define RELAY_BACKOFF_MIN_MS	1000	/* first retry after a failure */
@@ -26,9 +27,6 @@
 #define RELAY_CONNECT_SECS	10	/* TCP, TLS and AUTH_OK together */
 /* A relay that sent nothing, not even a keepalive, for this long is dead. */
 #define RELAY_IDLE_SECS		(3 * RELAY_KEEPALIVE_SECS + 10)
-#define RELAY_RESTART_WAIT_MAX	30000	/* ms: RESTARTING's first interval */
-#define RELAY_RESTART_TRY_MAX	300000	/* ms: RESTARTING's second */
-#define RELAY_RESTART_RETRY_MS	1000	/* between tries within it */
 #define RELAY_TXQ_MAX		(4 << 20)	/* bytes queued to the relay */
 #define RELAY_RXBUF_MAX		(2 * RELAY_FRAME_MAX)	/* read ahead */
 #define RELAY_ENGINE_BATCH	64	/* packets read from the engine */

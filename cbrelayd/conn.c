@@ -193,18 +193,6 @@ relay_packet_out(struct relayd *r, const uint8_t *msg, size_t len)
 	r->st.tx_bytes += len - WG_KEY_LEN;
 }
 
-/* The printable part of an ERROR frame's text, for the log. */
-static void
-relay_error_text(const struct relay_frame *f, char *buf, size_t size)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < f->len && n + 1 < size; i++)
-		buf[n++] = f->data[i] >= 0x20 && f->data[i] < 0x7f ?
-		    f->data[i] : '?';
-	buf[n] = '\0';
-}
-
 /* One frame from the relay; -1 when the connection was closed. */
 static int
 relay_frame_in(struct relayd *r, const struct relay_frame *f)
@@ -269,17 +257,12 @@ relay_frame_in(struct relayd *r, const struct relay_frame *f)
 		r->st.restarting++;
 		r->failures = 0;
 		now = relay_now_ms();
-		r->restart_at_ms = now + (f->reconnect_ms >
-		    RELAY_RESTART_WAIT_MAX ? RELAY_RESTART_WAIT_MAX :
-		    f->reconnect_ms);
-		if (f->reconnect_ms > 0)
-			r->restart_at_ms += arc4random_uniform(
-			    f->reconnect_ms / 4 + 1);
-		r->restart_until_ms = r->restart_at_ms + (f->try_ms >
-		    RELAY_RESTART_TRY_MAX ? RELAY_RESTART_TRY_MAX :
-		    f->try_ms) + RELAY_RESTART_RETRY_MS;
-		log_info("relay: %s restarts; reconnecting in %u ms",
-		    r->conf.relay_name, f->reconnect_ms);
+		relay_restart_window(now, f->reconnect_ms, f->try_ms,
+		    arc4random_uniform, &r->restart_at_ms,
+		    &r->restart_until_ms);
+		log_info("relay: %s restarts; reconnecting in %llu ms",
+		    r->conf.relay_name,
+		    (unsigned long long)(r->restart_at_ms - now));
 		break;
 	case RELAY_ERROR:
 		relay_error_text(f, text, sizeof(text));
@@ -298,48 +281,31 @@ relay_frame_in(struct relayd *r, const struct relay_frame *f)
 	return (0);
 }
 
-/* The payload length a valid header announces. */
-static size_t
-relay_hdr_need(const uint8_t *h)
+/* relay_read()'s callback: 0 to go on, -1 when the connection is gone. */
+static int
+relay_read_frame(void *arg, const struct relay_frame *f)
 {
-	return (RELAY_HDR_LEN + ((size_t)h[1] << 24 | (size_t)h[2] << 16 |
-	    (size_t)h[3] << 8 | h[4]));
+	return (relay_frame_in(arg, f));
 }
 
 static void
 relay_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct relayd		*r = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct relay_frame	 f;
-	uint8_t			*p;
-	size_t			 len, need, used;
-	enum relay_decode_result rc;
+	struct relayd	*r = arg;
 
 	if (bev != r->bev)
 		return;		/* a connection already dropped */
-	while ((len = evbuffer_get_length(in)) >= RELAY_HDR_LEN) {
-		/* The header alone says whether to wait for the rest. */
-		p = evbuffer_pullup(in, RELAY_HDR_LEN);
-		if ((rc = relay_decode(p, RELAY_HDR_LEN, &f, &used)) ==
-		    RELAY_BAD)
-			goto bad;
-		need = relay_hdr_need(p);
-		if (len < need)
-			return;
-		if ((p = evbuffer_pullup(in, need)) == NULL)
-			goto bad;
-		if (relay_decode(p, need, &f, &used) != RELAY_FRAME ||
-		    used != need)
-			goto bad;
-		if (relay_frame_in(r, &f) == -1)
-			return;		/* closed: in is gone */
-		evbuffer_drain(in, used);
+	switch (relay_read(bufferevent_get_input(bev), relay_read_frame, r)) {
+	case RELAY_READ_WAIT:
+	case RELAY_READ_STOPPED:
+		break;
+	case RELAY_READ_BAD_HEADER:
+	case RELAY_READ_BAD_FRAME:
+	case RELAY_READ_NO_MEMORY:
+		r->st.bad_frames++;
+		relay_retry(r, "malformed frame");
+		break;
 	}
-	return;
-bad:
-	r->st.bad_frames++;
-	relay_retry(r, "malformed frame");
 }
 
 static void

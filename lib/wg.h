@@ -489,4 +489,20 @@ typedef int	wg_aip_overlap_fn(void *arg, void *peer, int family,
 int	wg_aip_overlap(const struct wg_aip *, int family, const uint8_t *addr,
 	    unsigned int cidr, wg_aip_overlap_fn *, void *arg);
 
+/* What wg_inner_check() makes of a decrypted packet. */
+enum wg_inner {
+	WG_INNER_OK,		/* for the tun: *len bytes, padding cut */
+	WG_INNER_MALFORMED,	/* neither IPv4 nor IPv6, or a bad length */
+	WG_INNER_NOT_ALLOWED	/* its source is routed to another peer */
+};
+
+/*
+ * A packet decrypted from peer, plen bytes: its length from its own
+ * IPv4 or IPv6 header (what follows is the sender's padding), and
+ * whether allowed IPs route its source address back to peer, as the
+ * kernel's WireGuard checks before it hands the packet on.
+ */
+enum wg_inner	wg_inner_check(const struct wg_aip *, const void *peer,
+		    const uint8_t *pkt, size_t plen, size_t *len);
+
 #endif /* CBP2P_WG_H */

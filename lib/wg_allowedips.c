@@ -15,6 +15,17 @@
 
 #define WG_AIP_ADDR_MAX	16
 
+/* The fields of an inner packet's header that wg_inner_check() reads. */
+#define WG_IP_VERSION_SHIFT	4
+#define WG_IP_VERSION_4		4
+#define WG_IP_VERSION_6		6
+#define WG_IPV4_HEADER_MIN	20
+#define WG_IPV4_OFF_LEN		2	/* total length, be16 */
+#define WG_IPV4_OFF_SRC		12
+#define WG_IPV6_HEADER_LEN	40
+#define WG_IPV6_OFF_LEN		4	/* payload length, be16 */
+#define WG_IPV6_OFF_SRC		8
+
 struct wg_aip_node {
 	struct wg_aip_node	*child[2];
 	struct wg_aip_node	*parent;
@@ -386,4 +397,35 @@ wg_aip_overlap(const struct wg_aip *t, int family, const uint8_t *addr,
 			return (rc);
 	}
 	return (0);
+}
+
+enum wg_inner
+wg_inner_check(const struct wg_aip *t, const void *peer, const uint8_t *pkt,
+    size_t plen, size_t *len)
+{
+	const uint8_t	*src;
+	size_t		 l;
+	int		 af;
+
+	if (plen >= WG_IPV4_HEADER_MIN && pkt[0] >> WG_IP_VERSION_SHIFT ==
+	    WG_IP_VERSION_4) {
+		l = (size_t)pkt[WG_IPV4_OFF_LEN] << 8 |
+		    pkt[WG_IPV4_OFF_LEN + 1];
+		af = AF_INET;
+		src = pkt + WG_IPV4_OFF_SRC;
+	} else if (plen >= WG_IPV6_HEADER_LEN && pkt[0] >>
+	    WG_IP_VERSION_SHIFT == WG_IP_VERSION_6) {
+		l = WG_IPV6_HEADER_LEN + ((size_t)pkt[WG_IPV6_OFF_LEN] << 8 |
+		    pkt[WG_IPV6_OFF_LEN + 1]);
+		af = AF_INET6;
+		src = pkt + WG_IPV6_OFF_SRC;
+	} else
+		return (WG_INNER_MALFORMED);
+	/* The kernel's test: the header's length, within what came. */
+	if (l > plen || l < WG_IPV4_HEADER_MIN)
+		return (WG_INNER_MALFORMED);
+	if (wg_aip_lookup(t, af, src) != peer)
+		return (WG_INNER_NOT_ALLOWED);
+	*len = l;
+	return (WG_INNER_OK);
 }

@@ -1,6 +1,6 @@
 /*
  * The registry's peer list as cbdiscod reads it (reg_parse_peers in
- * cbdiscod/registry.c, compiled in with stubs for the daemon's own
+ * cbdiscod/registry.c, compiled in with empty versions of the daemon's own
  * callbacks): an arbitrary reply body under a mesh subnet the input
  * picks.  Whatever is accepted is bounded and well formed, and every
  * prefix of every accepted peer lies inside the subnet, its own
@@ -27,6 +27,7 @@
 #include "addr.h"
 #include "peeradmit.h"
 #include "cbdiscod.h"
+#include "disco_hooks.h"
 #include "fuzz.h"
 #include "registry.h"
 
@@ -37,44 +38,6 @@
 #define SELF_KEY_BYTE	0xee	/* our key: no registry entry has it */
 #define FZ_MESH		"fuzz-mesh"	/* mkcorpus.py's tokens name it */
 #define FZ_HS_SECRET	"0123456789abcdef0123456789abcdef-hs256-fuzz-secret"
-
-/* cbdiscod.c's side of the registry client: nothing to do here. */
-void
-disco_registered(struct disco *d, uint64_t version, unsigned int ttl)
-{
-}
-
-void
-disco_failed(struct disco *d, const char *why)
-{
-}
-
-void
-disco_not_registered(struct disco *d)
-{
-}
-
-void
-disco_list(struct disco *d, struct reg_peer *list, size_t n,
-    uint64_t version)
-{
-	free(list);
-}
-
-void
-disco_poll_failed(struct disco *d)
-{
-}
-
-void
-disco_report(struct disco *d, uint32_t peerid, int fresh)
-{
-}
-
-void
-disco_check_done(struct disco *d)
-{
-}
 
 static void
 pick_subnet(struct fz *f, struct cidr *c)

@@ -158,6 +158,65 @@ def relay():
     write("relay", "short-key", chunked(frame("auth_ok", k1[:31])))
 
 
+def relayconn():
+    """fuzz_relayconn: stop byte, clock byte, then fuzz_relay's layout."""
+    NEVER = 0xff
+    k1, k2 = bytes([1]) * 32, bytes([2]) * 32
+    wg = bytes([4, 0, 0, 0]) + bytes(28)
+    session = (frame("auth_ok", k1) + frame("present", k2) +
+               frame("recv", k2 + wg) + frame("keepalive", b"") +
+               frame("gone", k2 + b"\x00") +
+               frame("restarting", be32(1000) + be32(60000)) +
+               frame("error", b"replaced by a newer connection"))
+    big = frame("recv", k2 + bytes(65536))
+
+    def w(name, stream, sizes=(), stop=NEVER, clock=1):
+        write("relayconn", name, bytes([stop, clock]) +
+              chunked(stream, sizes))
+
+    w("session", session)
+    w("session-bytewise", session, (1,))
+    w("session-chunks", session, (3, 70, 5))
+    w("stop-at-third", session, (40,), stop=2)
+    w("largest-frame", big + frame("keepalive", b""), (1400,))
+    w("restarting-asks-too-much", frame("restarting", be32(0xffffffff) +
+                                        be32(0xffffffff)), clock=0xff)
+    w("restarting-now", frame("restarting", be32(0) + be32(0)))
+    w("error-binary", frame("error", bytes(range(256))))
+    w("bad-header-after-frames", frame("keepalive", b"") +
+      b"\x0a\x00\x00\x00\x00" + frame("keepalive", b""), (2,))
+    w("too-big", frame("keepalive", b"") + bytes([4]) + be32(32 + 65537))
+    w("short-key", frame("present", k2) + frame("auth_ok", k1[:31]), (9,))
+    w("cut-short", session[:-3])
+
+
+# ---- httpreq -----------------------------------------------------------
+
+def httpreq():
+    """fuzz_httpreq: echo size, request-URI, newline, Authorization."""
+    jwt = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"
+
+    def w(name, uri, auth=None, size=128):
+        write("httpreq", name, bytes([size - 1]) + uri +
+              (b"\n" + auth if auth is not None else b""))
+
+    w("register", b"/v1/register", b"Bearer " + jwt)
+    w("peers-long-poll", b"/v1/peers?since=42&wait=30", b"Bearer " + jwt)
+    w("peers-since-only", b"/v1/peers?since=18446744073709551615",
+      b"bearer   " + jwt)
+    w("peers-wait-too-long", b"/v1/peers?wait=31", b"BEARER " + jwt)
+    w("peers-repeated", b"/v1/peers?since=1&since=2")
+    w("peers-unknown", b"/v1/peers?since=1&debug=1")
+    w("peers-encoded", b"/v1/peers?%73ince=0%31&wait=+5")
+    w("peers-overflow", b"/v1/peers?since=18446744073709551616")
+    w("peers-malformed", b"/v1/peers?since", b"Basic dXNlcjpwYXNz")
+    w("leave", b"/v1/peers/self", b"Bearer")
+    w("absolute-uri", b"https://edge.example:8443/v1/heartbeat?x#frag",
+      b"Bearer " + jwt)
+    w("path-near-miss", b"/v1/peers/", b"Bearer  ")
+    w("control-bytes", b"/v1/health\x1b[2J\x7f", b"Bearer \x01", size=4)
+
+
 # ---- stun --------------------------------------------------------------
 
 COOKIE = 0x2112A442
@@ -461,6 +520,27 @@ def regreply():
                                         for p in range(1, 10)])]}).encode())
 
 
+def regack():
+    """fuzz_regack: a register or heartbeat reply body."""
+    def w(name, body):
+        write("regack", name, body if isinstance(body, bytes) else
+              json.dumps(body).encode())
+
+    w("register", {"version": 7, "ttl": 90})
+    w("heartbeat-no-ttl", {"version": 8})
+    w("ttl-too-short", {"version": 1, "ttl": 2})
+    w("ttl-too-long", {"version": 1, "ttl": 86401})
+    w("ttl-not-integer", {"version": 1, "ttl": 30.5})
+    w("version-largest", {"version": 2 ** 63 - 1, "ttl": 3})
+    w("version-too-big", b'{"version": 9223372036854775808}')
+    w("version-negative", {"version": -1})
+    w("version-string", {"version": "7"})
+    w("duplicate-keys", b'{"version": 1, "version": 2}')
+    w("not-an-object", [{"version": 1}])
+    w("empty", b"")
+    w("trailing-bytes", b'{"version": 1} x')
+
+
 # ---- token -------------------------------------------------------------
 
 def b64url(b):
@@ -666,6 +746,46 @@ def httphead():
           b"Content-Length: 99999999\r\n\r\n")
     write("httphead", "many-lines", be16(512) + bytes([4]) + be32(0) +
           b"GET / HTTP/1.1\r\n" + b"X: 1\r\n" * 8 + b"\r\n")
+# ---- inner -------------------------------------------------------------
+
+def inner():
+    RAW, V4, V6 = range(3)
+
+    def prefix(peer, v6, sel, cidr):
+        return bytes([peer << 1 | (1 if v6 else 0), sel, cidr])
+
+    def pkt(peer, how, rest):
+        return bytes([how << 2 | peer]) + rest
+
+    def hdr(sel, payload, pad, tweak=0, field=None):
+        b = bytes([sel | (0x80 if field is not None else 0), payload,
+                   pad]) + bytes(payload) + bytes([tweak])
+        return b + (be16(field) if field is not None else b"")
+
+    # Peer 0 owns 10.0.0.0/16, peer 1 the longer 10.0.1.0/24 inside it,
+    # peer 2 fd00::/64 and peer 3 the host fd00::1:0:0:0:2.
+    table = (bytes([4]) + prefix(0, False, 0, 16) + prefix(1, False, 1, 24) +
+             prefix(2, True, 0, 64) + prefix(3, True, 1, 128))
+    write("inner", "v4-own", table + pkt(0, V4, hdr(0, 8, 0)))
+    write("inner", "v4-padded", table + pkt(0, V4, hdr(0, 36, 12)))
+    write("inner", "v4-longer-prefix-of-another", table +
+          pkt(0, V4, hdr(1, 8, 0)) + pkt(1, V4, hdr(1, 8, 0)))
+    write("inner", "v4-outside", table + pkt(0, V4, hdr(3, 8, 0)))
+    write("inner", "v4-tweaked-source", table +
+          pkt(1, V4, hdr(1, 8, 0, tweak=0x80)))
+    write("inner", "v4-length-lies", table +
+          pkt(0, V4, hdr(0, 8, 4, field=40)) +
+          pkt(0, V4, hdr(0, 8, 0, field=19)) +
+          pkt(0, V4, hdr(0, 8, 0, field=0xffff)))
+    write("inner", "v6-own", table + pkt(2, V6, hdr(0, 16, 8)) +
+          pkt(3, V6, hdr(1, 0, 0)))
+    write("inner", "v6-length-lies", table +
+          pkt(2, V6, hdr(0, 16, 0, field=17)) +
+          pkt(2, V6, hdr(0, 16, 0, field=0)))
+    write("inner", "raw", table + pkt(0, RAW, bytes([20, 0x45]) + bytes(19)) +
+          pkt(2, RAW, bytes([1, 0x60])) + pkt(1, RAW, bytes([0])))
+    write("inner", "empty-table", bytes([0]) + pkt(0, V4, hdr(0, 8, 0)) +
+          pkt(0, V6, hdr(0, 8, 0)))
 
 
 def main():
@@ -673,7 +793,8 @@ def main():
     if len(sys.argv) > 1:
         TOP = sys.argv[1]
     for f in (replay, aip, relay, stun, uapi, imsg, offload, registry,
-              regreply, token, yaml, wg, wg_cookie, httphead):
+              regreply, token, yaml, wg, wg_cookie, httphead, inner,
+              relayconn, httpreq, regack):
         f()
 
 

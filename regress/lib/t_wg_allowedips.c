@@ -419,6 +419,71 @@ ATF_TC_BODY(many, tc)
 	wg_aip_clear(&t);
 }
 
+/*
+ * A decrypted packet: its length from its own header, padding cut; a
+ * source routed to another peer (a longer prefix wins) or a header that
+ * lies about its length is refused.
+ */
+ATF_TC_WITHOUT_HEAD(inner_check);
+ATF_TC_BODY(inner_check, tc)
+{
+	struct wg_aip	 t;
+	uint8_t		 p4[32], p6[64];
+	size_t		 len;
+
+	wg_aip_init(&t, 0);
+	ins(&t, "10.0.0.0", 16, &pa, WG_OK);
+	ins(&t, "10.0.1.0", 24, &pb, WG_OK);
+	ins(&t, "fd00::", 64, &pa, WG_OK);
+
+	/* IPv4, 28 bytes in a 32-byte plaintext, from 10.0.0.9. */
+	memset(p4, 0, sizeof(p4));
+	p4[0] = 0x45;
+	p4[3] = 28;
+	ATF_REQUIRE(inet_pton(AF_INET, "10.0.0.9", p4 + 12) == 1);
+	ATF_CHECK_EQ(wg_inner_check(&t, &pa, p4, sizeof(p4), &len),
+	    WG_INNER_OK);
+	ATF_CHECK_EQ(len, 28);
+	ATF_CHECK_EQ(wg_inner_check(&t, &pb, p4, sizeof(p4), &len),
+	    WG_INNER_NOT_ALLOWED);
+	/* 10.0.1.9 is b's, inside a's shorter prefix. */
+	ATF_REQUIRE(inet_pton(AF_INET, "10.0.1.9", p4 + 12) == 1);
+	ATF_CHECK_EQ(wg_inner_check(&t, &pa, p4, sizeof(p4), &len),
+	    WG_INNER_NOT_ALLOWED);
+	ATF_CHECK_EQ(wg_inner_check(&t, &pb, p4, sizeof(p4), &len),
+	    WG_INNER_OK);
+	/* Longer than what came, shorter than a header, too short. */
+	p4[3] = 33;
+	ATF_CHECK_EQ(wg_inner_check(&t, &pb, p4, sizeof(p4), &len),
+	    WG_INNER_MALFORMED);
+	p4[3] = 19;
+	ATF_CHECK_EQ(wg_inner_check(&t, &pb, p4, sizeof(p4), &len),
+	    WG_INNER_MALFORMED);
+	p4[3] = 20;
+	ATF_CHECK_EQ(wg_inner_check(&t, &pb, p4, 19, &len),
+	    WG_INNER_MALFORMED);
+
+	/* IPv6: 40 bytes of header and a payload of 8. */
+	memset(p6, 0, sizeof(p6));
+	p6[0] = 0x60;
+	p6[5] = 8;
+	ATF_REQUIRE(inet_pton(AF_INET6, "fd00::1", p6 + 8) == 1);
+	ATF_CHECK_EQ(wg_inner_check(&t, &pa, p6, sizeof(p6), &len),
+	    WG_INNER_OK);
+	ATF_CHECK_EQ(len, 48);
+	ATF_REQUIRE(inet_pton(AF_INET6, "fd00:0:0:1::1", p6 + 8) == 1);
+	ATF_CHECK_EQ(wg_inner_check(&t, &pa, p6, sizeof(p6), &len),
+	    WG_INNER_NOT_ALLOWED);
+	p6[5] = 25;
+	ATF_CHECK_EQ(wg_inner_check(&t, &pa, p6, sizeof(p6), &len),
+	    WG_INNER_MALFORMED);
+	/* Neither version. */
+	p6[0] = 0x50;
+	ATF_CHECK_EQ(wg_inner_check(&t, &pa, p6, sizeof(p6), &len),
+	    WG_INNER_MALFORMED);
+	wg_aip_clear(&t);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, overlap4);
@@ -430,5 +495,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, overlaps);
 	ATF_TP_ADD_TC(tp, node_limit);
 	ATF_TP_ADD_TC(tp, many);
+	ATF_TP_ADD_TC(tp, inner_check);
 	return (atf_no_error());
 }

@@ -540,7 +540,12 @@ tun_read_offload(int fd, uint64_t now)
 
 	for (r = 0; r < TUN_READS_MAX; r++) {
 		if ((n = read(fd, sup, sizeof(sup))) <= 0) {
-			if (n == -1 && errno != EAGAIN && errno != EINTR)
+			/* The link was deleted: the tun stays readable. */
+			if (n == -1 && errno == EBADFD) {
+				log_info("tun: the interface is gone");
+				event_del(&eng->ev_tun);
+			} else if (n == -1 && errno != EAGAIN &&
+			    errno != EINTR)
 				log_warn("%s: read", __func__);
 			break;
 		}

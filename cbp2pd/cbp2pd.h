@@ -500,6 +500,7 @@ int	 tun_open(const char *, unsigned int *, int *, int *);
 int	 tun_set_address(unsigned int, const struct cidr *);
 int	 tun_set_mtu_up(unsigned int, unsigned int);
 int	 tun_set_mtu(unsigned int, unsigned int);
+int	 tun_set_gso_segs(unsigned int, unsigned int);
 /* What tun_watch_read() saw of the link. */
 #define TUN_LINK_NONE		0
 #define TUN_LINK_MTU		1	/* its MTU is now *mtu */

@@ -23,6 +23,7 @@
 
 #include "cbp2pd.h"
 #include "log.h"
+#include "offload.h"
 
 #define DP_WAITERS_MAX		64	/* control and wg connections */
 #define DP_AIP_NODES_MAX	(1 << 20)
@@ -217,6 +218,21 @@ dp_send_conf(void)
 }
 
 /*
+ * With offload, the tun's super-packets no longer than one UDP_SEGMENT
+ * send of their datagrams (each at most the MTU and WireGuard's header
+ * and tag), so a receiver gets each in one piece.  Not fatal: without
+ * it a super-packet takes two sends.
+ */
+static void
+dp_tun_segs(const struct dataplane *dp)
+{
+	if (dp->offload && tun_set_gso_segs(dp->ifindex,
+	    offload_tso_segs(dp->mtu + WG_DATA_MIN_LEN)) == -1)
+		log_warnx("%s: super-packets not limited to one send",
+		    env->conf.ifname);
+}
+
+/*
  * cbp2p-wg: ip(8) set the link's MTU; the engine pads to it.  Packets
  * above mtu_max do not fit the engine's buffers.
  */
@@ -236,6 +252,7 @@ dp_set_mtu(unsigned int mtu)
 		return;
 	log_info("%s: MTU %u", env->conf.ifname, mtu);
 	dp->mtu = mtu;
+	dp_tun_segs(dp);
 	dp_send_conf();
 }
 
@@ -284,6 +301,7 @@ dp_init(struct dataplane *dp, const struct cbp2p_config *conf, char *err,
 		snprintf(err, errlen, "cannot configure %s", conf->ifname);
 		return (-1);
 	}
+	dp_tun_segs(dp);
 	return (0);
 }
 

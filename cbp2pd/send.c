@@ -26,19 +26,20 @@
 
 #define IPV4_HEADER_MIN		20
 #define IPV6_HEADER_LEN		40
-#define GSO_SEGMENTS_MAX	64	/* the kernel's UDP_MAX_SEGMENTS */
-#define GSO_BYTES_MAX		65000	/* inside one 64 KiB IP packet */
 #define TUN_READS_MAX		8	/* super-packets per tun event */
 
 struct txpkt {
 	uint8_t		 buf[ENGINE_PKT_MAX];
 	size_t		 len;
 	struct endpoint	 ep;
+	uint32_t	 sp;	/* the super-packet it was cut from, or 0 */
 };
 
 static struct txpkt	 tx[ENGINE_TX_SLOTS];
 static struct cjob	 txjob[ENGINE_TX_SLOTS];	/* each slot's AEAD */
 static unsigned int	 ntx;
+static uint32_t		 tx_sp;		/* the super-packet being cut, or 0 */
+static uint32_t		 tx_sp_last;
 
 /* Why a relayed packet could not be handed to cbrelayd. */
 static void
@@ -132,8 +133,8 @@ tx_gso_fallback(int fd, struct mmsghdr *msgs, unsigned int n)
 /*
  * The burst's datagrams of one family, in one sendmmsg.  With UDP
  * segmentation, consecutive datagrams to one endpoint go as one message
- * (UDP_SEGMENT): equal sizes but the last, at most GSO_SEGMENTS_MAX and
- * GSO_BYTES_MAX, which the kernel cuts back into datagrams.
+ * (UDP_SEGMENT) as lib/offload.c's gso_msg_add() allows: those of one
+ * super-packet, equal sizes but the last, within the kernel's limits.
  */
 static void
 tx_flush_family(int family)
@@ -145,9 +146,10 @@ tx_flush_family(int family)
 		uint8_t		 buf[CMSG_SPACE(sizeof(uint16_t))];
 	}		 ctl[ENGINE_TX_SLOTS];
 	struct cmsghdr	*cm;
-	size_t		 seglen[ENGINE_TX_SLOTS], bytes[ENGINE_TX_SLOTS];
+	struct gso_msg	 gm[ENGINE_TX_SLOTS];
+	size_t		 maxbytes = family == AF_INET ? UDP_GSO_BYTES_MAX4 :
+			    UDP_GSO_BYTES_MAX6;
 	unsigned int	 i, n = 0, nio = 0;
-	int		 closed[ENGINE_TX_SLOTS];
 	int		 fd = socket_fd(family);
 	int		 sent, off = 0;
 	uint16_t	 gso;
@@ -160,15 +162,10 @@ tx_flush_family(int family)
 			continue;
 		iov[nio].iov_base = tx[i].buf;
 		iov[nio].iov_len = tx[i].len;
-		if (eng->udp_gso && mh != NULL && !closed[n - 1] &&
-		    tx[i].len <= seglen[n - 1] &&
-		    mh->msg_iovlen < GSO_SEGMENTS_MAX &&
-		    bytes[n - 1] + tx[i].len <= GSO_BYTES_MAX &&
-		    sockaddr_cmp(&tx[i].ep.sa, mh->msg_name) == 0) {
+		if (eng->udp_gso && mh != NULL &&
+		    sockaddr_cmp(&tx[i].ep.sa, mh->msg_name) == 0 &&
+		    gso_msg_add(&gm[n - 1], tx[i].len, tx[i].sp, maxbytes)) {
 			mh->msg_iovlen++;
-			bytes[n - 1] += tx[i].len;
-			/* Only the last segment may be shorter. */
-			closed[n - 1] = tx[i].len < seglen[n - 1];
 			nio++;
 			continue;
 		}
@@ -177,8 +174,7 @@ tx_flush_family(int family)
 		msgs[n].msg_hdr.msg_namelen = sockaddr_len(&tx[i].ep.sa);
 		msgs[n].msg_hdr.msg_iov = &iov[nio];
 		msgs[n].msg_hdr.msg_iovlen = 1;
-		seglen[n] = bytes[n] = tx[i].len;
-		closed[n] = 0;
+		gso_msg_start(&gm[n], tx[i].len, tx[i].sp);
 		nio++;
 		n++;
 	}
@@ -189,7 +185,7 @@ tx_flush_family(int family)
 	for (i = 0; i < n; i++) {
 		if (msgs[i].msg_hdr.msg_iovlen < 2)
 			continue;
-		gso = (uint16_t)seglen[i];
+		gso = (uint16_t)gm[i].seglen;
 		eng->cnt.gso_sends++;
 		msgs[i].msg_hdr.msg_control = ctl[i].buf;
 		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
@@ -310,6 +306,7 @@ encrypt_to(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 	memcpy(j->key, kp->send_key, sizeof(j->key));
 	out->len = pktlen;
 	out->ep = *ep;
+	out->sp = tx_sp;
 	ntx++;
 	p->tx_bytes += pktlen;
 	p->tx_packets++;
@@ -343,6 +340,7 @@ encrypt_to_peer(struct peer *p, struct wg_keypair *kp, const uint8_t *plain,
 		memcpy(dup->buf, out->buf, out->len);
 		dup->len = out->len;
 		dup->ep = p->relay_ep;
+		dup->sp = out->sp;
 		if (ntx == 0)
 			txjob[ntx].op = CJOB_NONE;
 		else {
@@ -524,6 +522,9 @@ tun_emit(struct peer *p, uint8_t *pkt, size_t len, uint64_t now)
  * 64 KiB: a TCP super-packet is cut into segments (lib/offload.c), each
  * built in its send slot; a packet with a partial checksum gets it
  * completed.  One copy a segment, as the kernel's own segmentation.
+ * A super-packet's segments go out in one burst, tagged with its id,
+ * and leave in one UDP_SEGMENT send of their own (tx_flush_family();
+ * the tun's gso_max_segs keeps them within one, dataplane.c).
  */
 static void
 tun_read_offload(int fd, uint64_t now)
@@ -539,7 +540,12 @@ tun_read_offload(int fd, uint64_t now)
 
 	for (r = 0; r < TUN_READS_MAX; r++) {
 		if ((n = read(fd, sup, sizeof(sup))) <= 0) {
-			if (n == -1 && errno != EAGAIN && errno != EINTR)
+			/* The link was deleted: the tun stays readable. */
+			if (n == -1 && errno == EBADFD) {
+				log_info("tun: the interface is gone");
+				event_del(&eng->ev_tun);
+			} else if (n == -1 && errno != EAGAIN &&
+			    errno != EINTR)
 				log_warn("%s: read", __func__);
 			break;
 		}
@@ -575,6 +581,12 @@ tun_read_offload(int fd, uint64_t now)
 				eng->cnt.uso_split++;
 			else
 				eng->cnt.tso_split++;
+			if (ntx > 0 && ntx + (unsigned int)nseg >
+			    ENGINE_TX_SLOTS)
+				tx_flush();
+			if (++tx_sp_last == 0)
+				tx_sp_last = 1;
+			tx_sp = tx_sp_last;
 			for (i = 0; i < nseg; i++) {
 				out = tx_next_buf() + ENGINE_HEADROOM;
 				if ((slen = tso_segment(&h, pkt, len, i, out,
@@ -584,6 +596,7 @@ tun_read_offload(int fd, uint64_t now)
 				}
 				tun_emit(p, out, slen, now);
 			}
+			tx_sp = 0;
 		}
 		peer_kick(p, now);
 	}

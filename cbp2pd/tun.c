@@ -235,6 +235,31 @@ tun_set_mtu(unsigned int ifindex, unsigned int mtu)
 	return (tun_set_link(ifindex, mtu, 0));
 }
 
+/*
+ * The most segments in a TCP super-packet the kernel hands us (its
+ * gso_max_segs), so that each goes out in one UDP_SEGMENT send.  Alone
+ * in its request: a kernel that refuses it keeps the MTU set.
+ */
+int
+tun_set_gso_segs(unsigned int ifindex, unsigned int segs)
+{
+	struct nl_req	 req;
+	uint32_t	 n = segs;
+
+	memset(&req, 0, sizeof(req));
+	req.hdr.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	req.hdr.nlmsg_type = RTM_NEWLINK;
+	req.u.ifi.ifi_family = AF_UNSPEC;
+	req.u.ifi.ifi_index = ifindex;
+	if (nl_attr(&req, IFLA_GSO_MAX_SEGS, &n, sizeof(n)) == -1)
+		return (-1);
+	if (nl_talk(&req) == -1) {
+		log_warn("%s: RTM_NEWLINK", __func__);
+		return (-1);
+	}
+	return (0);
+}
+
 /* ---- following the link --------------------------------------------- */
 
 /*

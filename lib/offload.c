@@ -261,6 +261,43 @@ tso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len, int i,
 	return (seglen);
 }
 
+void
+gso_msg_start(struct gso_msg *m, size_t len, uint32_t sp)
+{
+	m->seglen = m->bytes = len;
+	m->nseg = 1;
+	m->sp = sp;
+	m->closed = 0;
+}
+
+/* maxbytes: UDP_GSO_BYTES_MAX4 or 6, by the socket's family. */
+int
+gso_msg_add(struct gso_msg *m, size_t len, uint32_t sp, size_t maxbytes)
+{
+	if (m->closed || sp != m->sp || len > m->seglen ||
+	    m->nseg >= UDP_GSO_SEGS_MAX || m->bytes + len > maxbytes)
+		return (0);
+	m->nseg++;
+	m->bytes += len;
+	/* Only the last datagram may be shorter. */
+	m->closed = len < m->seglen;
+	return (1);
+}
+
+/* Under the IPv4 limit, the lower: a peer may be of either family. */
+unsigned int
+offload_tso_segs(size_t dgram_max)
+{
+	size_t	 n;
+
+	if (dgram_max == 0)
+		return (UDP_GSO_SEGS_MAX);
+	n = UDP_GSO_BYTES_MAX4 / dgram_max;
+	if (n > UDP_GSO_SEGS_MAX)
+		n = UDP_GSO_SEGS_MAX;
+	return (n > 0 ? (unsigned int)n : 1);
+}
+
 /*
  * Whether pkt can be coalesced at all, and its layout: a whole TCP
  * segment with a payload, flags ACK or ACK|PSH, no IP options or

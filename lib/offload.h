@@ -56,6 +56,36 @@ size_t		 tso_segment(const struct vnet_hdr *, const uint8_t *, size_t,
 		    int, uint8_t *, size_t);
 
 /*
+ * UDP segmentation (UDP_SEGMENT): one send carries datagrams of one
+ * size but the last, at most UDP_GSO_SEGS_MAX of them, in one IP packet
+ * of at most 64 KiB.  A message holds the datagrams of one super-packet
+ * (sp, an id; 0 for packets read one by one), so that the receiver gets
+ * it back whole: wireguard-go coalesces for its tun only what one read
+ * brings, at most two such messages, and a super-packet cut across
+ * messages reaches its tun as several packets (and wakes it as often).
+ * gso_msg_start() opens a message with its first datagram;
+ * gso_msg_add() says whether the next one joins it (1) or must open
+ * the next message (0).  offload_tso_segs() is the most segments a
+ * super-packet may have for all its datagrams, each at most dgram_max
+ * bytes, to go in one message.
+ */
+#define UDP_GSO_SEGS_MAX	64		/* the kernel's UDP_MAX_SEGMENTS */
+#define UDP_GSO_BYTES_MAX4	(65535 - 20 - 8)	/* IPv4, UDP headers */
+#define UDP_GSO_BYTES_MAX6	(65535 - 8)	/* the payload length: UDP */
+
+struct gso_msg {
+	size_t		 seglen;	/* the first datagram's length */
+	size_t		 bytes;
+	unsigned int	 nseg;
+	uint32_t	 sp;
+	int		 closed;	/* a shorter one ended it */
+};
+
+void		 gso_msg_start(struct gso_msg *, size_t, uint32_t);
+int		 gso_msg_add(struct gso_msg *, size_t, uint32_t, size_t);
+unsigned int	 offload_tso_segs(size_t);
+
+/*
  * Coalescing for the tun's receive side (GRO), the rules the kernel and
  * wireguard-go follow: TCP segments of one flow, in sequence, flags ACK
  * or ACK|PSH (a PSH ends the run), the same header length and options,

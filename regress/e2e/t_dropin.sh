@@ -330,6 +330,10 @@ foreground_body()
 	cb_ping "$B" 10.99.0.1 1352
 	cb_until $WAIT_SECS grep -q "$IFA: MTU 1380" fg.log ||
 	    { cat fg.log; atf_fail "the MTU change was not followed"; }
+	# Super-packets that fit one UDP_SEGMENT send: 46 datagrams of
+	# 1380 + 32 bytes are at most 65507.
+	ip -n "$A" -d link show "$IFA" | grep -q "gso_max_segs 46 " ||
+	    atf_fail "gso_max_segs: $(ip -n "$A" -d link show "$IFA")"
 
 	# The name is in use, also from another namespace.
 	! ip netns exec "$B" "$CBWG" "$IFA" > dup.log 2>&1 ||
@@ -346,6 +350,8 @@ foreground_body()
 	cat fg.log
 	[ "$rc" = 0 ] || atf_fail "exit status $rc"
 	grep -q "$IFA was deleted" fg.log || atf_fail "no reason logged"
+	# The engine stops reading the dead tun instead of failing on it.
+	! grep -q ": read: " fg.log || atf_fail "reads of the deleted tun"
 	[ ! -e "/var/run/wireguard/$IFA.sock" ] || atf_fail "socket left"
 	wait_gone "$ENGINE" || atf_fail "the engine did not exit"
 }

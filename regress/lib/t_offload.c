@@ -19,6 +19,10 @@
 #define TCP_OPTS	12	/* e.g. timestamps: doff 8 */
 #define SEG_MAX		2048
 
+#ifndef nitems
+#define nitems(a)	(sizeof((a)) / sizeof((a)[0]))
+#endif
+
 /* RFC 1071, the slow way: big-endian 16-bit words, one at a time. */
 static uint16_t
 naive_sum(const uint8_t *p, size_t len, uint32_t sum)
@@ -363,6 +367,139 @@ ATF_TC_BODY(vnet_header, tc)
 	ATF_CHECK_EQ(b[1], VNET_GSO_TCPV6);
 }
 
+/*
+ * A burst cut into UDP_SEGMENT messages the way the engine does:
+ * sizes[] of n datagrams, sp[] their super-packets; the number of
+ * datagrams in each message into out[], how many messages returned.
+ */
+static size_t
+gso_group(const size_t *sizes, const uint32_t *sp, size_t n, size_t maxbytes,
+    unsigned int *out)
+{
+	struct gso_msg	 m;
+	size_t		 i, nmsg = 0;
+
+	for (i = 0; i < n; i++) {
+		if (nmsg > 0 && gso_msg_add(&m, sizes[i], sp[i], maxbytes))
+			continue;
+		if (nmsg > 0)
+			out[nmsg - 1] = m.nseg;
+		gso_msg_start(&m, sizes[i], sp[i]);
+		nmsg++;
+	}
+	if (nmsg > 0)
+		out[nmsg - 1] = m.nseg;
+	return (nmsg);
+}
+
+#define BURST_MAX	256
+
+/*
+ * Two super-packets of 47 segments (1452-byte datagrams: a 1420 MTU
+ * tunnel) back to back, then packets read one by one: each super-packet
+ * is its own 45 + 2 (65340 bytes is the most under 65507), never mixed
+ * with the next one's or with the lone packets, which share messages
+ * until a shorter one ends theirs.
+ */
+ATF_TC_WITHOUT_HEAD(gso_messages);
+ATF_TC_BODY(gso_messages, tc)
+{
+	size_t		 sizes[BURST_MAX], n = 0, nmsg, i;
+	uint32_t	 sp[BURST_MAX];
+	unsigned int	 got[BURST_MAX];
+	const unsigned int want[] = { 45, 2, 45, 2, 3, 1 };
+
+	for (i = 0; i < 47; i++, n++) {
+		sizes[n] = 1452;
+		sp[n] = 7;
+	}
+	for (i = 0; i < 47; i++, n++) {
+		sizes[n] = 1452;
+		sp[n] = 8;
+	}
+	sizes[n] = 100; sp[n++] = 0;
+	sizes[n] = 100; sp[n++] = 0;
+	sizes[n] = 60; sp[n++] = 0;
+	sizes[n] = 100; sp[n++] = 0;
+	nmsg = gso_group(sizes, sp, n, UDP_GSO_BYTES_MAX4, got);
+	ATF_REQUIRE_EQ(nmsg, nitems(want));
+	for (i = 0; i < nmsg; i++)
+		ATF_CHECK_EQ_MSG(got[i], want[i], "message %zu: %u, not %u",
+		    i, got[i], want[i]);
+}
+
+/* The limits: 64 datagrams; the IP packet, lower over IPv4. */
+ATF_TC_WITHOUT_HEAD(gso_limits);
+ATF_TC_BODY(gso_limits, tc)
+{
+	size_t		 sizes[BURST_MAX], i;
+	uint32_t	 sp[BURST_MAX];
+	unsigned int	 got[BURST_MAX];
+
+	for (i = 0; i < 70; i++) {
+		sizes[i] = 100;
+		sp[i] = 0;
+	}
+	ATF_REQUIRE_EQ(gso_group(sizes, sp, 70, UDP_GSO_BYTES_MAX4, got), 2);
+	ATF_CHECK_EQ(got[0], UDP_GSO_SEGS_MAX);
+	ATF_CHECK_EQ(got[1], 70 - UDP_GSO_SEGS_MAX);
+	/* 19 * 3276 <= 65507 < 20 * 3276 <= 65527. */
+	for (i = 0; i < 40; i++)
+		sizes[i] = 3276;
+	ATF_REQUIRE_EQ(gso_group(sizes, sp, 40, UDP_GSO_BYTES_MAX4, got), 3);
+	ATF_CHECK_EQ(got[0], 19);
+	ATF_CHECK_EQ(got[1], 19);
+	ATF_CHECK_EQ(got[2], 2);
+	ATF_REQUIRE_EQ(gso_group(sizes, sp, 40, UDP_GSO_BYTES_MAX6, got), 2);
+	ATF_CHECK_EQ(got[0], 20);
+	ATF_CHECK_EQ(got[1], 20);
+}
+
+/* Equal sizes but the last; one super-packet a message. */
+ATF_TC_WITHOUT_HEAD(gso_rules);
+ATF_TC_BODY(gso_rules, tc)
+{
+	struct gso_msg	 m;
+
+	gso_msg_start(&m, 1000, 3);
+	ATF_CHECK_EQ(gso_msg_add(&m, 1001, 3, UDP_GSO_BYTES_MAX4), 0);
+	ATF_CHECK_EQ(gso_msg_add(&m, 1000, 4, UDP_GSO_BYTES_MAX4), 0);
+	ATF_CHECK_EQ(gso_msg_add(&m, 1000, 0, UDP_GSO_BYTES_MAX4), 0);
+	ATF_CHECK_EQ(gso_msg_add(&m, 1000, 3, UDP_GSO_BYTES_MAX4), 1);
+	ATF_CHECK_EQ(gso_msg_add(&m, 999, 3, UDP_GSO_BYTES_MAX4), 1);
+	/* After a shorter one, not even one as short. */
+	ATF_CHECK_EQ(gso_msg_add(&m, 999, 3, UDP_GSO_BYTES_MAX4), 0);
+	ATF_CHECK_EQ(gso_msg_add(&m, 10, 3, UDP_GSO_BYTES_MAX4), 0);
+	ATF_CHECK_EQ(m.nseg, 3);
+	ATF_CHECK_EQ(m.bytes, 2999);
+	ATF_CHECK_EQ(m.seglen, 1000);
+}
+
+/*
+ * The segments a super-packet may have: as many datagrams as one send
+ * takes, whatever their size.
+ */
+ATF_TC_WITHOUT_HEAD(tso_segs);
+ATF_TC_BODY(tso_segs, tc)
+{
+	size_t		 d;
+	unsigned int	 n;
+
+	ATF_CHECK_EQ(offload_tso_segs(1420 + 32), 45);
+	ATF_CHECK_EQ(offload_tso_segs(9000 + 32), 7);
+	ATF_CHECK_EQ(offload_tso_segs(576 + 32), UDP_GSO_SEGS_MAX);
+	ATF_CHECK_EQ(offload_tso_segs(0), UDP_GSO_SEGS_MAX);
+	ATF_CHECK_EQ(offload_tso_segs(70000), 1);
+	for (d = 1; d <= 70000; d++) {
+		n = offload_tso_segs(d);
+		ATF_REQUIRE(n >= 1 && n <= UDP_GSO_SEGS_MAX);
+		/* It fits, and one more would not. */
+		ATF_REQUIRE(n == 1 || n * d <= UDP_GSO_BYTES_MAX4);
+		ATF_REQUIRE(n == UDP_GSO_SEGS_MAX ||
+		    (n + 1) * d > UDP_GSO_BYTES_MAX4);
+	}
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, split_v4);
@@ -373,5 +510,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, complete_csum);
 	ATF_TP_ADD_TC(tp, csum_model);
 	ATF_TP_ADD_TC(tp, vnet_header);
+	ATF_TP_ADD_TC(tp, gso_messages);
+	ATF_TP_ADD_TC(tp, gso_limits);
+	ATF_TP_ADD_TC(tp, gso_rules);
+	ATF_TP_ADD_TC(tp, tso_segs);
 	return (atf_no_error());
 }

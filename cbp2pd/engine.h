@@ -182,6 +182,7 @@ struct cjob {
 	uint64_t		 ctr;	/* SEAL: in; OPEN: out */
 	uint8_t			 key[WG_KEY_LEN];	/* SEAL */
 	struct wg_keypair	*kp;	/* OPEN */
+	struct peer		*peer;	/* OPEN: kp's, as the burst began */
 	uint64_t		 now;	/* OPEN */
 	size_t			 plen;	/* OPEN: out */
 	int			 rc;	/* WG_OK or why not */

@@ -361,6 +361,7 @@ data_prepare(const uint8_t *buf, size_t len, const struct endpoint *from,
 	}
 	j->op = CJOB_OPEN;
 	j->kp = kp;
+	j->peer = p;
 	j->buf = (uint8_t *)buf;
 	j->len = len;
 	j->now = now;
@@ -378,9 +379,12 @@ data_finish(struct rxpkt *in, const struct cjob *j, uint64_t now)
 	size_t			 len, plen = j->plen;
 	int			 drop, confirming;
 
-	/* An earlier packet of the burst may have rotated it out. */
-	if ((p = index_lookup(idx)) == NULL ||
-	    (kp = wg_peer_keypair_by_index(&p->wp, idx)) != j->kp) {
+	/*
+	 * An earlier packet of the burst may have rotated it out; peers
+	 * themselves change only between bursts, by the parent's word.
+	 */
+	p = j->peer;
+	if ((kp = wg_peer_keypair_by_index(&p->wp, idx)) != j->kp) {
 		eng->cnt.drops[DROP_UNKNOWN_INDEX]++;
 		return;
 	}

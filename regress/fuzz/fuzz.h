@@ -8,6 +8,8 @@
 #ifndef CBP2P_FUZZ_H
 #define CBP2P_FUZZ_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,6 +119,35 @@ fz_dup(const uint8_t *p, size_t len)
 	if (len > 0)
 		memcpy(d, p, len);
 	return (d);
+}
+
+/* The model side of the allowed-IPs targets (fuzz_aip, fuzz_inner). */
+static inline unsigned int
+fz_family_bits(int family)
+{
+	return (family == AF_INET ? FZ_V4_BITS : FZ_V6_BITS);
+}
+
+/* Clear the bits of key from cidr on, of bits in all. */
+static inline void
+fz_mask(uint8_t *key, unsigned int cidr, unsigned int bits)
+{
+	unsigned int	 i;
+
+	for (i = cidr; i < bits; i++)
+		key[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
+}
+
+/* The first cidr bits of prefix and addr agree. */
+static inline int
+fz_covers(const uint8_t *prefix, const uint8_t *addr, unsigned int cidr)
+{
+	unsigned int	 i;
+
+	for (i = 0; i < cidr; i++)
+		if (((prefix[i / 8] ^ addr[i / 8]) & (0x80 >> (i % 8))) != 0)
+			return (0);
+	return (1);
 }
 
 #endif /* CBP2P_FUZZ_H */

@@ -55,33 +55,6 @@ struct report {
 
 static char	 peers[NPEERS];
 
-static unsigned int
-family_bits(int family)
-{
-	return (family == AF_INET ? FZ_V4_BITS : FZ_V6_BITS);
-}
-
-static void
-mask(uint8_t *key, unsigned int cidr, unsigned int bits)
-{
-	unsigned int	 i;
-
-	for (i = cidr; i < bits; i++)
-		key[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-}
-
-/* The first cidr bits of a and b agree. */
-static int
-covers(const uint8_t *a, const uint8_t *b, unsigned int cidr)
-{
-	unsigned int	 i;
-
-	for (i = 0; i < cidr; i++)
-		if (((a[i / 8] ^ b[i / 8]) & (0x80 >> (i % 8))) != 0)
-			return (0);
-	return (1);
-}
-
 static struct entry *
 model_find(struct model *m, int family, const uint8_t *key,
     unsigned int cidr)
@@ -109,7 +82,7 @@ model_lookup(const struct model *m, int family, const uint8_t *addr)
 
 	for (i = 0; i < m->n; i++)
 		if (m->e[i].family == family &&
-		    covers(m->e[i].key, addr, m->e[i].cidr) &&
+		    fz_covers(m->e[i].key, addr, m->e[i].cidr) &&
 		    (best == NULL || m->e[i].cidr > best->cidr))
 			best = &m->e[i];
 	return (best != NULL ? best->peer : NULL);
@@ -201,13 +174,13 @@ check_overlap(struct model *m, const struct wg_aip *t, int family,
 	check_reported(m, &r);
 	for (i = 0; i < m->n; i++) {
 		e = &m->e[i];
-		if (e->family == family && covers(e->key, key,
+		if (e->family == family && fz_covers(e->key, key,
 		    e->cidr < cidr ? e->cidr : cidr))
 			want++;
 	}
 	for (i = 0; i < r.n; i++) {
 		e = &r.e[i];
-		FZ_CHECK(covers(e->key, key, e->cidr < cidr ? e->cidr :
+		FZ_CHECK(fz_covers(e->key, key, e->cidr < cidr ? e->cidr :
 		    cidr));
 		/* Covering ones first, shortest first, then the rest. */
 		if (e->cidr < cidr) {
@@ -245,7 +218,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (ops = 0; ops < OPS_MAX && f.left > 0; ops++) {
 		b = fz_u8(&f);
 		family = (b & 0x80) ? AF_INET6 : AF_INET;
-		bits = family_bits(family);
+		bits = fz_family_bits(family);
 		/* A pool address, one bit flipped where the input says. */
 		memcpy(key, pool[(b >> 4) % POOL], ADDR_MAX);
 		cidr = fz_u8(&f);
@@ -262,7 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FZ_CHECK(rc == WG_EINVAL);
 				break;
 			}
-			mask(key, cidr, bits);
+			fz_mask(key, cidr, bits);
 			if ((e = model_find(&m, family, key, cidr)) != NULL) {
 				FZ_CHECK(rc == WG_OK);
 				e->peer = peer;
@@ -289,7 +262,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FZ_CHECK(rc == WG_EINVAL);
 				break;
 			}
-			mask(key, cidr, bits);
+			fz_mask(key, cidr, bits);
 			e = model_find(&m, family, key, cidr);
 			if (e != NULL && (peer == NULL || e->peer == peer)) {
 				FZ_CHECK(rc == WG_OK);
@@ -322,7 +295,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    overlap_cb, NULL) == WG_EINVAL);
 				break;
 			}
-			mask(key, cidr, bits);
+			fz_mask(key, cidr, bits);
 			check_overlap(&m, &t, family, key, cidr, stop);
 			break;
 		}

@@ -65,32 +65,6 @@ static char		 peers[NPEERS];
 static struct entry	 model[PREFIXES_MAX];
 static size_t		 nmodel;
 
-static unsigned int
-family_bits(int family)
-{
-	return (family == AF_INET ? FZ_V4_BITS : FZ_V6_BITS);
-}
-
-static void
-mask(uint8_t *key, unsigned int cidr, unsigned int bits)
-{
-	unsigned int	 i;
-
-	for (i = cidr; i < bits; i++)
-		key[i / 8] &= (uint8_t)~(0x80 >> (i % 8));
-}
-
-static int
-covers(const uint8_t *prefix, const uint8_t *addr, unsigned int cidr)
-{
-	unsigned int	 i;
-
-	for (i = 0; i < cidr; i++)
-		if (((prefix[i / 8] ^ addr[i / 8]) & (0x80 >> (i % 8))) != 0)
-			return (0);
-	return (1);
-}
-
 /* The same prefix again takes the new owner, as the trie does. */
 static void
 model_insert(int family, const uint8_t *key, unsigned int cidr, void *peer)
@@ -118,7 +92,7 @@ model_lookup(int family, const uint8_t *addr)
 
 	for (i = 0; i < nmodel; i++)
 		if (model[i].family == family &&
-		    covers(model[i].key, addr, model[i].cidr) &&
+		    fz_covers(model[i].key, addr, model[i].cidr) &&
 		    (best == NULL || model[i].cidr > best->cidr))
 			best = &model[i];
 	return (best);
@@ -213,7 +187,7 @@ check_packet(const struct wg_aip *t, void *peer, const uint8_t *bytes,
 	/* Inside a prefix of its own, under no longer one of another. */
 	for (i = 0; i < nmodel; i++) {
 		if (model[i].family != family ||
-		    !covers(model[i].key, src, model[i].cidr))
+		    !fz_covers(model[i].key, src, model[i].cidr))
 			continue;
 		if (model[i].peer == peer)
 			covered = 1;
@@ -244,13 +218,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		flags = fz_u8(&f);
 		sel = fz_u8(&f);
 		family = flags & 1 ? AF_INET6 : AF_INET;
-		bits = family_bits(family);
+		bits = fz_family_bits(family);
 		cidr = fz_u8(&f) % (bits + 1);
 		memcpy(key, family == AF_INET ? pool4[sel % POOL] :
 		    pool6[sel % POOL], ADDR_MAX);
 		/* The high bits of sel move the address off the pool. */
 		key[bits / 8 - 1] ^= sel >> 2;
-		mask(key, cidr, bits);
+		fz_mask(key, cidr, bits);
 		FZ_CHECK(wg_aip_insert(&t, family, key, cidr,
 		    &peers[(flags >> 1) % NPEERS]) == WG_OK);
 		model_insert(family, key, cidr, &peers[(flags >> 1) % NPEERS]);

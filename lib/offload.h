@@ -35,6 +35,7 @@ void		 vnet_hdr_get(const uint8_t *, struct vnet_hdr *);
 void		 vnet_hdr_put(uint8_t *, const struct vnet_hdr *);
 
 uint32_t	 csum_partial(const uint8_t *, size_t, uint32_t);
+uint32_t	 csum_copy(uint8_t *, const uint8_t *, size_t, uint32_t);
 uint16_t	 csum_fold(uint32_t);
 
 /*

@@ -635,13 +635,14 @@ echo "perf record -g -p $engines (both engines, cbp2pd -E) during iperf3 TCP" \
 echo "by shared object:"
 perf report -i perf.data --stdio --no-children -g none --sort dso \
     2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
-echo "by symbol (flat, self; libsodium is stripped: its addresses summed):"
+echo "by symbol (flat, self; stripped libraries' addresses summed per library):"
 perf report -i perf.data --stdio --no-children -g none --sort dso,sym \
     2>/dev/null | grep -v '^#' | grep -v '^$' | awk '
-    $2 ~ /^libsodium/ && $4 ~ /^0x/ { s += $1; n++; next }
+    $4 ~ /^0x/ { s[$2] += $1; n[$2]++; next }
     { line[++m] = $0 }
     END {
-	printf "    %5.2f%%  %-22s [.] (%d addresses)\n", s, "libsodium", n
+	for (d in s)
+		printf "    %5.2f%%  %-22s [.] (%d addresses)\n", s[d], d, n[d]
 	for (i = 1; i <= m && i <= 35; i++)
 		print line[i]
     }'

@@ -160,6 +160,25 @@ void	wg_keygen(uint8_t priv[WG_KEY_LEN], uint8_t pub[WG_KEY_LEN],
 int	wg_aead_thread_init(void);
 /* And their end, for a thread that ends before its process. */
 void	wg_aead_thread_free(void);
+/*
+ * ChaCha20 in AVX-512 registers (wg_chacha.c), for the AEAD below: a
+ * stream of keystream from block 0 of a key and WireGuard nonce, in
+ * passes of up to WG_CHACHA_PASS_MAX bytes.
+ */
+#define WG_CHACHA_BLOCK		64
+#define WG_CHACHA_PASS_MAX	(16 * WG_CHACHA_BLOCK)
+struct wg_chacha {
+	uint32_t	 state[16];
+	size_t		 off, len;	/* of ks, taken and filled */
+	uint8_t		 ks[WG_CHACHA_PASS_MAX];
+};
+int	wg_chacha_simd(void);	/* 1 if this CPU runs it */
+void	wg_chacha_init(struct wg_chacha *, const uint8_t key[WG_KEY_LEN],
+	    uint64_t nonce);
+void	wg_chacha_xor(struct wg_chacha *, uint8_t *dst, const uint8_t *src,
+	    size_t len, size_t total);
+void	wg_chacha_done(struct wg_chacha *);
+
 /* ChaCha20-Poly1305 IETF, nonce = 32 zero bits || le64(counter). */
 void	wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	    const uint8_t *ad, size_t adlen, uint64_t counter,

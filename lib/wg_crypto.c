@@ -1,15 +1,18 @@
 /*
  * WireGuard primitives: libsodium for X25519 and XChaCha20-Poly1305,
  * OpenSSL 3 for BLAKE2s (HASH, HMAC and the keyed MAC), since libsodium
- * has no BLAKE2s.  ChaCha20-Poly1305 (RFC 8439) is put together here
- * from OpenSSL's ChaCha20 and Poly1305, whose AVX-512 code is the
- * fastest on this project's machines, called through the provider's own
- * dispatch table.  Per 1424-byte message, CPU time on one core: EVP's
- * layers cost 145 ns of Poly1305's 212 and 40 of ChaCha20's 131-ns
- * start; libsodium's Poly1305 takes 360; a seal here takes 745 ns (15.3
- * Gbit/s) where OpenSSL's whole AEAD through EVP takes 1133 (10.1).  The
- * unit tests check it against libsodium's both ways, and libsodium's
- * AEAD stands in when OpenSSL offers neither.
+ * has no BLAKE2s.  ChaCha20-Poly1305 (RFC 8439) is put together here:
+ * ChaCha20 from wg_chacha.c where the CPU has AVX-512 (Poly1305's key
+ * and the message in shared passes, 24 blocks a 1424-byte message where
+ * OpenSSL computes 33), else OpenSSL's, and OpenSSL's Poly1305, whose
+ * AVX-512 code is the fastest here, both called through the provider's
+ * own dispatch table.  Per 1424-byte message, CPU time on one core:
+ * EVP's layers cost 145 ns of Poly1305's 212 and 40 of ChaCha20's
+ * 131-ns start; libsodium's Poly1305 takes 360; a seal and an open here
+ * take 1390 ns together, 1550 with OpenSSL's ChaCha20, and OpenSSL's
+ * whole AEAD through EVP takes 1133 for a seal alone.  The unit tests
+ * check it against libsodium's both ways, and libsodium's AEAD stands
+ * in when OpenSSL offers neither.
  * The OpenSSL objects are fetched once and their contexts reused, so
  * neither a handshake nor a packet fetches or allocates.
  */
@@ -38,7 +41,6 @@
 #define WG_CHACHA_NAME		"ChaCha20"
 #define WG_POLY_NAME		"POLY1305"
 #define WG_CHACHA_IV_LEN	16	/* block counter (LE32), then nonce */
-#define WG_CHACHA_BLOCK		64
 #define WG_POLY_KEY_LEN		32	/* of block 0, the one-time key */
 #define WG_POLY_PAD		16
 #define WG_NAMES_SEP		':'	/* in an OSSL_ALGORITHM's names */
@@ -69,6 +71,7 @@ static EVP_CIPHER		*aead_cipher;
 static EVP_MAC			*aead_mac;
 static struct aead_fns		 fns;
 static int			 fns_ready;
+static int			 aead_simd;	/* ChaCha20 of wg_chacha.c */
 static __thread void		*chacha_ctx, *poly_ctx;
 
 int
@@ -191,6 +194,7 @@ aead_init(void)
 	    fns.m_init == NULL || fns.m_update == NULL || fns.m_final == NULL)
 		return;
 	fns_ready = 1;
+	aead_simd = wg_chacha_simd();
 	(void)wg_aead_thread_init();
 }
 
@@ -474,8 +478,19 @@ wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
     const uint8_t *ad, size_t adlen, uint64_t counter,
     const uint8_t key[WG_KEY_LEN])
 {
+	struct wg_chacha cs;
 	uint8_t	 nonce[WG_AEAD_NONCE_LEN], block0[WG_CHACHA_BLOCK];
 
+	if (aead_simd) {
+		wg_chacha_init(&cs, key, counter);
+		wg_chacha_xor(&cs, block0, NULL, sizeof(block0),
+		    sizeof(block0) + len);
+		wg_chacha_xor(&cs, dst, src, len, len);
+		wg_chacha_done(&cs);
+		poly_tag(dst + len, block0, ad, adlen, dst, len);
+		sodium_memzero(block0, sizeof(block0));
+		return;
+	}
 	if (chacha_start(counter, key, block0) == 0 &&
 	    chacha_xor(dst, src, len) == 0) {
 		poly_tag(dst + len, block0, ad, adlen, dst, len);
@@ -495,6 +510,7 @@ wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
     const uint8_t *ad, size_t adlen, uint64_t counter,
     const uint8_t key[WG_KEY_LEN])
 {
+	struct wg_chacha cs;
 	uint8_t	 nonce[WG_AEAD_NONCE_LEN], block0[WG_CHACHA_BLOCK];
 	uint8_t	 tag[WG_TAG_LEN];
 	size_t	 clen;
@@ -503,6 +519,20 @@ wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	if (len < WG_TAG_LEN)
 		return (WG_EDECRYPT);
 	clen = len - WG_TAG_LEN;
+	if (aead_simd) {
+		wg_chacha_init(&cs, key, counter);
+		wg_chacha_xor(&cs, block0, NULL, sizeof(block0),
+		    sizeof(block0) + clen);
+		/* The tag first: nothing is decrypted that is not genuine. */
+		poly_tag(tag, block0, ad, adlen, src, clen);
+		if (CRYPTO_memcmp(tag, src + clen, WG_TAG_LEN) == 0) {
+			wg_chacha_xor(&cs, dst, src, clen, clen);
+			rc = WG_OK;
+		}
+		wg_chacha_done(&cs);
+		sodium_memzero(block0, sizeof(block0));
+		return (rc);
+	}
 	if (chacha_start(counter, key, block0) == 0) {
 		/* The tag first: nothing is decrypted that is not genuine. */
 		poly_tag(tag, block0, ad, adlen, src, clen);

@@ -255,8 +255,65 @@ ATF_TC_BODY(aead_against_libsodium, tc)
 	wg_crypto_free(c);
 }
 
+/*
+ * wg_chacha.c's keystream against libsodium's ChaCha20 (RFC 8439, the
+ * same 32 zero bits and 64-bit counter as nonce) at every length up to
+ * 200 bytes past block 0 and then every 37th up to 3100, taken whole,
+ * as block 0 and the rest (as the AEAD takes it), and in uneven pieces
+ * that cross every pass boundary; src NULL gives the keystream itself.
+ */
+ATF_TC_WITHOUT_HEAD(chacha_against_libsodium);
+ATF_TC_BODY(chacha_against_libsodium, tc)
+{
+	static const uint64_t	 ctrs[] = { 0, 1, UINT64_C(0x0123456789abcdef),
+				    UINT64_MAX };
+	static uint8_t		 src[3200], want[3200], got[3200];
+	static const uint8_t	 zero[3200];
+	uint8_t			 key[WG_KEY_LEN], nonce[12];
+	struct wg_chacha	 c;
+	size_t			 len, off, step, n, i, k;
+
+	if (!wg_chacha_simd())
+		atf_tc_skip("no AVX-512 here: the AEAD uses OpenSSL's");
+	ATF_REQUIRE(sodium_init() >= 0);
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(src, sizeof(src));
+	for (k = 0; k < sizeof(ctrs) / sizeof(ctrs[0]); k++) {
+		memset(nonce, 0, 4);
+		for (i = 0; i < 8; i++)
+			nonce[4 + i] = (uint8_t)(ctrs[k] >> (8 * i));
+		for (len = 0; len < 3100; len += len < 200 ? 1 : 37) {
+			crypto_stream_chacha20_ietf_xor_ic(want, src,
+			    WG_CHACHA_BLOCK + len, nonce, 0, key);
+			wg_chacha_init(&c, key, ctrs[k]);
+			wg_chacha_xor(&c, got, src, WG_CHACHA_BLOCK,
+			    WG_CHACHA_BLOCK + len);
+			wg_chacha_xor(&c, got + WG_CHACHA_BLOCK,
+			    src + WG_CHACHA_BLOCK, len, len);
+			ATF_CHECK_MSG(memcmp(got, want, WG_CHACHA_BLOCK +
+			    len) == 0, "ctr %zu len %zu", k, len);
+			wg_chacha_init(&c, key, ctrs[k]);
+			for (off = 0, step = len % 7 + 1; off < len;
+			    off += n, step = step * 3 % 101 + 1) {
+				n = step < len - off ? step : len - off;
+				wg_chacha_xor(&c, got + off, src + off, n,
+				    len - off);
+			}
+			ATF_CHECK_MSG(memcmp(got, want, len) == 0,
+			    "ctr %zu len %zu in pieces", k, len);
+		}
+		crypto_stream_chacha20_ietf_xor_ic(want, zero, sizeof(zero),
+		    nonce, 0, key);
+		wg_chacha_init(&c, key, ctrs[k]);
+		wg_chacha_xor(&c, got, NULL, sizeof(got), sizeof(got));
+		ATF_CHECK(memcmp(got, want, sizeof(got)) == 0);
+		wg_chacha_done(&c);
+	}
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, chacha_against_libsodium);
 	ATF_TP_ADD_TC(tp, aead_against_libsodium);
 	ATF_TP_ADD_TC(tp, hash_check_value);
 	ATF_TP_ADD_TC(tp, hmac_kdf);

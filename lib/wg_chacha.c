@@ -56,10 +56,35 @@ static const uint32_t chacha_sigma[4] = {
 } while (0)
 
 /*
- * 16 blocks from state st (counter st[12] for the first) to out.  Lane j
- * of x[i] is word i of block j; the transpose puts each block's words
- * together: 32- and 64-bit unpacks give, in 128-bit lane L of u[g][k],
- * words 4g to 4g+3 of block 4L+k, and 128-bit shuffles gather them.
+ * The keystream of one pass in W-bit registers, s the starting states
+ * (lane j of s[i]: word i of block j), into u: the rounds, the states
+ * added back, then 32- and 64-bit unpacks, after which 128-bit lane L
+ * of u[g][k] holds words 4g to 4g+3 of block 4L+k (t0 to t3 are the
+ * caller's temporaries).
+ */
+#define XOR512	_mm512_xor_si512
+#define XOR256	_mm256_xor_si256
+#define PASS(W, s, x, u) do {						\
+	int	 i_, g_;						\
+	for (i_ = 0; i_ < CHACHA_WORDS; i_++)				\
+		x[i_] = s[i_];						\
+	ROUNDS(_mm##W##_add_epi32, XOR##W, _mm##W##_rol_epi32, x);	\
+	for (i_ = 0; i_ < CHACHA_WORDS; i_++)				\
+		x[i_] = _mm##W##_add_epi32(x[i_], s[i_]);		\
+	for (g_ = 0; g_ < 4; g_++) {					\
+		t0 = _mm##W##_unpacklo_epi32(x[4 * g_], x[4 * g_ + 1]);	\
+		t1 = _mm##W##_unpackhi_epi32(x[4 * g_], x[4 * g_ + 1]);	\
+		t2 = _mm##W##_unpacklo_epi32(x[4 * g_ + 2], x[4 * g_ + 3]); \
+		t3 = _mm##W##_unpackhi_epi32(x[4 * g_ + 2], x[4 * g_ + 3]); \
+		u[g_][0] = _mm##W##_unpacklo_epi64(t0, t2);		\
+		u[g_][1] = _mm##W##_unpackhi_epi64(t0, t2);		\
+		u[g_][2] = _mm##W##_unpacklo_epi64(t1, t3);		\
+		u[g_][3] = _mm##W##_unpackhi_epi64(t1, t3);		\
+	}								\
+} while (0)
+/*
+ * 16 blocks from state st (counter st[12] for the first) to out; after
+ * PASS, 128-bit shuffles gather each block's four lanes.
  */
 __attribute__((target("avx512f")))
 static void
@@ -67,28 +92,14 @@ chacha_pass16(const uint32_t st[CHACHA_WORDS], uint8_t *out)
 {
 	__m512i		 x[CHACHA_WORDS], s[CHACHA_WORDS], u[4][4];
 	__m512i		 t0, t1, t2, t3, a, b, c, d;
-	int		 i, g, k;
+	int		 i, k;
 
 	for (i = 0; i < CHACHA_WORDS; i++)
 		s[i] = _mm512_set1_epi32((int)st[i]);
 	s[CHACHA_OFF_COUNTER] = _mm512_add_epi32(s[CHACHA_OFF_COUNTER],
 	    _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
 	    1, 0));
-	for (i = 0; i < CHACHA_WORDS; i++)
-		x[i] = s[i];
-	ROUNDS(_mm512_add_epi32, _mm512_xor_si512, _mm512_rol_epi32, x);
-	for (i = 0; i < CHACHA_WORDS; i++)
-		x[i] = _mm512_add_epi32(x[i], s[i]);
-	for (g = 0; g < 4; g++) {
-		t0 = _mm512_unpacklo_epi32(x[4 * g], x[4 * g + 1]);
-		t1 = _mm512_unpackhi_epi32(x[4 * g], x[4 * g + 1]);
-		t2 = _mm512_unpacklo_epi32(x[4 * g + 2], x[4 * g + 3]);
-		t3 = _mm512_unpackhi_epi32(x[4 * g + 2], x[4 * g + 3]);
-		u[g][0] = _mm512_unpacklo_epi64(t0, t2);
-		u[g][1] = _mm512_unpackhi_epi64(t0, t2);
-		u[g][2] = _mm512_unpacklo_epi64(t1, t3);
-		u[g][3] = _mm512_unpackhi_epi64(t1, t3);
-	}
+	PASS(512, s, x, u);
 	for (k = 0; k < 4; k++) {
 		/* Lanes 0 and 1, then 2 and 3, of words 0-7 and 8-15. */
 		a = _mm512_shuffle_i32x4(u[0][k], u[1][k], 0x44);
@@ -113,27 +124,13 @@ chacha_pass8(const uint32_t st[CHACHA_WORDS], uint8_t *out)
 {
 	__m256i		 x[CHACHA_WORDS], s[CHACHA_WORDS], u[4][4];
 	__m256i		 t0, t1, t2, t3;
-	int		 i, g, k;
+	int		 i, k;
 
 	for (i = 0; i < CHACHA_WORDS; i++)
 		s[i] = _mm256_set1_epi32((int)st[i]);
 	s[CHACHA_OFF_COUNTER] = _mm256_add_epi32(s[CHACHA_OFF_COUNTER],
 	    _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
-	for (i = 0; i < CHACHA_WORDS; i++)
-		x[i] = s[i];
-	ROUNDS(_mm256_add_epi32, _mm256_xor_si256, _mm256_rol_epi32, x);
-	for (i = 0; i < CHACHA_WORDS; i++)
-		x[i] = _mm256_add_epi32(x[i], s[i]);
-	for (g = 0; g < 4; g++) {
-		t0 = _mm256_unpacklo_epi32(x[4 * g], x[4 * g + 1]);
-		t1 = _mm256_unpackhi_epi32(x[4 * g], x[4 * g + 1]);
-		t2 = _mm256_unpacklo_epi32(x[4 * g + 2], x[4 * g + 3]);
-		t3 = _mm256_unpackhi_epi32(x[4 * g + 2], x[4 * g + 3]);
-		u[g][0] = _mm256_unpacklo_epi64(t0, t2);
-		u[g][1] = _mm256_unpackhi_epi64(t0, t2);
-		u[g][2] = _mm256_unpacklo_epi64(t1, t3);
-		u[g][3] = _mm256_unpackhi_epi64(t1, t3);
-	}
+	PASS(256, s, x, u);
 	for (k = 0; k < 4; k++) {
 		/* Block k: lane 0 of each; block 4+k: lane 1. */
 		_mm256_storeu_si256((__m256i *)(void *)(out + 64 * k),

@@ -88,6 +88,55 @@ crypt_one(struct cjob *j)
 	}
 }
 
+/* The text a job's AEAD covers, to judge pairing by. */
+static size_t
+cjob_text(const struct cjob *j)
+{
+	if (j->op == CJOB_OPEN)
+		return (j->len >= WG_DATA_MIN_LEN ? j->len - WG_DATA_MIN_LEN :
+		    0);
+	return (j->len);
+}
+
+/*
+ * j[0], with j[1] where both seal, or both open, messages of a full
+ * tunnel's size: their ChaCha20 tails then share a pass (lib's
+ * wg_aead_seal_pair()).  Returns how many jobs it did.
+ */
+static unsigned int
+crypt_some(struct cjob *j, unsigned int left)
+{
+	struct wg_aead_job	 a[2];
+	struct wg_data_open	 o[2];
+	int			 k;
+
+	if (left < 2 || j[0].op != j[1].op ||
+	    (j[0].op != CJOB_SEAL && j[0].op != CJOB_OPEN) ||
+	    !wg_aead_pairable(cjob_text(&j[0])) ||
+	    !wg_aead_pairable(cjob_text(&j[1]))) {
+		crypt_one(j);
+		return (1);
+	}
+	if (j[0].op == CJOB_SEAL) {
+		for (k = 0; k < 2; k++)
+			a[k] = (struct wg_aead_job){ .buf = j[k].buf,
+			    .len = j[k].len, .ctr = j[k].ctr, .key = j[k].key };
+		wg_data_seal_pair(&a[0], &a[1]);
+		j[0].rc = j[1].rc = WG_OK;
+		return (2);
+	}
+	for (k = 0; k < 2; k++)
+		o[k] = (struct wg_data_open){ .kp = j[k].kp, .now = j[k].now,
+		    .buf = j[k].buf, .len = j[k].len };
+	wg_data_decrypt_pair(&o[0], &o[1]);
+	for (k = 0; k < 2; k++)
+		if ((j[k].rc = o[k].rc) == WG_OK) {
+			j[k].plen = o[k].plen;
+			j[k].ctr = o[k].ctr;
+		}
+	return (2);
+}
+
 /* Take chunks of the current burst until none is left. */
 static void
 crypt_take(void)
@@ -103,8 +152,8 @@ crypt_take(void)
 		if (i >= n)
 			return;
 		end = i + CRYPT_CHUNK < n ? i + CRYPT_CHUNK : n;
-		for (k = i; k < end; k++)
-			crypt_one(&jobs[k]);
+		for (k = i; k < end; k += crypt_some(&jobs[k], end - k))
+			;
 		/* Sequentially consistent: against the engine's waiting. */
 		if (atomic_fetch_add(&ndone, end - i) + (end - i) == n &&
 		    atomic_load(&waiting))
@@ -214,8 +263,8 @@ crypt_run(struct cjob *batch, unsigned int n)
 
 	if (atomic_load_explicit(&nactive, memory_order_relaxed) == 0 ||
 	    n < CRYPT_PARALLEL_MIN) {
-		for (i = 0; i < n; i++)
-			crypt_one(&batch[i]);
+		for (i = 0; i < n; i += crypt_some(&batch[i], n - i))
+			;
 		return;
 	}
 	eng->cnt.crypt_parallel++;

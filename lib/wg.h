@@ -167,10 +167,11 @@ void	wg_aead_thread_free(void);
  */
 #define WG_CHACHA_BLOCK		64
 #define WG_CHACHA_PASS_MAX	(16 * WG_CHACHA_BLOCK)
+#define WG_CHACHA_PAIR_MAX	(24 * WG_CHACHA_BLOCK)	/* wg_chacha_pair() */
 struct wg_chacha {
 	uint32_t	 state[16];
 	size_t		 off, len;	/* of ks, taken and filled */
-	uint8_t		 ks[WG_CHACHA_PASS_MAX];
+	uint8_t		 ks[WG_CHACHA_PAIR_MAX];
 };
 int	wg_chacha_simd(void);	/* 1 if this CPU runs it */
 void	wg_chacha_init(struct wg_chacha *, const uint8_t key[WG_KEY_LEN],
@@ -178,6 +179,7 @@ void	wg_chacha_init(struct wg_chacha *, const uint8_t key[WG_KEY_LEN],
 void	wg_chacha_xor(struct wg_chacha *, uint8_t *dst, const uint8_t *src,
 	    size_t len, size_t total);
 void	wg_chacha_done(struct wg_chacha *);
+int	wg_chacha_pair(struct wg_chacha *, struct wg_chacha *);
 
 /* ChaCha20-Poly1305 IETF, nonce = 32 zero bits || le64(counter). */
 void	wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
@@ -186,6 +188,22 @@ void	wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 int	wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	    const uint8_t *ad, size_t adlen, uint64_t counter,
 	    const uint8_t key[WG_KEY_LEN]);
+/*
+ * Two messages at once, in place, without associated data: their
+ * ChaCha20 tails share a pass where wg_aead_pairable() says it pays
+ * (the sizes of a full tunnel's packets), else one after the other.
+ * len: the text to seal, or what to open with its tag; rc: the open's.
+ */
+struct wg_aead_job {
+	uint8_t		*buf;
+	size_t		 len;
+	uint64_t	 ctr;
+	const uint8_t	*key;
+	int		 rc;
+};
+int	wg_aead_pairable(size_t len);
+void	wg_aead_seal_pair(struct wg_aead_job *, struct wg_aead_job *);
+void	wg_aead_open_pair(struct wg_aead_job *, struct wg_aead_job *);
 void	wg_xaead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	    const uint8_t *ad, size_t adlen, const uint8_t nonce[WG_XNONCE_LEN],
 	    const uint8_t key[WG_KEY_LEN]);
@@ -248,6 +266,22 @@ void	wg_data_seal(const uint8_t key[WG_KEY_LEN], uint64_t ctr,
  */
 int	wg_data_decrypt(struct wg_keypair *, uint64_t now, uint8_t *buf,
 	    size_t len, size_t *plenp, uint64_t *counterp);
+/*
+ * Two messages at once, their AEAD paired (wg_aead_seal_pair()): the
+ * seal's buf as wg_data_seal()'s, header first, len its plen; the open
+ * as wg_data_decrypt()'s, in and out, rc its return.
+ */
+struct wg_data_open {
+	struct wg_keypair	*kp;
+	uint64_t		 now;
+	uint8_t			*buf;
+	size_t			 len;
+	size_t			 plen;
+	uint64_t		 ctr;
+	int			 rc;
+};
+void	wg_data_seal_pair(struct wg_aead_job *, struct wg_aead_job *);
+void	wg_data_decrypt_pair(struct wg_data_open *, struct wg_data_open *);
 /* Usable for sending / receiving at `now'. */
 int	wg_keypair_can_send(const struct wg_keypair *, uint64_t now);
 int	wg_keypair_can_recv(const struct wg_keypair *, uint64_t now);

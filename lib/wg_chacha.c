@@ -83,22 +83,26 @@ static const uint32_t chacha_sigma[4] = {
 	}								\
 } while (0)
 /*
- * 16 blocks from state st (counter st[12] for the first) to out; after
+ * 16 blocks: 8 from state lo (counter lo[12] for the first) to outlo,
+ * and 8 from state hi to outhi, which may be another message's; after
  * PASS, 128-bit shuffles gather each block's four lanes.
  */
 __attribute__((target("avx512f")))
 static void
-chacha_pass16(const uint32_t st[CHACHA_WORDS], uint8_t *out)
+chacha_pass16(const uint32_t lo[CHACHA_WORDS],
+    const uint32_t hi[CHACHA_WORDS], uint8_t *outlo, uint8_t *outhi)
 {
 	__m512i		 x[CHACHA_WORDS], s[CHACHA_WORDS], u[4][4];
 	__m512i		 t0, t1, t2, t3, a, b, c, d;
 	int		 i, k;
 
 	for (i = 0; i < CHACHA_WORDS; i++)
-		s[i] = _mm512_set1_epi32((int)st[i]);
+		s[i] = _mm512_inserti64x4(_mm512_castsi256_si512(
+		    _mm256_set1_epi32((int)lo[i])),
+		    _mm256_set1_epi32((int)hi[i]), 1);
 	s[CHACHA_OFF_COUNTER] = _mm512_add_epi32(s[CHACHA_OFF_COUNTER],
-	    _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2,
-	    1, 0));
+	    _mm512_set_epi32(7, 6, 5, 4, 3, 2, 1, 0, 7, 6, 5, 4, 3, 2, 1,
+	    0));
 	PASS(512, s, x, u);
 	for (k = 0; k < 4; k++) {
 		/* Lanes 0 and 1, then 2 and 3, of words 0-7 and 8-15. */
@@ -106,13 +110,13 @@ chacha_pass16(const uint32_t st[CHACHA_WORDS], uint8_t *out)
 		b = _mm512_shuffle_i32x4(u[0][k], u[1][k], 0xee);
 		c = _mm512_shuffle_i32x4(u[2][k], u[3][k], 0x44);
 		d = _mm512_shuffle_i32x4(u[2][k], u[3][k], 0xee);
-		_mm512_storeu_si512((void *)(out + 64 * k),
+		_mm512_storeu_si512((void *)(outlo + 64 * k),
 		    _mm512_shuffle_i32x4(a, c, 0x88));
-		_mm512_storeu_si512((void *)(out + 64 * (4 + k)),
+		_mm512_storeu_si512((void *)(outlo + 64 * (4 + k)),
 		    _mm512_shuffle_i32x4(a, c, 0xdd));
-		_mm512_storeu_si512((void *)(out + 64 * (8 + k)),
+		_mm512_storeu_si512((void *)(outhi + 64 * k),
 		    _mm512_shuffle_i32x4(b, d, 0x88));
-		_mm512_storeu_si512((void *)(out + 64 * (12 + k)),
+		_mm512_storeu_si512((void *)(outhi + 64 * (4 + k)),
 		    _mm512_shuffle_i32x4(b, d, 0xdd));
 	}
 }
@@ -196,8 +200,14 @@ static void
 chacha_fill(struct wg_chacha *c, size_t want)
 {
 #ifdef CHACHA_AVX512
+	uint32_t	 hi[CHACHA_WORDS];
+
 	if (want > CHACHA_PASS_NARROW * WG_CHACHA_BLOCK) {
-		chacha_pass16(c->state, c->ks);
+		memcpy(hi, c->state, sizeof(hi));
+		hi[CHACHA_OFF_COUNTER] += CHACHA_PASS_NARROW;
+		chacha_pass16(c->state, hi, c->ks, c->ks + CHACHA_PASS_NARROW *
+		    WG_CHACHA_BLOCK);
+		explicit_bzero(hi, sizeof(hi));
 		c->state[CHACHA_OFF_COUNTER] += CHACHA_PASS_WIDE;
 		c->len = CHACHA_PASS_WIDE * WG_CHACHA_BLOCK;
 	} else {
@@ -211,6 +221,45 @@ chacha_fill(struct wg_chacha *c, size_t want)
 	c->len = sizeof(c->ks);
 #endif
 	c->off = 0;
+}
+
+/*
+ * Two fresh streams filled at once with WG_CHACHA_PAIR_MAX bytes each:
+ * a pass of 16 blocks for each, then one whose lanes take 8 blocks of
+ * each, where two passes of 8 would cost almost as much as two of 16.
+ * 0, or -1 (nothing done) without AVX-512 or if either stream was used.
+ */
+int
+wg_chacha_pair(struct wg_chacha *a, struct wg_chacha *b)
+{
+#ifdef CHACHA_AVX512
+	uint32_t	 ahi[CHACHA_WORDS], bhi[CHACHA_WORDS];
+	const size_t	 half = CHACHA_PASS_NARROW * WG_CHACHA_BLOCK;
+	const size_t	 wide = CHACHA_PASS_WIDE * WG_CHACHA_BLOCK;
+
+	if (!wg_chacha_simd() || a->len != 0 || b->len != 0)
+		return (-1);
+	memcpy(ahi, a->state, sizeof(ahi));
+	ahi[CHACHA_OFF_COUNTER] += CHACHA_PASS_NARROW;
+	memcpy(bhi, b->state, sizeof(bhi));
+	bhi[CHACHA_OFF_COUNTER] += CHACHA_PASS_NARROW;
+	chacha_pass16(a->state, ahi, a->ks, a->ks + half);
+	chacha_pass16(b->state, bhi, b->ks, b->ks + half);
+	a->state[CHACHA_OFF_COUNTER] += CHACHA_PASS_WIDE;
+	b->state[CHACHA_OFF_COUNTER] += CHACHA_PASS_WIDE;
+	chacha_pass16(a->state, b->state, a->ks + wide, b->ks + wide);
+	a->state[CHACHA_OFF_COUNTER] += CHACHA_PASS_NARROW;
+	b->state[CHACHA_OFF_COUNTER] += CHACHA_PASS_NARROW;
+	a->len = b->len = WG_CHACHA_PAIR_MAX;
+	a->off = b->off = 0;
+	explicit_bzero(ahi, sizeof(ahi));
+	explicit_bzero(bhi, sizeof(bhi));
+	return (0);
+#else
+	(void)a;
+	(void)b;
+	return (-1);
+#endif
 }
 
 /*

@@ -473,6 +473,39 @@ poly_tag(uint8_t tag[WG_TAG_LEN], const uint8_t *polykey,
 		poly_tag_sodium(tag, polykey, ad, adlen, c, clen, lens);
 }
 
+/* The seal with stream cs, fresh (block 0 next) or filled by a pair. */
+static void
+aead_seal(struct wg_chacha *cs, uint8_t *dst, const uint8_t *src,
+    size_t len, const uint8_t *ad, size_t adlen)
+{
+	uint8_t	 block0[WG_CHACHA_BLOCK];
+
+	wg_chacha_xor(cs, block0, NULL, sizeof(block0), sizeof(block0) + len);
+	wg_chacha_xor(cs, dst, src, len, len);
+	poly_tag(dst + len, block0, ad, adlen, dst, len);
+	sodium_memzero(block0, sizeof(block0));
+}
+
+/* The open likewise, clen the ciphertext without its tag. */
+static int
+aead_open(struct wg_chacha *cs, uint8_t *dst, const uint8_t *src,
+    size_t clen, const uint8_t *ad, size_t adlen)
+{
+	uint8_t	 block0[WG_CHACHA_BLOCK], tag[WG_TAG_LEN];
+	int	 rc = WG_EDECRYPT;
+
+	wg_chacha_xor(cs, block0, NULL, sizeof(block0), sizeof(block0) +
+	    clen);
+	/* The tag first: nothing is decrypted that is not genuine. */
+	poly_tag(tag, block0, ad, adlen, src, clen);
+	if (CRYPTO_memcmp(tag, src + clen, WG_TAG_LEN) == 0) {
+		wg_chacha_xor(cs, dst, src, clen, clen);
+		rc = WG_OK;
+	}
+	sodium_memzero(block0, sizeof(block0));
+	return (rc);
+}
+
 void
 wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
     const uint8_t *ad, size_t adlen, uint64_t counter,
@@ -483,12 +516,8 @@ wg_aead_encrypt(uint8_t *dst, const uint8_t *src, size_t len,
 
 	if (aead_simd) {
 		wg_chacha_init(&cs, key, counter);
-		wg_chacha_xor(&cs, block0, NULL, sizeof(block0),
-		    sizeof(block0) + len);
-		wg_chacha_xor(&cs, dst, src, len, len);
+		aead_seal(&cs, dst, src, len, ad, adlen);
 		wg_chacha_done(&cs);
-		poly_tag(dst + len, block0, ad, adlen, dst, len);
-		sodium_memzero(block0, sizeof(block0));
 		return;
 	}
 	if (chacha_start(counter, key, block0) == 0 &&
@@ -521,16 +550,8 @@ wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	clen = len - WG_TAG_LEN;
 	if (aead_simd) {
 		wg_chacha_init(&cs, key, counter);
-		wg_chacha_xor(&cs, block0, NULL, sizeof(block0),
-		    sizeof(block0) + clen);
-		/* The tag first: nothing is decrypted that is not genuine. */
-		poly_tag(tag, block0, ad, adlen, src, clen);
-		if (CRYPTO_memcmp(tag, src + clen, WG_TAG_LEN) == 0) {
-			wg_chacha_xor(&cs, dst, src, clen, clen);
-			rc = WG_OK;
-		}
+		rc = aead_open(&cs, dst, src, clen, ad, adlen);
 		wg_chacha_done(&cs);
-		sodium_memzero(block0, sizeof(block0));
 		return (rc);
 	}
 	if (chacha_start(counter, key, block0) == 0) {
@@ -547,6 +568,72 @@ wg_aead_decrypt(uint8_t *dst, const uint8_t *src, size_t len,
 	    src, clen, src + clen, ad, adlen, nonce, key) != 0)
 		return (WG_EDECRYPT);
 	return (WG_OK);
+}
+
+/*
+ * Whether two messages whose text is a and b bytes share ChaCha20
+ * passes with gain: each needs more than one pass of 16 blocks with
+ * block 0, and no more than a pair fills.
+ */
+static int
+aead_pairs(size_t a, size_t b)
+{
+	return (aead_simd &&
+	    a + WG_CHACHA_BLOCK > WG_CHACHA_PASS_MAX &&
+	    a + WG_CHACHA_BLOCK <= WG_CHACHA_PAIR_MAX &&
+	    b + WG_CHACHA_BLOCK > WG_CHACHA_PASS_MAX &&
+	    b + WG_CHACHA_BLOCK <= WG_CHACHA_PAIR_MAX);
+}
+
+int
+wg_aead_pairable(size_t len)
+{
+	return (aead_pairs(len, len));
+}
+
+void
+wg_aead_seal_pair(struct wg_aead_job *j0, struct wg_aead_job *j1)
+{
+	struct wg_chacha	 c0, c1;
+
+	if (!aead_pairs(j0->len, j1->len)) {
+		wg_aead_encrypt(j0->buf, j0->buf, j0->len, NULL, 0, j0->ctr,
+		    j0->key);
+		wg_aead_encrypt(j1->buf, j1->buf, j1->len, NULL, 0, j1->ctr,
+		    j1->key);
+		return;
+	}
+	wg_chacha_init(&c0, j0->key, j0->ctr);
+	wg_chacha_init(&c1, j1->key, j1->ctr);
+	(void)wg_chacha_pair(&c0, &c1);
+	aead_seal(&c0, j0->buf, j0->buf, j0->len, NULL, 0);
+	aead_seal(&c1, j1->buf, j1->buf, j1->len, NULL, 0);
+	wg_chacha_done(&c0);
+	wg_chacha_done(&c1);
+}
+
+void
+wg_aead_open_pair(struct wg_aead_job *j0, struct wg_aead_job *j1)
+{
+	struct wg_chacha	 c0, c1;
+
+	if (j0->len < WG_TAG_LEN || j1->len < WG_TAG_LEN ||
+	    !aead_pairs(j0->len - WG_TAG_LEN, j1->len - WG_TAG_LEN)) {
+		j0->rc = wg_aead_decrypt(j0->buf, j0->buf, j0->len, NULL, 0,
+		    j0->ctr, j0->key);
+		j1->rc = wg_aead_decrypt(j1->buf, j1->buf, j1->len, NULL, 0,
+		    j1->ctr, j1->key);
+		return;
+	}
+	wg_chacha_init(&c0, j0->key, j0->ctr);
+	wg_chacha_init(&c1, j1->key, j1->ctr);
+	(void)wg_chacha_pair(&c0, &c1);
+	j0->rc = aead_open(&c0, j0->buf, j0->buf, j0->len - WG_TAG_LEN,
+	    NULL, 0);
+	j1->rc = aead_open(&c1, j1->buf, j1->buf, j1->len - WG_TAG_LEN,
+	    NULL, 0);
+	wg_chacha_done(&c0);
+	wg_chacha_done(&c1);
 }
 
 void

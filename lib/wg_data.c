@@ -108,9 +108,10 @@ wg_data_encrypt(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
 	return (WG_OK);
 }
 
-int
-wg_data_decrypt(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
-    size_t len, size_t *plenp, uint64_t *counterp)
+/* Everything but the AEAD: WG_OK and the message's counter, or why not. */
+static int
+data_open_check(struct wg_keypair *kp, uint64_t now, const uint8_t *buf,
+    size_t len, uint64_t *ctrp)
 {
 	uint64_t	 ctr;
 
@@ -123,10 +124,67 @@ wg_data_decrypt(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
 	/* Cheap refusal first; the window is updated only after auth. */
 	if (wg_replay_check(&kp->replay, ctr) != WG_OK)
 		return (WG_EREPLAY);
+	*ctrp = ctr;
+	return (WG_OK);
+}
+
+int
+wg_data_decrypt(struct wg_keypair *kp, uint64_t now, uint8_t *buf,
+    size_t len, size_t *plenp, uint64_t *counterp)
+{
+	uint64_t	 ctr;
+	int		 rc;
+
+	if ((rc = data_open_check(kp, now, buf, len, &ctr)) != WG_OK)
+		return (rc);
 	if (wg_aead_decrypt(buf + WG_DATA_HEADER_LEN, buf + WG_DATA_HEADER_LEN,
 	    len - WG_DATA_HEADER_LEN, NULL, 0, ctr, kp->recv_key) != WG_OK)
 		return (WG_EDECRYPT);
 	*plenp = len - WG_DATA_MIN_LEN;
 	*counterp = ctr;
 	return (WG_OK);
+}
+
+void
+wg_data_seal_pair(struct wg_aead_job *m0, struct wg_aead_job *m1)
+{
+	struct wg_aead_job	 a0 = *m0, a1 = *m1;
+
+	a0.buf += WG_DATA_HEADER_LEN;
+	a1.buf += WG_DATA_HEADER_LEN;
+	wg_aead_seal_pair(&a0, &a1);
+}
+
+void
+wg_data_decrypt_pair(struct wg_data_open *o0, struct wg_data_open *o1)
+{
+	struct wg_data_open	*o[2] = { o0, o1 };
+	struct wg_aead_job	 j[2];
+	int			 i;
+
+	for (i = 0; i < 2; i++) {
+		o[i]->rc = data_open_check(o[i]->kp, o[i]->now, o[i]->buf,
+		    o[i]->len, &o[i]->ctr);
+		if (o[i]->rc != WG_OK)
+			continue;
+		j[i].buf = o[i]->buf + WG_DATA_HEADER_LEN;
+		j[i].len = o[i]->len - WG_DATA_HEADER_LEN;
+		j[i].ctr = o[i]->ctr;
+		j[i].key = o[i]->kp->recv_key;
+	}
+	if (o0->rc == WG_OK && o1->rc == WG_OK)
+		wg_aead_open_pair(&j[0], &j[1]);
+	else
+		for (i = 0; i < 2; i++)
+			if (o[i]->rc == WG_OK)
+				j[i].rc = wg_aead_decrypt(j[i].buf, j[i].buf,
+				    j[i].len, NULL, 0, j[i].ctr, j[i].key);
+	for (i = 0; i < 2; i++) {
+		if (o[i]->rc != WG_OK)
+			continue;
+		if (j[i].rc != WG_OK)
+			o[i]->rc = WG_EDECRYPT;
+		else
+			o[i]->plen = o[i]->len - WG_DATA_MIN_LEN;
+	}
 }

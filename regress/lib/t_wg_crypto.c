@@ -311,8 +311,75 @@ ATF_TC_BODY(chacha_against_libsodium, tc)
 	}
 }
 
+/*
+ * Two messages sealed and opened as a pair give what each gives alone
+ * (libsodium's), at lengths on both sides of where pairing starts and
+ * ends, with different keys and counters; a flipped bit in one refuses
+ * that one only and leaves it as it came.
+ */
+ATF_TC_WITHOUT_HEAD(aead_pairs);
+ATF_TC_BODY(aead_pairs, tc)
+{
+	static const size_t	 lens[] = { 100, 959, 960, 961, 1200, 1424,
+				    1440, 1471, 1472, 1473, 2000 };
+	static uint8_t		 pt[2][2048], want[2][2048 + WG_TAG_LEN];
+	static uint8_t		 buf[2][2048 + WG_TAG_LEN];
+	uint8_t			 key[2][WG_KEY_LEN], nonce[12];
+	struct wg_aead_job	 j[2];
+	struct wg_crypto	*c;
+	size_t			 a, b, k, i, n = sizeof(lens) / sizeof(lens[0]);
+
+	ATF_REQUIRE((c = wg_crypto_new()) != NULL);
+	ATF_CHECK(wg_aead_pairable(1424) == wg_chacha_simd());
+	ATF_CHECK(!wg_aead_pairable(100) && !wg_aead_pairable(2000));
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(pt, sizeof(pt));
+	for (a = 0; a < n; a++)
+		for (b = 0; b < n; b++) {
+			for (k = 0; k < 2; k++) {
+				j[k].len = k == 0 ? lens[a] : lens[b];
+				j[k].ctr = 1000 * a + 7 * b + k;
+				j[k].key = key[k];
+				j[k].buf = buf[k];
+				memcpy(buf[k], pt[k], j[k].len);
+				memset(nonce, 0, 4);
+				for (i = 0; i < 8; i++)
+					nonce[4 + i] = (uint8_t)(j[k].ctr >>
+					    (8 * i));
+				crypto_aead_chacha20poly1305_ietf_encrypt(
+				    want[k], NULL, pt[k], j[k].len, NULL, 0,
+				    NULL, nonce, key[k]);
+			}
+			wg_aead_seal_pair(&j[0], &j[1]);
+			for (k = 0; k < 2; k++)
+				ATF_CHECK_MSG(memcmp(buf[k], want[k],
+				    j[k].len + WG_TAG_LEN) == 0,
+				    "seal %zu/%zu: message %zu", a, b, k);
+			/* Open: the second with a flipped bit. */
+			for (k = 0; k < 2; k++) {
+				j[k].len += WG_TAG_LEN;
+				j[k].rc = -1;
+			}
+			buf[1][j[1].len / 2] ^= 0x04;
+			wg_aead_open_pair(&j[0], &j[1]);
+			ATF_CHECK_EQ(j[0].rc, WG_OK);
+			ATF_CHECK(memcmp(buf[0], pt[0], lens[a]) == 0);
+			ATF_CHECK_EQ(j[1].rc, WG_EDECRYPT);
+			buf[1][j[1].len / 2] ^= 0x04;
+			ATF_CHECK(memcmp(buf[1], want[1], j[1].len) == 0);
+			j[1].rc = -1;
+			j[0].rc = -1;
+			memcpy(buf[0], want[0], j[0].len);
+			wg_aead_open_pair(&j[0], &j[1]);
+			ATF_CHECK(j[0].rc == WG_OK && j[1].rc == WG_OK);
+			ATF_CHECK(memcmp(buf[1], pt[1], lens[b]) == 0);
+		}
+	wg_crypto_free(c);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, aead_pairs);
 	ATF_TP_ADD_TC(tp, chacha_against_libsodium);
 	ATF_TP_ADD_TC(tp, aead_against_libsodium);
 	ATF_TP_ADD_TC(tp, hash_check_value);

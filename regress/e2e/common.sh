@@ -156,18 +156,26 @@ $extra
 YAML
 }
 
-# cb_static_pair [EXTRA-YAML]: cbp2pd a (namespace $A, 10.99.0.1, UDP
-# 51821) and b ($B, 10.99.0.2, 51822) over a veth (10.200.0.1 and .2),
-# each the other's static server-server peer, started.
-cb_static_pair()
+# cb_two_ns: the _cbp2p user, the issuer's keys (keys.*), and namespaces
+# A (recorded in a.ns, where cb_start a runs) and B joined by a veth,
+# 10.200.0.1 and 10.200.0.2.
+cb_two_ns()
 {
 	cb_user
 	cb_issuer_keys keys
 	A=$(cb_ns a)
 	B=$(cb_ns b)
 	echo "$A" > a.ns
-	echo "$B" > b.ns
 	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+}
+
+# cb_static_pair [EXTRA-YAML]: cbp2pd a (namespace $A, 10.99.0.1, UDP
+# 51821) and b ($B, 10.99.0.2, 51822) over a veth (10.200.0.1 and .2),
+# each the other's static server-server peer, started.
+cb_static_pair()
+{
+	cb_two_ns
+	echo "$B" > b.ns
 	cb_wgkeys a
 	cb_wgkeys b
 	PORT=51821 cb_claims a server-server 10.99.0.1/24 \
@@ -383,12 +391,7 @@ cb_peer_json()
 cb_pair_wggo()
 {
 	psk=${1:-}
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	cb_two_ns
 	umask 077
 	wg genkey > b.priv
 	wg pubkey < b.priv > b.pub

@@ -19,13 +19,8 @@ common()
 # for the registry client.
 setup()
 {
-	cb_user
-	cb_issuer_keys keys
+	cb_two_ns
 	cb_edge_certs
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
 	umask 077
 	wg genkey > b.priv
 	wg pubkey < b.priv > b.pub

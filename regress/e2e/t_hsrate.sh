@@ -89,12 +89,7 @@ per_source_head()
 per_source_body()
 {
 	common
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	cb_two_ns
 	ip -n "$B" addr add 10.200.0.3/24 dev eth0
 	cb_wgkeys a
 	PORT=51821 cb_claims a server-server 10.99.0.1/24
@@ -150,12 +145,7 @@ per_64_head()
 per_64_body()
 {
 	common
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	cb_two_ns
 	# Two /64s on the link: B floods from 16 addresses of the first
 	# and from one of the second.
 	ip -n "$A" addr add fd00:200::1/64 dev eth0 nodad

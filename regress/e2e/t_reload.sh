@@ -37,13 +37,8 @@ token()
 # setup: the namespaces, both wireguard-go, and A with peer b only.
 setup()
 {
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
+	cb_two_ns
 	C=$(cb_ns c)
-	echo "$A" > a.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
 	ip link add "w$$a" netns "$A" type veth peer "w$$c" netns "$C" ||
 	    atf_fail "veth to C"
 	ip -n "$A" addr add 10.201.0.1/24 dev "w$$a"

@@ -11,12 +11,7 @@ common()
 
 setup()
 {
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
+	cb_two_ns
 	umask 077
 	wg genkey > b.priv
 	wg pubkey < b.priv > b.pub

@@ -11,13 +11,8 @@ common()
 setup()
 {
 	v6=${1:-}
-	cb_user
-	cb_issuer_keys keys
-	A=$(cb_ns a)
-	B=$(cb_ns b)
-	echo "$A" > a.ns
+	cb_two_ns
 	echo "$B" > b.ns
-	cb_veth "$A" 10.200.0.1/24 "$B" 10.200.0.2/24
 	ip -n "$A" addr add fd00:200::1/64 dev eth0 nodad
 	ip -n "$B" addr add fd00:200::2/64 dev eth0 nodad
 	if [ -n "$v6" ]; then

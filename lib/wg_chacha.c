@@ -229,7 +229,9 @@ chacha_fill(struct wg_chacha *c, size_t want)
  * Two fresh streams filled at once with WG_CHACHA_PAIR_MAX bytes each:
  * a pass of 16 blocks for each, then one whose lanes take 8 blocks of
  * each, where two passes of 8 would cost almost as much as two of 16.
- * 0, or -1 (nothing done) without AVX-512 or if either stream was used.
+ * As the rest of this file, only where wg_chacha_simd() said 1 (the
+ * AEAD asks once, not per packet).  0, or -1 (nothing done) if either
+ * stream was used.
  */
 int
 wg_chacha_pair(struct wg_chacha *a, struct wg_chacha *b)
@@ -239,7 +241,7 @@ wg_chacha_pair(struct wg_chacha *a, struct wg_chacha *b)
 	const size_t	 half = CHACHA_PASS_NARROW * WG_CHACHA_BLOCK;
 	const size_t	 wide = CHACHA_PASS_WIDE * WG_CHACHA_BLOCK;
 
-	if (!wg_chacha_simd() || a->len != 0 || b->len != 0)
+	if (a->len != 0 || b->len != 0)
 		return (-1);
 	memcpy(ahi, a->state, sizeof(ahi));
 	ahi[CHACHA_OFF_COUNTER] += CHACHA_PASS_NARROW;

@@ -444,7 +444,7 @@ awake()
 		SPIN="$SPIN $!"
 	done
 	"$@"
-	kill $SPIN
+	kill $SPIN 2>/dev/null || true
 	wait $SPIN 2>/dev/null || true
 	SPIN=
 }

@@ -85,12 +85,12 @@ vnet_hdr_put(uint8_t *p, const struct vnet_hdr *h)
  * multiple of CSUM_BLOCK, also copied to dst unless it is NULL: the
  * part of a checksum that costs.  AVX2 takes 32 bytes a step where the
  * CPU has it (a quarter of the scalar loop's time per 1400 bytes), so a
- * segment is copied and summed in one pass.
+ * segment is copied and summed in one pass; elsewhere csum_sum()'s own
+ * loop takes every word.
  */
 #define CSUM_BLOCK	32
 
 #ifdef CSUM_AVX2
-
 __attribute__((target("avx2")))
 static uint64_t
 csum_block_avx2(uint8_t *dst, const uint8_t *p, size_t len)
@@ -115,25 +115,6 @@ csum_block_avx2(uint8_t *dst, const uint8_t *p, size_t len)
 }
 #endif
 
-static uint64_t
-csum_block(uint8_t *dst, const uint8_t *p, size_t len)
-{
-	uint64_t	 acc = 0;
-	uint32_t	 w;
-
-#ifdef CSUM_AVX2
-	if (__builtin_cpu_supports("avx2"))
-		return (csum_block_avx2(dst, p, len));
-#endif
-	if (dst != NULL)
-		memcpy(dst, p, len);
-	for (; len >= sizeof(w); len -= sizeof(w), p += sizeof(w)) {
-		memcpy(&w, p, sizeof(w));
-		acc += w;
-	}
-	return (acc);
-}
-
 /*
  * The one's complement sum of p as big-endian 16-bit words, plus sum,
  * folded to 16 bits (not complemented); p is also copied to dst unless
@@ -148,15 +129,17 @@ csum_sum(uint8_t *dst, const uint8_t *p, size_t len, uint32_t sum)
 	uint32_t	 w;
 	uint16_t	 h;
 	uint8_t		 last[2];
+#ifdef CSUM_AVX2
 	size_t		 bulk = len - len % CSUM_BLOCK;
 
-	if (bulk > 0) {
-		acc = csum_block(dst, p, bulk);
+	if (bulk > 0 && __builtin_cpu_supports("avx2")) {
+		acc = csum_block_avx2(dst, p, bulk);
 		p += bulk;
 		len -= bulk;
 		if (dst != NULL)
 			dst += bulk;
 	}
+#endif
 	if (dst != NULL && len > 0)
 		memcpy(dst, p, len);
 	while (len >= sizeof(w)) {

@@ -485,7 +485,6 @@ poly_tag(uint8_t tag[WG_TAG_LEN], const uint8_t *polykey,
 		    fns.m_update(poly_ctx, lens, sizeof(lens));
 	ok = ok && fns.m_final(poly_ctx, tag, &outl, WG_TAG_LEN) &&
 	    outl == WG_TAG_LEN;
-	explicit_bzero(last, sizeof(last));
 	if (!ok)
 		poly_tag_sodium(tag, polykey, ad, adlen, c, clen, lens);
 }
